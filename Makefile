@@ -1,0 +1,54 @@
+# The one task runner: CI calls the same targets a person does.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
+
+.PHONY: help venv install-dev demo test gate lint format typecheck bench clean
+
+help:
+	@echo "make demo   - create the virtualenv and serve the example service on :8000"
+	@echo "make test   - install dev dependencies and run the whole test suite"
+	@echo "make gate   - ruff (lint + format check), mypy --strict, tests with coverage >= 95%"
+	@echo "make bench  - run the benchmarks (ours and the reference, side by side)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability]'
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(DEMO_STAMP)
+
+install-dev: $(STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m examples.service
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+gate: lint typecheck
+	$(BIN)/python -m pytest --cov --cov-report=term-missing
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,13 @@
+"""Serve `mic.http` route specs on FastAPI (extra: ``mic-kit[fastapi]``)."""
+
+from mic._deps import require
+
+require("fastapi", "fastapi")
+
+from mic.fastapi._router import (  # noqa: E402
+    build_fastapi_app,
+    build_fastapi_router,
+    install_problem_handlers,
+)
+
+__all__ = ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"]

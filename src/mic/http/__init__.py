@@ -1,0 +1,52 @@
+"""Framework-agnostic HTTP: route, request and response specs, and the shared pipeline.
+
+Nothing here imports a web framework. `mic.fastapi` and `mic.litestar` serve the same specs
+and answer the same bytes; `build_openapi` describes them without any framework.
+"""
+
+from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
+from mic.http._headers import Headers, QueryParams
+from mic.http._openapi import build_openapi
+from mic.http._params import Cookie, Header, HandlerParameter, HandlerSignature, Path, Query
+from mic.http._pipeline import (
+    CompiledRoute,
+    Endpoint,
+    HttpRouterConfig,
+    Interceptor,
+    RouteInterceptor,
+    SecurityRequirement,
+    compile_routes,
+)
+from mic.http._problem_schema import ProblemDetails
+from mic.http._render import PROBLEM_JSON, HttpResponse, render_problem
+from mic.http._specs import HttpCookieSpec, HttpResponseSpec, HttpRouteSpec, RouteSpecError
+
+__all__ = [
+    "PROBLEM_JSON",
+    "ClientDisconnectedError",
+    "CompiledRoute",
+    "Cookie",
+    "Endpoint",
+    "HandlerParameter",
+    "HandlerSignature",
+    "Header",
+    "Headers",
+    "HttpCookieSpec",
+    "HttpRequestContext",
+    "HttpResponse",
+    "HttpResponseSpec",
+    "HttpRouteSpec",
+    "HttpRouterConfig",
+    "Identity",
+    "Interceptor",
+    "Path",
+    "ProblemDetails",
+    "Query",
+    "QueryParams",
+    "RouteInterceptor",
+    "RouteSpecError",
+    "SecurityRequirement",
+    "build_openapi",
+    "compile_routes",
+    "render_problem",
+]

@@ -1,0 +1,203 @@
+"""`HttpRequestContext`: what a handler or an interceptor may know about the current request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mic.http._headers import Headers, QueryParams, parse_cookie_header
+from mic.model import DomainError, PayloadTooLargeError
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is calling, once an auth policy has verified it.
+
+    Attributes:
+        subject: The authenticated principal (``sub`` claim, API key id...).
+        kind: How it was authenticated (``"service"``, ``"api_key"``, ``"custom"``...).
+        issuer: Who vouched for it (``iss`` claim), when that applies.
+        scopes: What it is allowed to do.
+        claims: Every verified claim, for checks the toolkit does not know.
+    """
+
+    subject: str
+    kind: str
+    issuer: str | None = None
+    scopes: frozenset[str] = frozenset()
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ClientDisconnectedError(Exception):
+    """The client went away before its request body was fully received."""
+
+
+class HttpRequestContext:
+    """The current request, framework-free.
+
+    Headers are case-insensitive; query parameters and headers keep repeated values. The body
+    is read at most once, lazily, and never beyond `max_body_size` bytes. `identity` is set by
+    the route's auth policy; `state` is free-form storage for interceptors. Not thread-safe:
+    one context belongs to one request.
+    """
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_headers",
+        "_query",
+        "_query_string",
+        "_raw_headers",
+        "_receive",
+        "client",
+        "correlation_id",
+        "identity",
+        "max_body_size",
+        "method",
+        "path",
+        "path_params",
+        "route_name",
+        "route_path",
+        "scheme",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        path_params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        query_string: bytes | str = b"",
+        body: bytes | None = None,
+        client: tuple[str, int] | None = None,
+        scheme: str = "http",
+        route_name: str = "",
+        route_path: str = "",
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.method = method.upper()
+        self.path = path
+        self.path_params: dict[str, str] = dict(path_params or {})
+        self._headers: Headers | None = Headers.from_mapping(headers)
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._query_string = query_string.encode() if isinstance(query_string, str) else query_string
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body = body
+        self._receive: Receive | None = None
+        self.client = client
+        self.scheme = scheme
+        self.route_name = route_name
+        self.route_path = route_path
+        self.max_body_size = max_body_size
+        self.identity: Identity | None = None
+        self.correlation_id: str | None = None
+        self.state: dict[str, Any] = {}
+
+    @classmethod
+    def from_asgi(
+        cls,
+        scope: Mapping[str, Any],
+        receive: Receive,
+        *,
+        route_name: str = "",
+        route_path: str = "",
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> HttpRequestContext:
+        """Build a context from an ASGI HTTP scope; nothing is parsed until it is asked for."""
+        self = cls.__new__(cls)
+        self.method = scope["method"]
+        self.path = scope["path"]
+        self.path_params = scope.get("path_params") or {}
+        self._headers = None
+        self._raw_headers = scope["headers"]
+        self._query_string = scope.get("query_string", b"")
+        self._query = None
+        self._cookies = None
+        self._body = None
+        self._receive = receive
+        self.client = scope.get("client")
+        self.scheme = scope.get("scheme", "http")
+        self.route_name = route_name
+        self.route_path = route_path
+        self.max_body_size = max_body_size
+        self.identity = None
+        self.correlation_id = None
+        self.state = {}
+        return self
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers, case-insensitive."""
+        if self._headers is None:
+            self._headers = Headers(self._raw_headers)
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        """Query parameters; `getall` returns repeated values."""
+        if self._query is None:
+            self._query = QueryParams.parse(self._query_string)
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Request cookies by name."""
+        if self._cookies is None:
+            self._cookies = parse_cookie_header(", ".join(self.headers.getall("cookie")))
+        return self._cookies
+
+    @property
+    def client_host(self) -> str | None:
+        """The peer address of the socket; proxies are not trusted here."""
+        return self.client[0] if self.client else None
+
+    async def body(self) -> bytes:
+        """The whole request body, read once.
+
+        Raises:
+            PayloadTooLargeError: The body (or its declared Content-Length) exceeds the limit.
+            DomainError: Content-Length is not a valid number (400).
+            ClientDisconnectedError: The client left before the body was complete.
+        """
+        if self._body is None:
+            self._body = await self._read_body()
+        return self._body
+
+    async def _read_body(self) -> bytes:
+        limit = self.max_body_size
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise DomainError("invalid_content_length", "Content-Length is not a number")
+            if int(declared) > limit:
+                raise _too_large(limit)
+        if self._receive is None:
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnectedError
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        message=f"Request body exceeds the limit of {limit} bytes",
+        details={"max_body_size": limit},
+    )

@@ -1,0 +1,129 @@
+"""Turn a handler's answer or a domain error into bytes: one rendering for every adapter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import pydantic_core
+
+from mic.http._specs import HttpResponseSpec
+from mic.model import DomainError
+
+logger = logging.getLogger("mic.http")
+
+JSON = b"application/json"
+PROBLEM_JSON = "application/problem+json"
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """A rendered answer: status, raw header pairs (lower-case names) and body bytes.
+
+    Interceptors receive and return these; adapters send them as they are, so every
+    framework puts the same bytes on the wire.
+    """
+
+    status_code: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """First value of header `name` (case-insensitive), or ``None``."""
+        key = name.lower().encode("latin-1")
+        for header_name, value in self.headers:
+            if header_name == key:
+                return value.decode("latin-1")
+        return None
+
+    def set_header(self, name: str, value: str) -> None:
+        """Replace every value of header `name` with `value`."""
+        key = name.lower().encode("latin-1")
+        self.headers = [(k, v) for k, v in self.headers if k != key]
+        self.headers.append((key, value.encode("latin-1")))
+
+
+def _finish(status: int, media_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]) -> HttpResponse:
+    if status in _NO_BODY_STATUSES or status < 200:
+        return HttpResponse(status, extra, b"")
+    headers = []
+    if media_type is not None:
+        headers.append((b"content-type", media_type.encode("latin-1")))
+    headers.append((b"content-length", str(len(body)).encode()))
+    headers.extend(extra)
+    return HttpResponse(status, headers, body)
+
+
+def _encode_body(body: Any, media_type: str | None) -> tuple[bytes, str | None]:
+    if body is None:
+        return b"", media_type
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body), media_type or "application/octet-stream"
+    if isinstance(body, str):
+        return body.encode("utf-8"), media_type or "text/plain; charset=utf-8"
+    return pydantic_core.to_json(body), media_type or "application/json"
+
+
+def render_response(spec: HttpResponseSpec) -> HttpResponse:
+    """Render a handler's `HttpResponseSpec`.
+
+    Raises:
+        pydantic_core.PydanticSerializationError: The body cannot be serialized to JSON.
+    """
+    body, media_type = _encode_body(spec.body, spec.media_type)
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in spec.headers.items()]
+    extra.extend((b"set-cookie", cookie.render().encode("latin-1")) for cookie in spec.cookies)
+    return _finish(spec.status_code, media_type, body, extra)
+
+
+def render_json(status: int, body: bytes) -> HttpResponse:
+    """A JSON answer from already-encoded bytes (the hot path of plain return values)."""
+    return HttpResponse(
+        status, [(b"content-type", JSON), (b"content-length", str(len(body)).encode())], body
+    )
+
+
+def problem_body(
+    status: int, code: str, detail: str, details: dict[str, Any], problem_type: str = "about:blank"
+) -> dict[str, Any]:
+    """The RFC 9457 problem document; `code` and `details` are extension members."""
+    return {
+        "type": problem_type,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "details": details,
+    }
+
+
+def render_problem(error: DomainError) -> HttpResponse:
+    """Render a domain error as `application/problem+json` (RFC 9457)."""
+    status = error.http_status_code
+    document = problem_body(status, error.code, error.message, error.details, error.problem_type)
+    try:
+        body = pydantic_core.to_json(document)
+    except pydantic_core.PydanticSerializationError:
+        logger.exception("details of error %r are not JSON-serializable", error.code)
+        document["details"] = {}
+        body = pydantic_core.to_json(document)
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+    return _finish(status, PROBLEM_JSON, body, extra)
+
+
+def render_internal_error() -> HttpResponse:
+    """The generic 500 answer: nothing about the failure reaches the client."""
+    document = problem_body(500, "internal_error", "The server could not complete the request", {})
+    return _finish(500, PROBLEM_JSON, pydantic_core.to_json(document), [])
+
+
+def render_status_problem(
+    status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> HttpResponse:
+    """A problem answer for a framework-level status (404 unknown route, 405 wrong method)."""
+    code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    document = problem_body(status, code, detail, {})
+    return _finish(status, PROBLEM_JSON, pydantic_core.to_json(document), list(headers or []))

@@ -1,0 +1,202 @@
+"""Pure-data specs: a route, its response, a cookie. No framework is imported here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from mic.model import DomainError
+
+if TYPE_CHECKING:
+    from mic.http._pipeline import RouteInterceptor
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# RFC 9110 section 5.6.2 token, for header and cookie names.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 6265 section 4.1.1 cookie-octet: no controls, whitespace, DQUOTE, comma, semicolon, backslash.
+_COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$")
+
+Handler = Callable[..., Any | Awaitable[Any]]
+
+
+class RouteSpecError(ValueError):
+    """A route spec that cannot work; raised when the spec or the router is built."""
+
+
+def path_placeholders(path: str) -> tuple[str, ...]:
+    """The `{name}` placeholders of a path template, in order."""
+    return tuple(_PLACEHOLDER.findall(path))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCookieSpec:
+    """A cookie to set on the response, secure by default.
+
+    Attributes:
+        name: Cookie name (an RFC 9110 token).
+        value: Cookie value (RFC 6265 cookie-octets; encode anything else first).
+        max_age: Lifetime in seconds; ``0`` deletes the cookie; ``None`` for a session cookie.
+        expires: Absolute expiry, as an alternative to `max_age`.
+        path: Path scope (``/`` by default).
+        domain: Domain scope; ``None`` keeps the cookie host-only.
+        secure: Send only over HTTPS (default ``True``).
+        http_only: Hide from JavaScript (default ``True``).
+        same_site: ``"lax"`` (default), ``"strict"`` or ``"none"`` (which requires `secure`).
+    """
+
+    name: str
+    value: str
+    max_age: int | None = None
+    expires: datetime | None = None
+    path: str = "/"
+    domain: str | None = None
+    secure: bool = True
+    http_only: bool = True
+    same_site: Literal["lax", "strict", "none"] = "lax"
+
+    def __post_init__(self) -> None:
+        if not _TOKEN.match(self.name):
+            raise ValueError(f"cookie name {self.name!r} is not a valid token")
+        if not _COOKIE_VALUE.match(self.value):
+            raise ValueError(f"cookie {self.name!r} has characters not allowed in a cookie value")
+        if self.same_site not in ("lax", "strict", "none"):
+            raise ValueError(f"cookie {self.name!r}: same_site must be lax, strict or none")
+        if self.same_site == "none" and not self.secure:
+            raise ValueError(f"cookie {self.name!r}: SameSite=None requires Secure")
+        for attribute in (self.path, self.domain or ""):
+            if ";" in attribute or any(ord(c) < 0x20 for c in attribute):
+                raise ValueError(f"cookie {self.name!r} has an invalid path or domain")
+
+    def render(self) -> str:
+        """The `Set-Cookie` header value."""
+        parts = [f"{self.name}={self.value}"]
+        if self.max_age is not None:
+            parts.append(f"Max-Age={self.max_age}")
+        if self.expires is not None:
+            parts.append("Expires=" + self.expires.strftime("%a, %d %b %Y %H:%M:%S GMT"))
+        if self.domain:
+            parts.append(f"Domain={self.domain}")
+        parts.append(f"Path={self.path}")
+        if self.secure:
+            parts.append("Secure")
+        if self.http_only:
+            parts.append("HttpOnly")
+        parts.append("SameSite=" + self.same_site.capitalize())
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponseSpec:
+    """What a handler answers.
+
+    Attributes:
+        status_code: HTTP status.
+        body: ``None`` (no body), ``bytes`` (``application/octet-stream``), ``str``
+            (``text/plain``), or anything pydantic can serialize to JSON (models,
+            dataclasses, dicts, lists, UUID, datetime, Decimal...).
+        media_type: Overrides the media type chosen from the body's type.
+        cookies: Cookies to set.
+        headers: Extra response headers.
+    """
+
+    status_code: int = 200
+    body: Any = None
+    media_type: str | None = None
+    cookies: tuple[HttpCookieSpec, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status_code <= 599:
+            raise ValueError(f"status_code {self.status_code} is not an HTTP status")
+        for name, value in self.headers.items():
+            if not _TOKEN.match(name):
+                raise ValueError(f"header name {name!r} is not a valid token")
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise ValueError(f"header {name!r} contains a line break or NUL")
+        if not isinstance(self.cookies, tuple):
+            object.__setattr__(self, "cookies", tuple(self.cookies))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRouteSpec:
+    """A route as pure data: how to reach it, what it accepts, what it answers.
+
+    Attributes:
+        method: One method or a tuple of methods served by the same handler.
+        path: Path template, with ``{name}`` placeholders for path parameters.
+        name: Unique route name (``"items.create"``); the OpenAPI operationId.
+        category: Grouping (``"items"``); also the default OpenAPI tag.
+        handler: Keyword-only callable, sync or async (see the handler convention).
+        summary: One-line description for the API docs.
+        description: Longer description for the API docs.
+        tags: OpenAPI tags; `category` when empty.
+        status_code: Status of a successful answer when the handler returns a plain value.
+        response_model: Type of the success body, for docs and the typed client.
+        responses: Other documented answers: status code to body type (or ``None``).
+        errors: Domain errors the route may raise, documented as problem+json answers.
+        auth: Who may call the route (see `mic.auth`); ``None`` means public.
+        rate_limit: Rate limit policy (see `mic.ratelimit`).
+        idempotency: Idempotency-Key policy (see `mic.idempotency`).
+        interceptors: Further interceptors, outermost first.
+        max_body_size: Overrides the router's request body limit, in bytes.
+        deprecated: Marks the operation deprecated in the docs.
+        include_in_schema: Whether the route appears in the OpenAPI document.
+    """
+
+    method: str | tuple[str, ...]
+    path: str
+    name: str
+    category: str
+    handler: Handler
+    summary: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    status_code: int = 200
+    response_model: Any = None
+    responses: Mapping[int, Any] = field(default_factory=dict)
+    errors: tuple[type[DomainError], ...] = ()
+    auth: RouteInterceptor | None = None
+    rate_limit: RouteInterceptor | None = None
+    idempotency: RouteInterceptor | None = None
+    interceptors: tuple[RouteInterceptor, ...] = ()
+    max_body_size: int | None = None
+    deprecated: bool = False
+    include_in_schema: bool = True
+
+    def __post_init__(self) -> None:
+        methods = (self.method,) if isinstance(self.method, str) else tuple(self.method)
+        normalized = tuple(dict.fromkeys(m.upper() for m in methods))
+        unknown = [m for m in normalized if m not in HTTP_METHODS]
+        if not normalized or unknown:
+            raise RouteSpecError(f"route {self.name!r}: unsupported method(s) {unknown or methods}")
+        object.__setattr__(self, "method", normalized[0] if len(normalized) == 1 else normalized)
+        if not self.path.startswith("/"):
+            raise RouteSpecError(f"route {self.name!r}: path {self.path!r} must start with '/'")
+        for placeholder in path_placeholders(self.path):
+            if not _IDENTIFIER.match(placeholder):
+                raise RouteSpecError(
+                    f"route {self.name!r}: path placeholder {{{placeholder}}} must be an identifier"
+                )
+        if not self.name:
+            raise RouteSpecError("a route needs a non-empty name")
+        if not callable(self.handler):
+            raise RouteSpecError(f"route {self.name!r}: handler is not callable")
+        if not 100 <= self.status_code <= 599:
+            raise RouteSpecError(f"route {self.name!r}: status_code {self.status_code} is invalid")
+        if self.max_body_size is not None and self.max_body_size < 0:
+            raise RouteSpecError(f"route {self.name!r}: max_body_size must be >= 0")
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The route's methods, upper-case, as a tuple."""
+        return (self.method,) if isinstance(self.method, str) else self.method
+
+    @property
+    def openapi_tags(self) -> tuple[str, ...]:
+        """The tags the docs show: `tags`, or the category."""
+        return self.tags or ((self.category,) if self.category else ())

@@ -1,0 +1,13 @@
+"""Serve `mic.http` route specs on Litestar (extra: ``mic-kit[litestar]``)."""
+
+from mic._deps import require
+
+require("litestar", "litestar")
+
+from mic.litestar._router import (  # noqa: E402
+    build_litestar_app,
+    build_litestar_router,
+    problem_exception_handlers,
+)
+
+__all__ = ["build_litestar_app", "build_litestar_router", "problem_exception_handlers"]

@@ -1,0 +1,213 @@
+"""Litestar adapter: each compiled route becomes a handler that hands the request to mic.
+
+The handler's signature is synthesized from the route spec, so Litestar's OpenAPI document
+lists every parameter, body and response; at request time Litestar parses nothing (the
+kwargs model is emptied) and the handler returns the route's `CompiledRoute`, an ASGI app
+that Litestar runs as the response (ADR 0003).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Litestar, Request, Response, Router
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, Operation, SecurityScheme
+from litestar.params import Parameter
+
+from mic.http import CompiledRoute, HttpRouteSpec, HttpRouterConfig, ProblemDetails
+from mic.http._openapi import error_statuses
+from mic.http._pipeline import AsgiApp, compile_routes, extra_endpoints
+from mic.http._render import PROBLEM_JSON, render_status_problem
+
+_NO_BODY = frozenset({204, 304})
+
+
+class _MicHandler(HTTPRouteHandler):
+    """A route handler whose request handling is entirely mic's."""
+
+    def create_kwargs_model(self, path_parameters: Any) -> Any:
+        """An empty kwargs model: Litestar parses nothing, mic parses the request."""
+        from litestar._kwargs import KwargsModel
+
+        return KwargsModel(
+            expected_cookie_params=set(), expected_data_dto=None, expected_dependencies=set(),
+            expected_form_data=None, expected_header_params=set(), expected_msgpack_data=None,
+            expected_path_params=set(), expected_query_params=set(),
+            expected_reserved_kwargs=set(), is_data_optional=True,
+            sequence_query_parameter_names=set(),
+        )  # fmt: skip
+
+    async def to_response(self, app: Any, data: Any, request: Request[Any, Any, Any]) -> Any:
+        """The handler already returned the ASGI app that answers."""
+        return data
+
+    def on_registration(self, app: Litestar) -> None:
+        """Also publish the route's security schemes in the app's OpenAPI components."""
+        super().on_registration(app)
+        _register_security(app, self)
+
+
+def _litestar_path(path: str) -> str:
+    return path.replace("}", ":str}")
+
+
+def _operation_class(documented: set[str]) -> type[Operation]:
+    @dataclass
+    class _MicOperation(Operation):
+        """Keeps only the answers mic documents (Litestar adds its own 400 otherwise)."""
+
+        def __post_init__(self) -> None:
+            if self.responses:
+                self.responses = {k: v for k, v in self.responses.items() if k in documented}
+
+    return _MicOperation
+
+
+def _endpoint(app: AsgiApp, parameters: list[inspect.Parameter], returns: Any) -> Any:
+    def endpoint(**_: Any) -> Any:
+        return app
+
+    endpoint.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    endpoint.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+    return endpoint
+
+
+def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
+    parameters = []
+    for param in route.signature.parameters:
+        options: dict[str, Any] = {"description": param.description}
+        if param.location != "path":
+            options[param.location] = param.alias
+        annotation = Annotated[param.annotation, Parameter(**options)]
+        default = inspect.Parameter.empty if param.required else param.default
+        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
+                                            annotation=annotation, default=default))  # fmt: skip
+    signature = route.signature
+    if signature.body_model is not None:
+        annotation = signature.body_model if signature.body_required else signature.body_model | None
+        default = inspect.Parameter.empty if signature.body_required else None
+        parameters.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY,
+                                            annotation=annotation, default=default))  # fmt: skip
+    return parameters
+
+
+def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
+    spec = route.spec
+    responses: dict[int, ResponseSpec] = {
+        status: ResponseSpec(data_container=model, description=str(status), generate_examples=False)
+        for status, model in spec.responses.items()
+    }
+    for status, description in error_statuses(route).items():
+        responses.setdefault(status, ResponseSpec(data_container=ProblemDetails,
+                                                  description=description,
+                                                  media_type=PROBLEM_JSON,
+                                                  generate_examples=False))  # fmt: skip
+    documented = {str(spec.status_code), *(str(s) for s in responses)}
+    returns = spec.response_model if spec.response_model is not None else (
+        None if spec.status_code in _NO_BODY else Any)  # fmt: skip
+    name = spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
+    handler = _MicHandler(
+        path=_litestar_path(route.path), http_method=method, name=name, operation_id=name,
+        summary=spec.summary or spec.name, description=spec.description,
+        tags=list(spec.openapi_tags), status_code=spec.status_code, responses=responses or None,
+        deprecated=spec.deprecated, include_in_schema=spec.include_in_schema,
+        security=[{s.scheme_name: list(s.scopes)} for s in route.security] or None,
+        operation_class=_operation_class(documented), sync_to_thread=False,
+    )(_endpoint(route, _documented_parameters(route), returns))  # fmt: skip
+    handler.mic_security = route.security  # type: ignore[attr-defined]
+    return handler
+
+
+def _register_security(app: Litestar, handler: HTTPRouteHandler) -> None:
+    config = app.openapi_config
+    if config is None:
+        return
+    for requirement in getattr(handler, "mic_security", ()):
+        if config.components is None or isinstance(config.components, list):
+            config.components = Components()
+        schemes = dict(config.components.security_schemes or {})
+        schemes[requirement.scheme_name] = SecurityScheme(**_scheme_kwargs(requirement.scheme))
+        config.components.security_schemes = schemes
+
+
+def _scheme_kwargs(scheme: Any) -> dict[str, Any]:
+    names = {"type": "type", "scheme": "scheme", "bearerFormat": "bearer_format", "in": "security_scheme_in",
+             "name": "name", "description": "description", "openIdConnectUrl": "open_id_connect_url"}  # fmt: skip
+    return {names[k]: v for k, v in scheme.items() if k in names}
+
+
+def build_litestar_router(
+    *,
+    routes: Sequence[HttpRouteSpec],
+    config: HttpRouterConfig | None = None,
+    prefix: str = "",
+) -> Router:
+    """A Litestar `Router` serving `routes`, ready for ``Litestar(route_handlers=[...])``.
+
+    GET routes also answer HEAD; every path answers OPTIONS with `Allow`, and other methods
+    with a 405 problem, exactly as the FastAPI adapter does.
+
+    Raises:
+        RouteSpecError: A route cannot be served (bad signature, unknown placeholder, a policy
+            whose dependency is not configured...).
+    """
+    compiled = compile_routes(tuple(routes), config, prefix)
+    # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
+    # registered handler has none, and that one would answer instead of ours.
+    handlers = [
+        _MicHandler(path=_litestar_path(extra.path), http_method=list(extra.methods),
+                    include_in_schema=False, sync_to_thread=False,
+                    name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
+                    )(_endpoint(extra.app, [], None))
+        for extra in extra_endpoints(compiled)
+    ]  # fmt: skip
+    handlers.extend(_route_handler(route, method) for route in compiled for method in route.spec.methods)
+    handlers.sort(key=lambda handler: "OPTIONS" not in handler.http_methods)
+    return Router(path="/", route_handlers=handlers)
+
+
+def _problem_response(status: int, detail: str) -> Response[bytes]:
+    rendered = render_status_problem(status, detail)
+    return Response(content=rendered.body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return _problem_response(404, "No route matches this path")
+
+
+def _method_not_allowed(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return _problem_response(405, "The method is not allowed on this resource")
+
+
+def problem_exception_handlers() -> dict[type[Exception], Any]:
+    """Exception handlers making Litestar's own 404/405 problem+json, for ``Litestar(...)``."""
+    return {NotFoundException: _not_found, MethodNotAllowedException: _method_not_allowed}
+
+
+def build_litestar_app(
+    *,
+    routes: Sequence[HttpRouteSpec],
+    config: HttpRouterConfig | None = None,
+    prefix: str = "",
+    title: str = "mic service",
+    version: str = "0.1.0",
+    **litestar_options: Any,
+) -> Litestar:
+    """A Litestar app serving `routes`, with problem+json for every error.
+
+    The OpenAPI document is at ``/schema/openapi.json``; ``/docs`` redirects to the docs UI.
+    """
+    from litestar.openapi import OpenAPIConfig
+
+    router = build_litestar_router(routes=routes, config=config, prefix=prefix)
+    handlers = litestar_options.pop("route_handlers", [])
+    exception_handlers = {**problem_exception_handlers(), **litestar_options.pop("exception_handlers", {})}
+    openapi = litestar_options.pop("openapi_config", OpenAPIConfig(title=title, version=version))
+    return Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
+                    openapi_config=openapi, **litestar_options)  # fmt: skip
