@@ -53,3 +53,9 @@ def nats_url() -> str:
     """URL of the real NATS (JetStream) server."""
     require_service("NATS", "127.0.0.1", 4222)
     return NATS_URL
+
+
+@pytest.fixture(params=["fastapi", "litestar"])
+def framework(request: pytest.FixtureRequest) -> str:
+    """Each adapter in turn: a test using it runs once per framework."""
+    return str(request.param)

@@ -1,0 +1,49 @@
+"""Helpers for running one HTTP test against every adapter (parity is the test strategy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from mic.http import HttpRouterConfig, HttpRouteSpec
+
+FRAMEWORKS = ("fastapi", "litestar")
+
+
+def build_app(
+    framework: str,
+    routes: Sequence[HttpRouteSpec],
+    config: HttpRouterConfig | None = None,
+    prefix: str = "",
+) -> Any:
+    """The one-call app of `framework` serving `routes`."""
+    if framework == "fastapi":
+        from mic.fastapi import build_fastapi_app
+
+        return build_fastapi_app(routes=routes, config=config, prefix=prefix)
+    from mic.litestar import build_litestar_app
+
+    return build_litestar_app(routes=routes, config=config, prefix=prefix)
+
+
+def client_for(app: Any, client: tuple[str, int] = ("127.0.0.1", 50000)) -> httpx.AsyncClient:
+    """An in-process client for an ASGI app (no network)."""
+    transport = httpx.ASGITransport(app=app, client=client)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def make_client(
+    framework: str,
+    routes: Sequence[HttpRouteSpec],
+    config: HttpRouterConfig | None = None,
+    prefix: str = "",
+) -> httpx.AsyncClient:
+    """An in-process client for the `framework` app serving `routes`."""
+    return client_for(build_app(framework, routes, config, prefix))
+
+
+def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    """What went over the wire, for byte-for-byte comparisons across adapters."""
+    return response.status_code, sorted(response.headers.multi_items()), response.content
