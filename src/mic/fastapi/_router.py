@@ -25,13 +25,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mic.http import CompiledRoute, HttpRouteSpec, HttpRouterConfig, SecurityRequirement
+from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, SecurityRequirement
 from mic.http._openapi import error_statuses
 from mic.http._pipeline import compile_routes, extra_endpoints
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
 
-_PARAM_CLASSES = {"path": PathParam, "query": QueryParam, "header": HeaderParam, "cookie": CookieParam}
+_PARAM_CLASSES = {
+    "path": PathParam,
+    "query": QueryParam,
+    "header": HeaderParam,
+    "cookie": CookieParam,
+}
 
 
 class _MicRoute(APIRoute):
@@ -43,7 +48,7 @@ class _MicRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve through the mic pipeline; FastAPI keeps its 405 for other methods."""
-        if scope["method"] in self.methods:
+        if scope["method"] in (self.methods or ()):
             await self._mic_app(scope, receive, send)
         else:
             await super().handle(scope, receive, send)
@@ -76,7 +81,9 @@ def _documented_endpoint(route: CompiledRoute) -> Any:
                                             default=default))  # fmt: skip
     signature = route.signature
     if signature.body_model is not None and signature.body_name is not None:
-        annotation = signature.body_model if signature.body_required else signature.body_model | None
+        annotation = (
+            signature.body_model if signature.body_required else signature.body_model | None
+        )
         default = inspect.Parameter.empty if signature.body_required else None
         parameters.append(inspect.Parameter(signature.body_name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=Annotated[annotation, Body()],
@@ -121,8 +128,9 @@ def _add_route(router: APIRouter, route: CompiledRoute, path: str) -> None:
             responses=_responses(route),
             deprecated=spec.deprecated or None,
             include_in_schema=spec.include_in_schema,
-            dependencies=[Security(_DocumentedScheme(s), scopes=list(s.scopes))
-                          for s in route.security],  # fmt: skip
+            dependencies=[
+                Security(_DocumentedScheme(s), scopes=list(s.scopes)) for s in route.security
+            ],
             route_class_override=_MicRoute,
         )
 
@@ -147,7 +155,8 @@ def build_fastapi_router(
     for route in compiled:
         _add_route(router, route, route.path)
     for extra in extra_endpoints(compiled):
-        router.add_route(extra.path, extra.app, methods=list(extra.methods), include_in_schema=False)
+        app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
+        router.add_route(extra.path, app, methods=list(extra.methods), include_in_schema=False)
     return router
 
 
@@ -161,7 +170,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     headers: list[tuple[bytes, bytes]] = []
     if status == 405:
-        allow = (exc.headers or {}).get("Allow", "") if isinstance(exc, StarletteHTTPException) else ""
+        allow = (
+            (exc.headers or {}).get("Allow", "") if isinstance(exc, StarletteHTTPException) else ""
+        )
         headers.append((b"allow", allow.encode("latin-1")))
         detail = "The method is not allowed on this resource"
     elif status == 404:

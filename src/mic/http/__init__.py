@@ -7,7 +7,7 @@ and answer the same bytes; `build_openapi` describes them without any framework.
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
 from mic.http._headers import Headers, QueryParams
 from mic.http._openapi import build_openapi
-from mic.http._params import Cookie, Header, HandlerParameter, HandlerSignature, Path, Query
+from mic.http._params import Cookie, HandlerParameter, HandlerSignature, Header, Path, Query
 from mic.http._pipeline import (
     CompiledRoute,
     Endpoint,

@@ -9,7 +9,7 @@ from typing import Any
 from mic.http._headers import Headers, QueryParams, parse_cookie_header
 from mic.model import DomainError, PayloadTooLargeError
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
@@ -87,7 +87,9 @@ class HttpRequestContext:
         self.path_params: dict[str, str] = dict(path_params or {})
         self._headers: Headers | None = Headers.from_mapping(headers)
         self._raw_headers: list[tuple[bytes, bytes]] = []
-        self._query_string = query_string.encode() if isinstance(query_string, str) else query_string
+        self._query_string = (
+            query_string.encode() if isinstance(query_string, str) else query_string
+        )
         self._query: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._body = body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
@@ -110,7 +110,8 @@ def build_openapi(
     """
     compiled = compile_routes(tuple(routes), config, prefix)
     models = _models(compiled)
-    pairs = [(m, mode) for m in models for mode in ("validation", "serialization")]
+    modes: tuple[Literal["validation"], Literal["serialization"]] = ("validation", "serialization")
+    pairs = [(model, mode) for model in models for mode in modes]
     keyed, definitions = models_json_schema(pairs, ref_template=_REF)
     components: dict[str, Any] = dict(definitions.get("$defs", {}))
     components["ProblemDetails"] = PROBLEM_SCHEMA

@@ -226,7 +226,9 @@ def resolve_handler(route_name: str, handler: Callable[..., Any], path: str) -> 
         hints = typing.get_type_hints(handler, include_extras=True)
         signature = inspect.signature(handler)
     except (NameError, TypeError, ValueError) as exc:
-        raise RouteSpecError(f"route {route_name!r}: cannot read the handler signature: {exc}") from exc
+        raise RouteSpecError(
+            f"route {route_name!r}: cannot read the handler signature: {exc}"
+        ) from exc
     parameters: list[HandlerParameter] = []
     body_name: str | None = None
     body_model: type[BaseModel] | None = None
@@ -250,7 +252,9 @@ def resolve_handler(route_name: str, handler: Callable[..., Any], path: str) -> 
             body_required = not optional and param.default is inspect.Parameter.empty
             continue
         try:
-            parameters.append(_resolve_parameter(param.name, annotation, param.default, placeholders))
+            parameters.append(
+                _resolve_parameter(param.name, annotation, param.default, placeholders)
+            )
         except TypeError as exc:
             raise RouteSpecError(f"{where}: {exc}") from exc
     declared = {p.name for p in parameters if p.location == "path"}
@@ -265,5 +269,5 @@ def resolve_handler(route_name: str, handler: Callable[..., Any], path: str) -> 
         body_required=body_required,
         context_name=context_name,
         is_async=inspect.iscoroutinefunction(handler)
-        or inspect.iscoroutinefunction(getattr(handler, "__call__", None)),
+        or inspect.iscoroutinefunction(type(handler).__call__),
     )

@@ -41,7 +41,7 @@ T = TypeVar("T")
 Endpoint = Callable[[HttpRequestContext], Awaitable[HttpResponse]]
 Interceptor = Callable[[HttpRequestContext, Endpoint], Awaitable[HttpResponse]]
 Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -132,7 +132,9 @@ def _pydantic_errors(error: ValidationError, prefix: tuple[str | int, ...]) -> l
 
 def _is_json_media_type(content_type: str) -> bool:
     media = content_type.partition(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 class CompiledRoute:
@@ -150,10 +152,18 @@ class CompiledRoute:
         self.spec = spec
         self.path = (prefix.rstrip("/") + spec.path) if prefix else spec.path
         self.signature: HandlerSignature = resolve_handler(spec.name, spec.handler, spec.path)
-        self.max_body_size = spec.max_body_size if spec.max_body_size is not None else config.max_body_size
+        self.max_body_size = (
+            spec.max_body_size if spec.max_body_size is not None else config.max_body_size
+        )
         self._handler = spec.handler
         self.answers_head = "HEAD" not in spec.methods and "GET" in spec.methods
-        policies = [*config.interceptors, spec.auth, spec.rate_limit, spec.idempotency, *spec.interceptors]
+        policies = [
+            *config.interceptors,
+            spec.auth,
+            spec.rate_limit,
+            spec.idempotency,
+            *spec.interceptors,
+        ]
         active = [p for p in policies if p is not None]
         self.security = tuple(s for p in active if (s := p.openapi_security()) is not None)
         self.error_statuses: dict[int, str] = {}
@@ -242,7 +252,9 @@ class CompiledRoute:
                 errors.extend(_pydantic_errors(exc, (param.location, param.alias)))
         signature = self.signature
         if signature.body_model is not None and signature.body_name is not None:
-            kwargs[signature.body_name] = await self._read_body(context, signature.body_model, errors)
+            kwargs[signature.body_name] = await self._read_body(
+                context, signature.body_model, errors
+            )
         if signature.context_name is not None:
             kwargs[signature.context_name] = context
         if errors:
@@ -274,9 +286,12 @@ class CompiledRoute:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise DomainError("invalid_encoding", "The request body is not valid UTF-8") from None
+                raise DomainError(
+                    "invalid_encoding", "The request body is not valid UTF-8"
+                ) from None
             raise DomainError(
-                "malformed_json", "The request body is not valid JSON",
+                "malformed_json",
+                "The request body is not valid JSON",
                 {"error": exc.errors()[0]["msg"]},
             ) from None
 

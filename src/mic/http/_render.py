@@ -46,7 +46,9 @@ class HttpResponse:
         self.headers.append((key, value.encode("latin-1")))
 
 
-def _finish(status: int, media_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]) -> HttpResponse:
+def _finish(
+    status: int, media_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> HttpResponse:
     if status in _NO_BODY_STATUSES or status < 200:
         return HttpResponse(status, extra, b"")
     headers = []

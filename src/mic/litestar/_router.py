@@ -14,18 +14,25 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Litestar, Request, Response, Router
+from litestar.enums import HttpMethod
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.params import Parameter
 
-from mic.http import CompiledRoute, HttpRouteSpec, HttpRouterConfig, ProblemDetails
+from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, ProblemDetails
 from mic.http._openapi import error_statuses
 from mic.http._pipeline import AsgiApp, compile_routes, extra_endpoints
 from mic.http._render import PROBLEM_JSON, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
+# OpenAPI security scheme keys -> Litestar `SecurityScheme` field names.
+_SCHEME_FIELDS = {
+    "type": "type", "scheme": "scheme", "bearerFormat": "bearer_format",
+    "in": "security_scheme_in", "name": "name", "description": "description",
+    "openIdConnectUrl": "open_id_connect_url",
+}  # fmt: skip
 
 
 class _MicHandler(HTTPRouteHandler):
@@ -51,6 +58,10 @@ class _MicHandler(HTTPRouteHandler):
         """Also publish the route's security schemes in the app's OpenAPI components."""
         super().on_registration(app)
         _register_security(app, self)
+
+
+def _methods(methods: tuple[str, ...]) -> list[HttpMethod]:
+    return [HttpMethod(method) for method in methods]
 
 
 def _litestar_path(path: str) -> str:
@@ -84,13 +95,15 @@ def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
         options: dict[str, Any] = {"description": param.description}
         if param.location != "path":
             options[param.location] = param.alias
-        annotation = Annotated[param.annotation, Parameter(**options)]
+        documented: Any = Annotated[param.annotation, Parameter(**options)]
         default = inspect.Parameter.empty if param.required else param.default
         parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=annotation, default=default))  # fmt: skip
+                                            annotation=documented, default=default))  # fmt: skip
     signature = route.signature
     if signature.body_model is not None:
-        annotation = signature.body_model if signature.body_required else signature.body_model | None
+        annotation: Any = (
+            signature.body_model if signature.body_required else signature.body_model | None
+        )
         default = inspect.Parameter.empty if signature.body_required else None
         parameters.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY,
                                             annotation=annotation, default=default))  # fmt: skip
@@ -113,7 +126,8 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
         None if spec.status_code in _NO_BODY else Any)  # fmt: skip
     name = spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
     handler = _MicHandler(
-        path=_litestar_path(route.path), http_method=method, name=name, operation_id=name,
+        path=_litestar_path(route.path), http_method=_methods((method,)),
+        name=name, operation_id=name,
         summary=spec.summary or spec.name, description=spec.description,
         tags=list(spec.openapi_tags), status_code=spec.status_code, responses=responses or None,
         deprecated=spec.deprecated, include_in_schema=spec.include_in_schema,
@@ -137,9 +151,7 @@ def _register_security(app: Litestar, handler: HTTPRouteHandler) -> None:
 
 
 def _scheme_kwargs(scheme: Any) -> dict[str, Any]:
-    names = {"type": "type", "scheme": "scheme", "bearerFormat": "bearer_format", "in": "security_scheme_in",
-             "name": "name", "description": "description", "openIdConnectUrl": "open_id_connect_url"}  # fmt: skip
-    return {names[k]: v for k, v in scheme.items() if k in names}
+    return {_SCHEME_FIELDS[k]: v for k, v in scheme.items() if k in _SCHEME_FIELDS}
 
 
 def build_litestar_router(
@@ -161,13 +173,15 @@ def build_litestar_router(
     # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
-        _MicHandler(path=_litestar_path(extra.path), http_method=list(extra.methods),
+        _MicHandler(path=_litestar_path(extra.path), http_method=_methods(extra.methods),
                     include_in_schema=False, sync_to_thread=False,
                     name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
                     )(_endpoint(extra.app, [], None))
         for extra in extra_endpoints(compiled)
     ]  # fmt: skip
-    handlers.extend(_route_handler(route, method) for route in compiled for method in route.spec.methods)
+    handlers.extend(
+        _route_handler(route, method) for route in compiled for method in route.spec.methods
+    )
     handlers.sort(key=lambda handler: "OPTIONS" not in handler.http_methods)
     return Router(path="/", route_handlers=handlers)
 
@@ -207,7 +221,10 @@ def build_litestar_app(
 
     router = build_litestar_router(routes=routes, config=config, prefix=prefix)
     handlers = litestar_options.pop("route_handlers", [])
-    exception_handlers = {**problem_exception_handlers(), **litestar_options.pop("exception_handlers", {})}
+    exception_handlers = {
+        **problem_exception_handlers(),
+        **litestar_options.pop("exception_handlers", {}),
+    }
     openapi = litestar_options.pop("openapi_config", OpenAPIConfig(title=title, version=version))
     return Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
                     openapi_config=openapi, **litestar_options)  # fmt: skip
