@@ -390,6 +390,6 @@ def extra_endpoints(routes: tuple[CompiledRoute, ...]) -> list[ExtraEndpoint]:
                       if r.path == path and r.answers_head)  # fmt: skip
         if "OPTIONS" not in declared:
             extras.append(ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow)))
-        if others := tuple(sorted(HTTP_METHODS - set(allow))):
+        if others := tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow))):
             extras.append(ExtraEndpoint(path, others, MethodNotAllowedApp(allow)))
     return extras

@@ -19,7 +19,7 @@ from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
-from litestar.params import Parameter
+from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
 
 from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, ProblemDetails
 from mic.http._openapi import error_statuses
@@ -27,6 +27,10 @@ from mic.http._pipeline import AsgiApp, compile_routes, extra_endpoints
 from mic.http._render import PROBLEM_JSON, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
+_PARAMETER_KINDS = {
+    "path": PathParameter, "query": QueryParameter,
+    "header": HeaderParameter, "cookie": CookieParameter,
+}  # fmt: skip
 # OpenAPI security scheme keys -> Litestar `SecurityScheme` field names.
 _SCHEME_FIELDS = {
     "type": "type", "scheme": "scheme", "bearerFormat": "bearer_format",
@@ -92,10 +96,9 @@ def _endpoint(app: AsgiApp, parameters: list[inspect.Parameter], returns: Any) -
 def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
     parameters = []
     for param in route.signature.parameters:
-        options: dict[str, Any] = {"description": param.description}
-        if param.location != "path":
-            options[param.location] = param.alias
-        documented: Any = Annotated[param.annotation, Parameter(**options)]
+        kind = _PARAMETER_KINDS[param.location]
+        name = None if param.location == "path" else param.alias
+        documented: Any = Annotated[param.annotation, kind(name=name, description=param.description)]
         default = inspect.Parameter.empty if param.required else param.default
         parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=documented, default=default))  # fmt: skip
@@ -226,5 +229,7 @@ def build_litestar_app(
         **litestar_options.pop("exception_handlers", {}),
     }
     openapi = litestar_options.pop("openapi_config", OpenAPIConfig(title=title, version=version))
+    # Logging belongs to the service (see mic.observability.configure_logging), not to the app.
+    litestar_options.setdefault("logging_config", None)
     return Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
                     openapi_config=openapi, **litestar_options)  # fmt: skip
