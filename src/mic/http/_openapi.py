@@ -49,7 +49,15 @@ def _models(routes: Iterable[CompiledRoute]) -> list[Any]:
     return found
 
 
-def _operation(route: CompiledRoute, method: str, schemas: dict[Any, Any]) -> dict[str, Any]:
+def _parameter_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(annotation).json_schema(ref_template=_REF)
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _operation(
+    route: CompiledRoute, method: str, schemas: dict[Any, Any], components: dict[str, Any]
+) -> dict[str, Any]:
     spec = route.spec
     operation: dict[str, Any] = {
         "operationId": spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
@@ -64,7 +72,7 @@ def _operation(route: CompiledRoute, method: str, schemas: dict[Any, Any]) -> di
     for param in route.signature.parameters:
         entry: dict[str, Any] = {
             "name": param.alias, "in": param.location, "required": param.required,
-            "schema": TypeAdapter(param.annotation).json_schema(ref_template=_REF),
+            "schema": _parameter_schema(param.annotation, components),
         }  # fmt: skip
         if param.description:
             entry["description"] = param.description
@@ -72,15 +80,20 @@ def _operation(route: CompiledRoute, method: str, schemas: dict[Any, Any]) -> di
     if parameters:
         operation["parameters"] = parameters
     if (model := route.signature.body_model) is not None:
+        schema = schemas[(model, "validation")]
+        if not route.signature.body_required:
+            schema = {"anyOf": [schema, {"type": "null"}]}
         operation["requestBody"] = {
             "required": route.signature.body_required,
-            "content": {"application/json": {"schema": schemas[(model, "validation")]}},
+            "content": {"application/json": {"schema": schema}},
         }
     responses: dict[str, Any] = {}
     success: dict[str, Any] = {"description": HTTPStatus(spec.status_code).phrase}
     if spec.response_model is not None:
         schema = schemas[(spec.response_model, "serialization")]
         success["content"] = {"application/json": {"schema": schema}}
+    elif spec.status_code not in (204, 304):
+        success["content"] = {"application/json": {"schema": {}}}
     responses[str(spec.status_code)] = success
     for status, model in spec.responses.items():
         other: dict[str, Any] = {"description": HTTPStatus(status).phrase}
@@ -121,7 +134,8 @@ def build_openapi(
         if not route.spec.include_in_schema:
             continue
         for method in route.spec.methods:
-            paths.setdefault(route.path, {})[method.lower()] = _operation(route, method, keyed)
+            operation = _operation(route, method, keyed, components)
+            paths.setdefault(route.path, {})[method.lower()] = operation
         for requirement in route.security:
             security_schemes[requirement.scheme_name] = dict(requirement.scheme)
     document: dict[str, Any] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from litestar import Litestar, Request, Response, Router
 from litestar.enums import HttpMethod
@@ -20,6 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
+from pydantic.fields import FieldInfo
 
 from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, ProblemDetails
 from mic.http._openapi import error_statuses
@@ -27,6 +28,8 @@ from mic.http._pipeline import AsgiApp, compile_routes, extra_endpoints
 from mic.http._render import PROBLEM_JSON, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
+_BOUNDS = (("Gt", "gt"), ("Ge", "ge"), ("Lt", "lt"), ("Le", "le"),
+           ("MinLen", "min_length"), ("MaxLen", "max_length"))  # fmt: skip
 _PARAMETER_KINDS = {
     "path": PathParameter, "query": QueryParameter,
     "header": HeaderParameter, "cookie": CookieParameter,
@@ -64,6 +67,26 @@ class _MicHandler(HTTPRouteHandler):
         _register_security(app, self)
 
 
+def _constraints(annotation: Any) -> dict[str, Any]:
+    """pydantic/annotated-types bounds of a parameter, as Litestar parameter keywords.
+
+    Litestar documents parameter bounds only from its own markers, so they are copied there.
+    """
+    found: dict[str, Any] = {}
+    if get_origin(annotation) is not Annotated:
+        return found
+    pending = list(get_args(annotation)[1:])
+    while pending:
+        item = pending.pop()
+        if isinstance(item, FieldInfo):
+            pending.extend(item.metadata)
+            continue
+        for attribute, keyword in _BOUNDS:
+            if type(item).__name__ == attribute:
+                found[keyword] = getattr(item, keyword)
+    return found
+
+
 def _methods(methods: tuple[str, ...]) -> list[HttpMethod]:
     return [HttpMethod(method) for method in methods]
 
@@ -98,7 +121,8 @@ def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
     for param in route.signature.parameters:
         kind = _PARAMETER_KINDS[param.location]
         name = None if param.location == "path" else param.alias
-        documented: Any = Annotated[param.annotation, kind(name=name, description=param.description)]
+        marker = kind(name=name, description=param.description, **_constraints(param.annotation))
+        documented: Any = Annotated[param.annotation, marker]
         default = inspect.Parameter.empty if param.required else param.default
         parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=documented, default=default))  # fmt: skip
@@ -218,7 +242,8 @@ def build_litestar_app(
 ) -> Litestar:
     """A Litestar app serving `routes`, with problem+json for every error.
 
-    The OpenAPI document is at ``/schema/openapi.json``; ``/docs`` redirects to the docs UI.
+    The docs UI is at ``/docs`` and the OpenAPI document at ``/docs/openapi.json`` (a plain
+    ``Litestar()`` keeps Litestar's usual ``/schema``).
     """
     from litestar.openapi import OpenAPIConfig
 
@@ -228,7 +253,9 @@ def build_litestar_app(
         **problem_exception_handlers(),
         **litestar_options.pop("exception_handlers", {}),
     }
-    openapi = litestar_options.pop("openapi_config", OpenAPIConfig(title=title, version=version))
+    openapi = litestar_options.pop(
+        "openapi_config", OpenAPIConfig(title=title, version=version, path="/docs")
+    )
     # Logging belongs to the service (see mic.observability.configure_logging), not to the app.
     litestar_options.setdefault("logging_config", None)
     return Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
