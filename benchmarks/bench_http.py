@@ -1,0 +1,149 @@
+"""Requests/s of native FastAPI and Litestar routes against the same routes served by mic.
+
+The ASGI apps are driven in process (no network, no HTTP client) so the figures measure the
+frameworks and adapters only. Run: ``python -m benchmarks.bench_http``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from litestar import Litestar, get, post
+
+from mic.contracts import StrictSchema
+from mic.fastapi import build_fastapi_router
+from mic.http import HttpRouteSpec
+from mic.litestar import build_litestar_router
+
+
+class CreateItemPayload(StrictSchema):
+    name: str
+    quantity: int = 0
+
+
+BODY = json.dumps({"name": "bolt", "quantity": 3}).encode()
+
+
+def native_fastapi() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/items", status_code=201)
+    async def create_item(payload: CreateItemPayload) -> dict[str, Any]:
+        return {"name": payload.name, "qty": payload.quantity}
+
+    @app.get("/items/{item_id}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "name": "widget"}
+
+    return app
+
+
+def native_litestar() -> Litestar:
+    @post("/items", status_code=201)
+    async def create_item(data: CreateItemPayload) -> dict[str, Any]:
+        return {"name": data.name, "qty": data.quantity}
+
+    @get("/items/{item_id:int}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "name": "widget"}
+
+    return Litestar(route_handlers=[create_item, get_item], logging_config=None)
+
+
+async def _create(*, payload: CreateItemPayload) -> dict[str, Any]:
+    return {"name": payload.name, "qty": payload.quantity}
+
+
+async def _get(*, item_id: int) -> dict[str, Any]:
+    return {"id": item_id, "name": "widget"}
+
+
+ROUTES = (
+    HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
+                  handler=_create, status_code=201),
+    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
+                  handler=_get),
+)  # fmt: skip
+
+
+def mic_fastapi() -> FastAPI:
+    app = FastAPI()
+    app.include_router(build_fastapi_router(routes=ROUTES))
+    return app
+
+
+def mic_litestar() -> Litestar:
+    return Litestar(route_handlers=[build_litestar_router(routes=ROUTES)], logging_config=None)
+
+
+def _scope(method: str, path: str, body: bool) -> dict[str, Any]:
+    headers = [(b"host", b"bench"), (b"user-agent", b"bench/1")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+    return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 5000), "server": ("bench", 80), "state": {}}  # fmt: skip
+
+
+async def _requests_per_second(app: Any, method: str, path: str, body: bool, seconds: float) -> float:
+    request = {"type": "http.request", "body": BODY if body else b"", "more_body": False}
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return request
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = _scope(method, path, body)
+    for _ in range(200):  # warm-up
+        await app(dict(scope), receive, send)
+    expected = statuses[-1]
+    assert expected in (200, 201), f"unexpected status {expected}"
+    count, started = 0, time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            await app(dict(scope), receive, send)
+        count += 100
+    assert statuses[-1] == expected
+    return count / (time.perf_counter() - started)
+
+
+async def _measure(seconds: float, rounds: int) -> dict[tuple[str, str], float]:
+    apps: dict[str, Callable[[], Any]] = {
+        "native FastAPI": native_fastapi, "mic on FastAPI": mic_fastapi,
+        "native Litestar": native_litestar, "mic on Litestar": mic_litestar,
+    }  # fmt: skip
+    cases = {"POST JSON body": ("POST", "/items", True), "GET typed path": ("GET", "/items/42", False)}
+    built = {name: factory() for name, factory in apps.items()}
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(rounds):  # interleaved rounds, best of each, to even out machine noise
+        for case, (method, path, body) in cases.items():
+            for name, app in built.items():
+                rate = await _requests_per_second(app, method, path, body, seconds)
+                best[(case, name)] = max(best.get((case, name), 0.0), rate)
+    return best
+
+
+def main(seconds: float = 1.0, rounds: int = 3) -> None:
+    """Print requests/s of each app and the ratios against the goals."""
+    best = asyncio.run(_measure(seconds, rounds))
+    for case in ("POST JSON body", "GET typed path"):
+        for name in ("native FastAPI", "mic on FastAPI", "native Litestar", "mic on Litestar"):
+            print(f"{case:15} {name:16} {best[(case, name)]:>10,.0f} req/s")
+        fastapi = best[(case, "mic on FastAPI")] / best[(case, "native FastAPI")]
+        litestar = best[(case, "mic on Litestar")] / best[(case, "native Litestar")]
+        print(f"{case}: mic/native FastAPI ratio {fastapi:.2f}x (goal >= 1.30x)")
+        print(f"{case}: mic/native Litestar ratio {litestar:.2f}x (goal >= 0.95x)")
+
+
+if __name__ == "__main__":
+    main()
