@@ -1,0 +1,80 @@
+"""HttpRequestContext, headers, query strings and cookies, usable without any framework."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mic.http import ClientDisconnectedError, Headers, HttpRequestContext, QueryParams
+from mic.http._headers import parse_cookie_header
+from mic.model import DomainError, PayloadTooLargeError
+
+
+def test_headers_are_case_insensitive_and_keep_repeats() -> None:
+    headers = Headers.from_mapping([("Accept", "a"), ("X-Trace", "1"), ("x-trace", "2")])
+    assert ("a", "a", ["1", "2"], []) == (headers["ACCEPT"], headers["accept"], headers.getall("X-TRACE"), headers.getall("none"))
+    assert ("x-trace" in headers, 3 in headers, 2, ["accept", "x-trace"]) == ("X-Trace" in headers, 3 in headers, len(headers), list(headers))
+    assert [(b"accept", b"a"), (b"x-trace", b"1"), (b"x-trace", b"2")] == headers.raw
+    assert "Headers({'accept': 'a', 'x-trace': '1'})" == repr(headers)
+    with pytest.raises(KeyError, match="missing"):
+        headers["missing"]
+
+
+def test_query_params_keep_repeats_and_blanks() -> None:
+    query = QueryParams.parse(b"a=1&a=2&b=&c=x+y&d=%2F")
+    assert ("1", ["1", "2"], "", "x y", "/", 4) == (query["a"], query.getall("a"), query["b"], query["c"], query["d"], len(query))
+    assert ["a", "b", "c", "d"] == list(query)
+    assert [] == query.getall("zzz")
+    assert "QueryParams({'a': ['1', '2']})" == repr(QueryParams.parse("a=1&a=2"))
+
+
+def test_cookie_header_parsing_is_tolerant() -> None:
+    assert {"a": "1", "b": "x y", "c": ""} == parse_cookie_header('a=1; junk; =bad; b="x y"; c=; a=2')
+
+
+@given(st.dictionaries(st.from_regex(r"[A-Za-z0-9_]{1,10}", fullmatch=True),
+                       st.from_regex(r"[A-Za-z0-9!#$%&'()*+\-./:<=>?@\[\]^_`{|}~]{0,12}", fullmatch=True), max_size=6))  # fmt: skip
+def test_cookies_round_trip(cookies: dict[str, str]) -> None:
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    assert cookies == parse_cookie_header(header)
+
+
+async def test_a_context_built_by_hand_serves_unit_tests() -> None:
+    context = HttpRequestContext(method="post", path="/x", path_params={"id": "1"},
+                                 headers={"Cookie": "a=1", "X-Y": "z"}, query_string="q=1",
+                                 body=b"{}", client=("10.0.0.1", 5))  # fmt: skip
+    assert ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1") == (
+        context.method, context.path_params, context.headers["x-y"], context.query_params["q"],
+        context.cookies, context.client_host)  # fmt: skip
+    assert b"{}" == await context.body()
+    assert None is HttpRequestContext(method="GET", path="/").client_host
+    assert b"" == await HttpRequestContext(method="GET", path="/").body()
+
+
+def _asgi_context(messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]], limit: int = 10) -> HttpRequestContext:
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    scope = {"method": "POST", "path": "/", "headers": headers, "query_string": b""}
+    return HttpRequestContext.from_asgi(scope, receive, max_body_size=limit)
+
+
+async def test_body_is_read_once_across_chunks() -> None:
+    context = _asgi_context([{"type": "http.request", "body": b"ab", "more_body": True},
+                             {"type": "http.request", "body": b"cd"}], [])  # fmt: skip
+    assert (b"abcd", b"abcd") == (await context.body(), await context.body())
+
+
+async def test_body_limits_and_disconnects() -> None:
+    with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
+        await _asgi_context([], [(b"content-length", b"11")]).body()
+    with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
+        await _asgi_context([{"type": "http.request", "body": b"x" * 6, "more_body": True},
+                             {"type": "http.request", "body": b"x" * 6}], []).body()  # fmt: skip
+    with pytest.raises(DomainError, match="Content-Length is not a number"):
+        await _asgi_context([], [(b"content-length", b"-1")]).body()
+    with pytest.raises(ClientDisconnectedError):
+        await _asgi_context([{"type": "http.disconnect"}], []).body()

@@ -1,0 +1,142 @@
+"""Interceptors wrap the handler in a fixed order, on both adapters, bound once at build time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from mic.http import (
+    Endpoint,
+    HttpRequestContext,
+    HttpResponse,
+    HttpRouterConfig,
+    HttpRouteSpec,
+    Identity,
+    Interceptor,
+    RouteInterceptor,
+    RouteSpecError,
+    SecurityRequirement,
+    build_openapi,
+    compile_routes,
+)
+from mic.model import ForbiddenError
+from tests.http.openapi_shape import api_shape
+from tests.support import build_app, make_client
+
+
+class Recorder:
+    """A service the interceptors look up by type."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+
+class Tag(RouteInterceptor):
+    """Records entry/exit, adds a response header, optionally fails."""
+
+    def __init__(self, name: str, fail: BaseException | None = None) -> None:
+        self.name = name
+        self.fail = fail
+        self.bound = 0
+
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | None:
+        recorder = config.get(Recorder)
+        if recorder is None:
+            raise RouteSpecError(f"route {route.name!r}: Tag needs a Recorder service")
+        self.bound += 1
+
+        async def intercept(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
+            recorder.events.append(f"{self.name}>")
+            if self.fail is not None:
+                raise self.fail
+            context.identity = Identity(subject=self.name, kind="test", scopes=frozenset({"a"}))
+            response = await call_next(context)
+            response.set_header("x-seen", (response.header("x-seen") or "") + self.name)
+            recorder.events.append(f"<{self.name}")
+            return response
+
+        return intercept
+
+    def openapi_security(self) -> SecurityRequirement | None:
+        return SecurityRequirement("tagAuth", {"type": "apiKey", "in": "header", "name": "X-Tag"}, ("a",))
+
+    def openapi_errors(self) -> Mapping[int, str]:
+        return {403: "Tag refused"}
+
+
+class Noop(RouteInterceptor):
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | None:
+        return None
+
+
+async def who(*, context: HttpRequestContext) -> dict[str, Any]:
+    identity = context.identity
+    return {"subject": identity.subject if identity else None}
+
+
+def _routes(**policies: Any) -> tuple[HttpRouteSpec, ...]:
+    return (HttpRouteSpec(method="GET", path="/who", name="who", category="t", handler=who, **policies),)
+
+
+async def test_interceptors_run_outermost_first(framework: str) -> None:
+    recorder = Recorder()
+    config = HttpRouterConfig(services={Recorder: recorder}, interceptors=(Tag("app"), Noop()))
+    routes = _routes(auth=Tag("auth"), rate_limit=Tag("rate"), idempotency=Tag("idem"), interceptors=(Tag("extra"),))
+    async with make_client(framework, routes, config) as client:
+        response = await client.get("/who")
+    assert {"subject": "extra"} == response.json()
+    assert "extraidemrateauthapp" == response.headers["x-seen"]
+    assert ["app>", "auth>", "rate>", "idem>", "extra>", "<extra", "<idem", "<rate", "<auth", "<app"] == recorder.events
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [(ForbiddenError("nope", "No entry"), 403, "nope"), (RuntimeError("secret detail"), 500, "internal_error")],
+)
+async def test_interceptor_failures_become_problems(framework: str, failure: BaseException, status: int, code: str, caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+    config = HttpRouterConfig(services={Recorder: recorder}, interceptors=(Tag("app"),))
+    with caplog.at_level(logging.ERROR, logger="mic.http"):
+        async with make_client(framework, _routes(auth=Tag("auth", fail=failure)), config) as client:
+            response = await client.get("/who")
+    assert (status, code) == (response.status_code, response.json()["code"])
+    assert "secret" not in response.text
+    assert "app" == response.headers["x-seen"]  # the outer interceptor still sees the answer
+    assert ["app>", "auth>", "<app"] == recorder.events
+
+
+def test_binding_happens_once_and_fails_closed() -> None:
+    tag = Tag("auth")
+    compile_routes(_routes(auth=tag), HttpRouterConfig(services={Recorder: Recorder()}))
+    assert 1 == tag.bound
+    for framework in ("fastapi", "litestar"):
+        with pytest.raises(RouteSpecError, match="route 'who': Tag needs a Recorder service"):
+            build_app(framework, _routes(auth=Tag("auth")))
+
+
+def test_router_config_checks_its_services() -> None:
+    with pytest.raises(TypeError, match="is not an instance of Recorder"):
+        HttpRouterConfig(services={Recorder: object()})
+    with pytest.raises(ValueError, match="max_body_size must be >= 0"):
+        HttpRouterConfig(max_body_size=-1)
+    assert None is HttpRouterConfig().get(Recorder)
+
+
+async def test_security_and_errors_are_documented_on_both_frameworks() -> None:
+    config = HttpRouterConfig(services={Recorder: Recorder()})
+    routes = _routes(auth=Tag("auth"))
+    expected = build_openapi(routes, config=config)
+    operation = expected["paths"]["/who"]["get"]
+    assert [{"tagAuth": ["a"]}] == operation["security"]
+    assert {"200", "403"} == set(operation["responses"])
+    assert {"tagAuth": {"type": "apiKey", "in": "header", "name": "X-Tag"}} == expected["components"]["securitySchemes"]
+    fastapi_doc = build_app("fastapi", routes, config).openapi()
+    litestar_doc = build_app("litestar", routes, config).openapi_schema.to_schema()
+    for document in (fastapi_doc, litestar_doc):
+        assert api_shape(expected) == api_shape(document)
+        assert {"type": "apiKey", "in": "header", "name": "X-Tag"} == {
+            k: v for k, v in document["components"]["securitySchemes"]["tagAuth"].items() if k in ("type", "in", "name")
+        }

@@ -1,0 +1,61 @@
+"""Response and cookie specs: secure defaults, and invalid values refused at construction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mic.http import HttpCookieSpec, HttpResponseSpec
+
+
+def test_cookies_are_secure_by_default() -> None:
+    assert "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax" == HttpCookieSpec(name="sid", value="abc").render()
+
+
+def test_cookie_attributes_render_in_order() -> None:
+    cookie = HttpCookieSpec(name="sid", value="", max_age=0, domain="example.com", path="/app",
+                            expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+                            same_site="none")  # fmt: skip
+    assert ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
+            "Path=/app; Secure; HttpOnly; SameSite=None") == cookie.render()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "bad name"}, "cookie name 'bad name' is not a valid token"),
+        ({"name": ""}, "cookie name '' is not a valid token"),
+        ({"value": "a;b"}, "cookie 'c' has characters not allowed"),
+        ({"value": "a b"}, "cookie 'c' has characters not allowed"),
+        ({"value": 'a"b'}, "cookie 'c' has characters not allowed"),
+        ({"same_site": "none", "secure": False}, "SameSite=None requires Secure"),
+        ({"same_site": "loose"}, "same_site must be lax, strict or none"),
+        ({"path": "/a;Domain=evil"}, "invalid path or domain"),
+        ({"domain": "a\nb"}, "invalid path or domain"),
+    ],
+)
+def test_invalid_cookies_are_refused(kwargs: dict[str, object], message: str) -> None:
+    values: dict[str, object] = {"name": "c", "value": "v"} | kwargs
+    with pytest.raises(ValueError, match=message):
+        HttpCookieSpec(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"status_code": 99}, "status_code 99 is not an HTTP status"),
+        ({"status_code": 600}, "status_code 600 is not an HTTP status"),
+        ({"headers": {"X-Bad": "a\r\nSet-Cookie: x=1"}}, "header 'X-Bad' contains a line break"),
+        ({"headers": {"X-Nul": "a\0"}}, "header 'X-Nul' contains a line break or NUL"),
+        ({"headers": {"Bad Name": "v"}}, "header name 'Bad Name' is not a valid token"),
+    ],
+)
+def test_invalid_responses_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HttpResponseSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def test_cookie_lists_become_tuples() -> None:
+    cookie = HttpCookieSpec(name="a", value="b")
+    assert (cookie,) == HttpResponseSpec(cookies=[cookie]).cookies  # type: ignore[arg-type]

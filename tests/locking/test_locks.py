@@ -1,0 +1,182 @@
+"""The `DistributedLock` behaviour, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from mic.locking import (
+    DistributedLock,
+    InMemoryDistributedLock,
+    Lease,
+    LockLostError,
+    LockNotAcquiredError,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_second_acquire_fails_while_held(locks: DistributedLock) -> None:
+    lease = await locks.try_acquire("a", ttl=5)
+
+    assert lease is not None
+    assert await locks.try_acquire("a", ttl=5) is None
+    assert await locks.try_acquire("b", ttl=5) is not None
+
+
+async def test_release_frees_the_lock_for_the_next_holder(locks: DistributedLock) -> None:
+    first = await locks.acquire("a", ttl=5)
+
+    assert await locks.release(first) is True
+    second = await locks.try_acquire("a", ttl=5)
+    assert second is not None
+    assert second.fencing_token > first.fencing_token
+
+
+async def test_only_the_owner_can_release_or_extend(locks: DistributedLock) -> None:
+    lease = await locks.acquire("a", ttl=5)
+    impostor = Lease("a", "not-the-owner", lease.fencing_token, 5)
+
+    assert await locks.release(impostor) is False
+    with pytest.raises(LockLostError, match="no longer held"):
+        await locks.extend(impostor)
+    assert await locks.try_acquire("a", ttl=5) is None
+
+
+async def test_expired_lease_is_taken_over_and_cannot_be_extended(locks: DistributedLock) -> None:
+    stale = await locks.acquire("a", ttl=0.05)
+    await asyncio.sleep(0.1)
+
+    fresh = await locks.acquire("a", ttl=5, wait=0)
+
+    assert fresh.fencing_token > stale.fencing_token
+    assert await locks.release(stale) is False
+    with pytest.raises(LockLostError, match="no longer held"):
+        await locks.extend(stale)
+
+
+async def test_extend_keeps_the_lock_past_its_first_ttl(locks: DistributedLock) -> None:
+    lease = await locks.acquire("a", ttl=0.15)
+
+    extended = await locks.extend(lease, ttl=5)
+    await asyncio.sleep(0.2)
+
+    assert (5, lease.fencing_token) == (extended.ttl, extended.fencing_token)
+    assert await locks.try_acquire("a", ttl=5) is None
+    assert await locks.release(extended) is True
+
+
+async def test_acquire_waits_for_release(locks: DistributedLock) -> None:
+    lease = await locks.acquire("a", ttl=5)
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.05)
+        await locks.release(lease)
+
+    releaser = asyncio.create_task(release_soon())
+    second = await locks.acquire("a", ttl=5, wait=2)
+    await releaser
+
+    assert second.fencing_token == lease.fencing_token + 1
+
+
+async def test_acquire_gives_up_after_wait(locks: DistributedLock) -> None:
+    await locks.acquire("a", ttl=5)
+    started = time.monotonic()
+
+    with pytest.raises(LockNotAcquiredError, match="held by someone else") as caught:
+        await locks.acquire("a", ttl=5, wait=0.1)
+
+    assert 0.1 <= time.monotonic() - started < 1
+    assert {"Retry-After": "5"} == caught.value.headers
+
+
+async def test_hold_releases_even_on_error(locks: DistributedLock) -> None:
+    with pytest.raises(RuntimeError, match="inside"):
+        async with locks.hold("a", ttl=5) as lease:
+            assert lease.name == "a"
+            raise RuntimeError("inside")
+
+    assert await locks.try_acquire("a", ttl=5) is not None
+
+
+async def test_tasks_never_overlap_and_tokens_increase(locks: DistributedLock) -> None:
+    inside: list[int] = []
+    tokens: list[int] = []
+
+    async def worker() -> None:
+        for _ in range(5):
+            async with locks.hold("shared", ttl=5, wait=10) as lease:
+                inside.append(1)
+                assert 1 == len(inside)
+                tokens.append(lease.fencing_token)
+                await asyncio.sleep(0)
+                inside.pop()
+
+    await asyncio.gather(*(worker() for _ in range(6)))
+
+    assert sorted(tokens) == tokens
+    assert len(set(tokens)) == 30
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda locks: locks.try_acquire("", ttl=1), "must not be empty"),
+        (lambda locks: locks.try_acquire("a", ttl=0), "ttl must be > 0"),
+        (lambda locks: locks.acquire("a", ttl=-1), "ttl must be > 0"),
+        (lambda locks: locks.acquire("a", ttl=1, wait=-1), "wait must be >= 0"),
+        (lambda locks: locks.extend(Lease("a", "o", 1, 1), ttl=0), "ttl must be > 0"),
+    ],
+)
+async def test_bad_arguments_are_rejected(
+    locks: DistributedLock, call: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await call(locks)  # type: ignore[operator]
+
+
+async def test_memory_lock_expiry_follows_the_injected_clock() -> None:
+    now = [100.0]
+    locks = InMemoryDistributedLock(clock=lambda: now[0])
+    lease = await locks.acquire("a", ttl=10)
+
+    now[0] = 109.9
+    assert await locks.try_acquire("a", ttl=10) is None
+    now[0] = 110.0
+    taken = await locks.try_acquire("a", ttl=10)
+
+    assert taken is not None
+    assert await locks.release(lease) is False
+
+
+@pytest.mark.redis
+async def test_processes_contending_on_redis_never_hold_the_lock_together(
+    redis_url: str, redis_prefix: tuple[Redis, str]
+) -> None:
+    client, prefix = redis_prefix
+    workers, rounds = 4, 8
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.locking.contender", redis_url, prefix, f"w{n}",
+            str(rounds), cwd=ROOT,
+        )  # fmt: skip
+        for n in range(workers)
+    ]
+    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 60)
+    log = [entry.decode() for entry in await client.lrange(f"{prefix}log", 0, -1)]
+
+    assert [0] * workers == codes
+    assert 2 * workers * rounds == len(log)
+    tokens = []
+    for enter, leave in zip(log[::2], log[1::2], strict=True):
+        assert enter.startswith("enter:")
+        assert leave == "exit:" + enter.removeprefix("enter:")
+        tokens.append(int(enter.rsplit(":", 1)[1]))
+    assert list(range(1, workers * rounds + 1)) == tokens
+    assert {f"w{n}" for n in range(workers)} == {e.split(":")[1] for e in log}
