@@ -84,14 +84,19 @@ def mic_litestar() -> Litestar:
 def _scope(method: str, path: str, body: bool) -> dict[str, Any]:
     headers = [(b"host", b"bench"), (b"user-agent", b"bench/1")]
     if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
-    return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(BODY)).encode()),
+        ]
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
             "query_string": b"", "root_path": "", "headers": headers,
             "client": ("127.0.0.1", 5000), "server": ("bench", 80), "state": {}}  # fmt: skip
 
 
-async def _requests_per_second(app: Any, method: str, path: str, body: bool, seconds: float) -> float:
+async def _requests_per_second(
+    app: Any, method: str, path: str, body: bool, seconds: float
+) -> float:
     request = {"type": "http.request", "body": BODY if body else b"", "more_body": False}
     statuses: list[int] = []
 
@@ -122,7 +127,10 @@ async def _measure(seconds: float, rounds: int) -> dict[tuple[str, str], float]:
         "native FastAPI": native_fastapi, "mic on FastAPI": mic_fastapi,
         "native Litestar": native_litestar, "mic on Litestar": mic_litestar,
     }  # fmt: skip
-    cases = {"POST JSON body": ("POST", "/items", True), "GET typed path": ("GET", "/items/42", False)}
+    cases = {
+        "POST JSON body": ("POST", "/items", True),
+        "GET typed path": ("GET", "/items/42", False),
+    }
     built = {name: factory() for name, factory in apps.items()}
     best: dict[tuple[str, str], float] = {}
     for _ in range(rounds):  # interleaved rounds, best of each, to even out machine noise

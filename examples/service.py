@@ -115,7 +115,9 @@ def create_app(framework: str | None = None) -> Any:
     """
     chosen = (framework or os.environ.get("MIC_HTTP_FRAMEWORK") or "fastapi").strip().lower()
     if chosen not in FRAMEWORKS:
-        raise ValueError(f"MIC_HTTP_FRAMEWORK must be one of {', '.join(FRAMEWORKS)}, not {chosen!r}")
+        raise ValueError(
+            f"MIC_HTTP_FRAMEWORK must be one of {', '.join(FRAMEWORKS)}, not {chosen!r}"
+        )
     routes = build_routes(ItemCatalog())
     if chosen == "fastapi":
         from mic.fastapi import build_fastapi_app
@@ -133,7 +135,9 @@ def main() -> None:
     host = os.environ.get("MIC_HOST", "127.0.0.1")
     port = int(os.environ.get("MIC_PORT", "8000"))
     app = create_app()
-    print(f"mic-kit example on {os.environ.get('MIC_HTTP_FRAMEWORK', 'fastapi')}: http://{host}:{port}/docs")
+    print(
+        f"mic-kit example on {os.environ.get('MIC_HTTP_FRAMEWORK', 'fastapi')}: http://{host}:{port}/docs"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

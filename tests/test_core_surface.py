@@ -53,31 +53,41 @@ sys.meta_path.insert(0, Blocker())
 
 def _run(blocked: set[str], code: str) -> subprocess.CompletedProcess[str]:
     script = BLOCKER.format(blocked=blocked) + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_core_imports_without_any_extra() -> None:
     extras = {"fastapi", "starlette", "litestar", "httpx", "jwt", "sqlalchemy", "sqlmodel", "redis",
               "nats", "prometheus_client", "opentelemetry", "uvicorn", "msgspec", "anyio"}  # fmt: skip
-    result = _run(extras, """
+    result = _run(
+        extras,
+        """
         import sys
         import mic, mic.contracts, mic.model, mic.http, mic.context
         from mic.http import build_openapi, HttpRouteSpec
         async def h(*, n: int) -> None: ...
         build_openapi([HttpRouteSpec(method="GET", path="/n/{n}", name="n", category="c", handler=h)])
         print(sorted(m for m in sys.modules if m.partition(".")[0] in {"fastapi", "litestar", "starlette"}))
-    """)
-    assert (0, "[]") == (result.returncode, result.stdout.strip()), result.stderr
+    """,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
 
 
-@pytest.mark.parametrize(("module", "extra"), [("mic.fastapi", "fastapi"), ("mic.litestar", "litestar")])
+@pytest.mark.parametrize(
+    ("module", "extra"), [("mic.fastapi", "fastapi"), ("mic.litestar", "litestar")]
+)
 def test_adapters_name_their_extra_when_missing(module: str, extra: str) -> None:
-    result = _run({extra}, f"""
+    result = _run(
+        {extra},
+        f"""
         from mic import MissingDependencyError
         try:
             import {module}
         except MissingDependencyError as error:
             print(type(error).__name__, isinstance(error, ImportError), error.extra, error)
-    """)
+    """,
+    )
     expected = f"MissingDependencyError True {extra} '{extra}' is not installed; install it with: pip install 'mic-kit[{extra}]'"
     assert expected == result.stdout.strip(), result.stderr

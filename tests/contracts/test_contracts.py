@@ -29,9 +29,12 @@ def test_strict_schema_never_coerces_strings_into_numbers() -> None:
 
 def test_wrap_http_success_builds_the_envelope() -> None:
     envelope = wrap_http_success({"id": 1}, meta={"page": 2})
-    assert {"data": {"id": 1}, "meta": {"page": 2}} == envelope.model_dump()
-    assert {"data": [1], "meta": {}} == wrap_http_success([1]).model_dump()
-    assert '{"data":{"name":"a","quantity":0},"meta":{}}' == wrap_http_success(Item(name="a")).model_dump_json()
+    assert envelope.model_dump() == {"data": {"id": 1}, "meta": {"page": 2}}
+    assert wrap_http_success([1]).model_dump() == {"data": [1], "meta": {}}
+    assert (
+        wrap_http_success(Item(name="a")).model_dump_json()
+        == '{"data":{"name":"a","quantity":0},"meta":{}}'
+    )
 
 
 def test_envelope_is_a_typed_generic_for_contracts() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from examples.service import create_app
+
 from tests.support import client_for, wire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +36,30 @@ async def test_crud_flow_is_identical_on_both_frameworks() -> None:
             ]])  # fmt: skip
     fastapi, litestar = transcripts
     assert fastapi == litestar
-    assert [201, 409, 422, 200, 200, 422, 204, 404, 404, 200] == [status for status, _, _ in fastapi]
-    assert b'{"data":{"id":1,"name":"bolt","quantity":3},"meta":{}}' == fastapi[0][2]
+    assert [status for status, _, _ in fastapi] == [
+        201,
+        409,
+        422,
+        200,
+        200,
+        422,
+        204,
+        404,
+        404,
+        200,
+    ]
+    assert fastapi[0][2] == b'{"data":{"id":1,"name":"bolt","quantity":3},"meta":{}}'
     assert ("location", "/items/1") in fastapi[0][1]
 
 
 def test_framework_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIC_HTTP_FRAMEWORK", "django")
-    with pytest.raises(ValueError, match="MIC_HTTP_FRAMEWORK must be one of fastapi, litestar, not 'django'"):
+    with pytest.raises(
+        ValueError, match="MIC_HTTP_FRAMEWORK must be one of fastapi, litestar, not 'django'"
+    ):
         create_app()
     monkeypatch.setenv("MIC_HTTP_FRAMEWORK", " Litestar ")
-    assert "Litestar" == type(create_app()).__name__
+    assert type(create_app()).__name__ == "Litestar"
 
 
 def _free_port() -> int:
@@ -73,10 +86,10 @@ def test_the_demo_command_serves_the_service_with_docs(framework: str) -> None:
                 time.sleep(0.2)
         docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5, follow_redirects=True)
         created = httpx.post(f"http://127.0.0.1:{port}/items", json={"name": "a"}, timeout=5)
-        assert (200, {"status": "ok"}) == (health.status_code, health.json())
-        assert 200 == docs.status_code
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        assert docs.status_code == 200
         assert "text/html" in docs.headers["content-type"]
-        assert 201 == created.status_code
+        assert created.status_code == 201
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -63,18 +63,30 @@ def api_shape(document: dict[str, Any]) -> dict[str, Any]:
                 "operationId": operation.get("operationId"),
                 "tags": operation.get("tags"),
                 "parameters": sorted(
-                    (p["name"], p["in"], bool(p.get("required")), canonical(schema_shape(p["schema"], document)))
+                    (
+                        p["name"],
+                        p["in"],
+                        bool(p.get("required")),
+                        canonical(schema_shape(p["schema"], document)),
+                    )
                     for p in operation.get("parameters", [])
                 ),
-                "body": None if body is None else (
+                "body": None
+                if body is None
+                else (
                     bool(body.get("required")),
-                    {media: schema_shape(c["schema"], document) for media, c in body["content"].items()},
-                ),  # fmt: skip
+                    {
+                        media: schema_shape(c["schema"], document)
+                        for media, c in body["content"].items()
+                    },
+                ),
                 "responses": {
-                    status: {media: schema_shape(c.get("schema"), document)
-                             for media, c in (answer.get("content") or {}).items()}
+                    status: {
+                        media: schema_shape(c.get("schema"), document)
+                        for media, c in (answer.get("content") or {}).items()
+                    }
                     for status, answer in operation["responses"].items()
-                },  # fmt: skip
+                },
                 "security": operation.get("security"),
             }
     return operations

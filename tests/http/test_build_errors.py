@@ -28,13 +28,15 @@ class B(BaseModel):
     b: int
 
 
-def _route(handler: Any, path: str = "/x", method: str | tuple[str, ...] = "GET", name: str = "r") -> HttpRouteSpec:
+def _route(
+    handler: Any, path: str = "/x", method: str | tuple[str, ...] = "GET", name: str = "r"
+) -> HttpRouteSpec:
     return HttpRouteSpec(method=method, path=path, name=name, category="c", handler=handler)
 
 
 async def two_bodies(*, first: A, second: B) -> None: ...
 async def positional(item: int) -> None: ...
-async def unannotated(*, item) -> None: ...  # type: ignore[no-untyped-def]  # noqa: ANN001
+async def unannotated(*, item) -> None: ...  # type: ignore[no-untyped-def]
 async def dict_query(*, filters: dict[str, str]) -> None: ...
 async def model_list(*, rows: list[A]) -> None: ...
 async def list_path(*, ids: list[int]) -> None: ...
@@ -44,39 +46,62 @@ async def stray_path(*, other: Annotated[int, Path()]) -> None: ...
 async def header_on_placeholder(*, item_id: Annotated[int, Header()]) -> None: ...
 async def two_markers(*, q: Annotated[int, Query(), Header()]) -> None: ...
 async def var_kwargs(**kwargs: int) -> None: ...
-async def unresolvable(*, q: "Missing") -> None: ...  # type: ignore[name-defined]  # noqa: F821
+async def unresolvable(*, q: Missing) -> None: ...  # type: ignore[name-defined]  # noqa: F821
 async def fine(*, item_id: int) -> None: ...
 
 
 @pytest.mark.parametrize(
     ("handler", "path", "message"),
     [
-        (two_bodies, "/x", r"route 'r', parameter 'second': a second body model \(the body is 'first'\)"),
+        (
+            two_bodies,
+            "/x",
+            r"route 'r', parameter 'second': a second body model \(the body is 'first'\)",
+        ),
         (positional, "/x", r"route 'r', parameter 'item': handler parameters must be keyword-only"),
         (unannotated, "/x", r"route 'r', parameter 'item': missing type annotation"),
         (dict_query, "/x", r"route 'r', parameter 'filters': unsupported annotation"),
         (model_list, "/x", r"route 'r', parameter 'rows': unsupported annotation"),
-        (list_path, "/x/{ids}", r"route 'r', parameter 'ids': a path parameter cannot be a sequence"),
+        (
+            list_path,
+            "/x/{ids}",
+            r"route 'r', parameter 'ids': a path parameter cannot be a sequence",
+        ),
         (list_cookie, "/x", r"route 'r', parameter 'c': a cookie parameter cannot be a sequence"),
-        (path_default, "/x/{item_id}", r"route 'r', parameter 'item_id': a path parameter cannot have a default"),
-        (stray_path, "/x", r"route 'r', parameter 'other': is marked Path\(\) but the path has no such"),
-        (header_on_placeholder, "/x/{item_id}", r"parameter 'item_id': matches a path placeholder but is marked as header"),
+        (
+            path_default,
+            "/x/{item_id}",
+            r"route 'r', parameter 'item_id': a path parameter cannot have a default",
+        ),
+        (
+            stray_path,
+            "/x",
+            r"route 'r', parameter 'other': is marked Path\(\) but the path has no such",
+        ),
+        (
+            header_on_placeholder,
+            "/x/{item_id}",
+            r"parameter 'item_id': matches a path placeholder but is marked as header",
+        ),
         (two_markers, "/x", r"parameter 'q': more than one of Query/Header/Cookie/Path"),
         (var_kwargs, "/x", r"parameter 'kwargs': handler parameters must be keyword-only"),
         (unresolvable, "/x", r"route 'r': cannot read the handler signature"),
-        (fine, "/x/{item_id}/{other}", r"route 'r': path placeholder\(s\) \['other'\] have no handler parameter"),
+        (
+            fine,
+            "/x/{item_id}/{other}",
+            r"route 'r': path placeholder\(s\) \['other'\] have no handler parameter",
+        ),
     ],
 )
 @pytest.mark.parametrize("builder", ["core", "openapi", "fastapi", "litestar"])
-def test_unservable_specs_fail_at_build_time(handler: Any, path: str, message: str, builder: str) -> None:
+def test_unservable_specs_fail_at_build_time(
+    handler: Any, path: str, message: str, builder: str
+) -> None:
     routes = (_route(handler, path),)
+    builders = {"core": compile_routes, "openapi": build_openapi}
+    build = builders.get(builder, lambda r: build_app(builder, r))
     with pytest.raises(RouteSpecError, match=message):
-        if builder == "core":
-            compile_routes(routes)
-        elif builder == "openapi":
-            build_openapi(routes)
-        else:
-            build_app(builder, routes)
+        build(routes)
 
 
 @pytest.mark.parametrize(
@@ -92,17 +117,29 @@ def test_unservable_specs_fail_at_build_time(handler: Any, path: str, message: s
         ({"max_body_size": -1}, r"route 'r': max_body_size must be >= 0"),
     ],
 )
-def test_invalid_route_specs_are_rejected_on_construction(kwargs: dict[str, Any], message: str) -> None:
-    values: dict[str, Any] = {"method": "GET", "path": "/x", "name": "r", "category": "c", "handler": fine}
+def test_invalid_route_specs_are_rejected_on_construction(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    values: dict[str, Any] = {
+        "method": "GET",
+        "path": "/x",
+        "name": "r",
+        "category": "c",
+        "handler": fine,
+    }
     values.update(kwargs)
     with pytest.raises(RouteSpecError, match=message):
         HttpRouteSpec(**values)
 
 
 def test_methods_are_normalized_and_deduplicated() -> None:
-    route = HttpRouteSpec(method=("get", "GET", "post"), path="/x", name="r", category="c", handler=fine)
-    assert ("GET", "POST") == route.methods
-    assert "GET" == HttpRouteSpec(method="get", path="/x", name="r", category="c", handler=fine).method
+    route = HttpRouteSpec(
+        method=("get", "GET", "post"), path="/x", name="r", category="c", handler=fine
+    )
+    assert route.methods == ("GET", "POST")
+    assert (
+        HttpRouteSpec(method="get", path="/x", name="r", category="c", handler=fine).method == "GET"
+    )
 
 
 def test_duplicate_names_and_endpoints_are_rejected() -> None:
@@ -111,7 +148,9 @@ def test_duplicate_names_and_endpoints_are_rejected() -> None:
     with pytest.raises(RouteSpecError, match="two routes are named 'r'"):
         compile_routes((_route(h, "/a"), _route(h, "/b")))
     with pytest.raises(RouteSpecError, match="two routes serve GET /a"):
-        compile_routes((_route(h, "/a", name="one"), _route(h, "/a", method=("GET", "PUT"), name="two")))
+        compile_routes(
+            (_route(h, "/a", name="one"), _route(h, "/a", method=("GET", "PUT"), name="two"))
+        )
 
 
 @pytest.mark.parametrize("prefix", ["v1", "/v1/"])

@@ -15,24 +15,45 @@ from mic.model import DomainError, PayloadTooLargeError
 
 def test_headers_are_case_insensitive_and_keep_repeats() -> None:
     headers = Headers.from_mapping([("Accept", "a"), ("X-Trace", "1"), ("x-trace", "2")])
-    assert ("a", "a", ["1", "2"], []) == (headers["ACCEPT"], headers["accept"], headers.getall("X-TRACE"), headers.getall("none"))
-    assert ("x-trace" in headers, 3 in headers, 2, ["accept", "x-trace"]) == ("X-Trace" in headers, 3 in headers, len(headers), list(headers))
-    assert [(b"accept", b"a"), (b"x-trace", b"1"), (b"x-trace", b"2")] == headers.raw
-    assert "Headers({'accept': 'a', 'x-trace': '1'})" == repr(headers)
+    assert (
+        headers["ACCEPT"],
+        headers["accept"],
+        headers.getall("X-TRACE"),
+        headers.getall("none"),
+    ) == ("a", "a", ["1", "2"], [])
+    assert ("x-trace" in headers, 3 in headers, 2, ["accept", "x-trace"]) == (
+        "X-Trace" in headers,
+        3 in headers,
+        len(headers),
+        list(headers),
+    )
+    assert headers.raw == [(b"accept", b"a"), (b"x-trace", b"1"), (b"x-trace", b"2")]
+    assert repr(headers) == "Headers({'accept': 'a', 'x-trace': '1'})"
     with pytest.raises(KeyError, match="missing"):
         headers["missing"]
 
 
 def test_query_params_keep_repeats_and_blanks() -> None:
     query = QueryParams.parse(b"a=1&a=2&b=&c=x+y&d=%2F")
-    assert ("1", ["1", "2"], "", "x y", "/", 4) == (query["a"], query.getall("a"), query["b"], query["c"], query["d"], len(query))
-    assert ["a", "b", "c", "d"] == list(query)
-    assert [] == query.getall("zzz")
-    assert "QueryParams({'a': ['1', '2']})" == repr(QueryParams.parse("a=1&a=2"))
+    assert (
+        query["a"],
+        query.getall("a"),
+        query["b"],
+        query["c"],
+        query["d"],
+        len(query),
+    ) == ("1", ["1", "2"], "", "x y", "/", 4)
+    assert list(query) == ["a", "b", "c", "d"]
+    assert query.getall("zzz") == []
+    assert repr(QueryParams.parse("a=1&a=2")) == "QueryParams({'a': ['1', '2']})"
 
 
 def test_cookie_header_parsing_is_tolerant() -> None:
-    assert {"a": "1", "b": "x y", "c": ""} == parse_cookie_header('a=1; junk; =bad; b="x y"; c=; a=2')
+    assert parse_cookie_header('a=1; junk; =bad; b="x y"; c=; a=2') == {
+        "a": "1",
+        "b": "x y",
+        "c": "",
+    }
 
 
 @given(st.dictionaries(st.from_regex(r"[A-Za-z0-9_]{1,10}", fullmatch=True),
@@ -46,15 +67,17 @@ async def test_a_context_built_by_hand_serves_unit_tests() -> None:
     context = HttpRequestContext(method="post", path="/x", path_params={"id": "1"},
                                  headers={"Cookie": "a=1", "X-Y": "z"}, query_string="q=1",
                                  body=b"{}", client=("10.0.0.1", 5))  # fmt: skip
-    assert ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1") == (
+    assert (
         context.method, context.path_params, context.headers["x-y"], context.query_params["q"],
-        context.cookies, context.client_host)  # fmt: skip
-    assert b"{}" == await context.body()
+        context.cookies, context.client_host) == ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1")  # fmt: skip
+    assert await context.body() == b"{}"
     assert None is HttpRequestContext(method="GET", path="/").client_host
-    assert b"" == await HttpRequestContext(method="GET", path="/").body()
+    assert await HttpRequestContext(method="GET", path="/").body() == b""
 
 
-def _asgi_context(messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]], limit: int = 10) -> HttpRequestContext:
+def _asgi_context(
+    messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]], limit: int = 10
+) -> HttpRequestContext:
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
 
@@ -65,7 +88,7 @@ def _asgi_context(messages: list[dict[str, Any]], headers: list[tuple[bytes, byt
 async def test_body_is_read_once_across_chunks() -> None:
     context = _asgi_context([{"type": "http.request", "body": b"ab", "more_body": True},
                              {"type": "http.request", "body": b"cd"}], [])  # fmt: skip
-    assert (b"abcd", b"abcd") == (await context.body(), await context.body())
+    assert (await context.body(), await context.body()) == (b"abcd", b"abcd")
 
 
 async def test_body_limits_and_disconnects() -> None:

@@ -15,7 +15,14 @@ from tests.support import build_app, client_for, wire
 
 
 async def echo(
-    *, n: int, f: float, b: bool, u: uuid.UUID, d: dt.date, s: str, tags: list[int] = []  # noqa: B006
+    *,
+    n: int,
+    f: float,
+    b: bool,
+    u: uuid.UUID,
+    d: dt.date,
+    s: str,
+    tags: list[int] = [],  # noqa: B006
 ) -> dict[str, Any]:
     return {"n": n, "f": f, "b": b, "u": u, "d": d, "s": s, "tags": tags}
 
@@ -23,7 +30,9 @@ async def echo(
 ROUTES = (HttpRouteSpec(method="GET", path="/echo/{n}", name="echo", category="t", handler=echo),)
 APPS = {name: build_app(name, ROUTES) for name in ("fastapi", "litestar")}
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 async def _both(path: str) -> tuple[Any, Any]:
@@ -37,22 +46,49 @@ async def _both(path: str) -> tuple[Any, Any]:
 @SETTINGS
 @given(n=st.integers(-(2**62), 2**62), f=st.floats(allow_nan=False, allow_infinity=False),
        b=st.booleans(), u=st.uuids(), d=st.dates(), s=TEXT, tags=st.lists(st.integers(0, 10**6), max_size=4))  # fmt: skip
-async def test_valid_values_round_trip(n: int, f: float, b: bool, u: uuid.UUID, d: dt.date, s: str, tags: list[int]) -> None:
-    query = urlencode([("f", repr(f)), ("b", str(b).lower()), ("u", str(u)), ("d", d.isoformat()), ("s", s)] + [("tags", str(t)) for t in tags])
+async def test_valid_values_round_trip(
+    n: int, f: float, b: bool, u: uuid.UUID, d: dt.date, s: str, tags: list[int]
+) -> None:
+    query = urlencode(
+        [("f", repr(f)), ("b", str(b).lower()), ("u", str(u)), ("d", d.isoformat()), ("s", s)]
+        + [("tags", str(t)) for t in tags]
+    )
     fastapi, litestar = await _both(f"/echo/{n}?{query}")
     assert wire(fastapi) == wire(litestar)
-    assert {"n": n, "f": f, "b": b, "u": str(u), "d": d.isoformat(), "s": s, "tags": tags} == fastapi.json()
+    assert {
+        "n": n,
+        "f": f,
+        "b": b,
+        "u": str(u),
+        "d": d.isoformat(),
+        "s": s,
+        "tags": tags,
+    } == fastapi.json()
 
 
 @SETTINGS
-@given(raw=st.text(st.characters(codec="ascii", categories=("L", "N", "P")), min_size=1, max_size=12))
+@given(
+    raw=st.text(st.characters(codec="ascii", categories=("L", "N", "P")), min_size=1, max_size=12)
+)
 async def test_invalid_integers_are_422_never_500(raw: str) -> None:
-    fastapi, litestar = await _both("/echo/1?" + urlencode({"f": "1", "b": "true", "u": str(uuid.UUID(int=1)), "d": "2020-01-01", "s": "x", "tags": raw}))
+    fastapi, litestar = await _both(
+        "/echo/1?"
+        + urlencode(
+            {
+                "f": "1",
+                "b": "true",
+                "u": str(uuid.UUID(int=1)),
+                "d": "2020-01-01",
+                "s": "x",
+                "tags": raw,
+            }
+        )
+    )
     assert wire(fastapi) == wire(litestar)
     try:
         int(raw)
     except ValueError:
-        assert 422 == fastapi.status_code
-        assert [["query", "tags", 0]] == [e["loc"] for e in fastapi.json()["details"]["errors"]]
+        assert fastapi.status_code == 422
+        assert [e["loc"] for e in fastapi.json()["details"]["errors"]] == [["query", "tags", 0]]
     else:
-        assert 200 == fastapi.status_code
+        assert fastapi.status_code == 200

@@ -61,7 +61,9 @@ class Tag(RouteInterceptor):
         return intercept
 
     def openapi_security(self) -> SecurityRequirement | None:
-        return SecurityRequirement("tagAuth", {"type": "apiKey", "in": "header", "name": "X-Tag"}, ("a",))
+        return SecurityRequirement(
+            "tagAuth", {"type": "apiKey", "in": "header", "name": "X-Tag"}, ("a",)
+        )
 
     def openapi_errors(self) -> Mapping[int, str]:
         return {403: "Tag refused"}
@@ -78,40 +80,65 @@ async def who(*, context: HttpRequestContext) -> dict[str, Any]:
 
 
 def _routes(**policies: Any) -> tuple[HttpRouteSpec, ...]:
-    return (HttpRouteSpec(method="GET", path="/who", name="who", category="t", handler=who, **policies),)
+    return (
+        HttpRouteSpec(method="GET", path="/who", name="who", category="t", handler=who, **policies),
+    )
 
 
 async def test_interceptors_run_outermost_first(framework: str) -> None:
     recorder = Recorder()
     config = HttpRouterConfig(services={Recorder: recorder}, interceptors=(Tag("app"), Noop()))
-    routes = _routes(auth=Tag("auth"), rate_limit=Tag("rate"), idempotency=Tag("idem"), interceptors=(Tag("extra"),))
+    routes = _routes(
+        auth=Tag("auth"),
+        rate_limit=Tag("rate"),
+        idempotency=Tag("idem"),
+        interceptors=(Tag("extra"),),
+    )
     async with make_client(framework, routes, config) as client:
         response = await client.get("/who")
-    assert {"subject": "extra"} == response.json()
-    assert "extraidemrateauthapp" == response.headers["x-seen"]
-    assert ["app>", "auth>", "rate>", "idem>", "extra>", "<extra", "<idem", "<rate", "<auth", "<app"] == recorder.events
+    assert response.json() == {"subject": "extra"}
+    assert response.headers["x-seen"] == "extraidemrateauthapp"
+    assert recorder.events == [
+        "app>",
+        "auth>",
+        "rate>",
+        "idem>",
+        "extra>",
+        "<extra",
+        "<idem",
+        "<rate",
+        "<auth",
+        "<app",
+    ]
 
 
 @pytest.mark.parametrize(
     ("failure", "status", "code"),
-    [(ForbiddenError("nope", "No entry"), 403, "nope"), (RuntimeError("secret detail"), 500, "internal_error")],
+    [
+        (ForbiddenError("nope", "No entry"), 403, "nope"),
+        (RuntimeError("secret detail"), 500, "internal_error"),
+    ],
 )
-async def test_interceptor_failures_become_problems(framework: str, failure: BaseException, status: int, code: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_interceptor_failures_become_problems(
+    framework: str, failure: BaseException, status: int, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
     recorder = Recorder()
     config = HttpRouterConfig(services={Recorder: recorder}, interceptors=(Tag("app"),))
     with caplog.at_level(logging.ERROR, logger="mic.http"):
-        async with make_client(framework, _routes(auth=Tag("auth", fail=failure)), config) as client:
+        async with make_client(
+            framework, _routes(auth=Tag("auth", fail=failure)), config
+        ) as client:
             response = await client.get("/who")
     assert (status, code) == (response.status_code, response.json()["code"])
     assert "secret" not in response.text
-    assert "app" == response.headers["x-seen"]  # the outer interceptor still sees the answer
-    assert ["app>", "auth>", "<app"] == recorder.events
+    assert response.headers["x-seen"] == "app"  # the outer interceptor still sees the answer
+    assert recorder.events == ["app>", "auth>", "<app"]
 
 
 def test_binding_happens_once_and_fails_closed() -> None:
     tag = Tag("auth")
     compile_routes(_routes(auth=tag), HttpRouterConfig(services={Recorder: Recorder()}))
-    assert 1 == tag.bound
+    assert tag.bound == 1
     for framework in ("fastapi", "litestar"):
         with pytest.raises(RouteSpecError, match="route 'who': Tag needs a Recorder service"):
             build_app(framework, _routes(auth=Tag("auth")))
@@ -130,13 +157,17 @@ async def test_security_and_errors_are_documented_on_both_frameworks() -> None:
     routes = _routes(auth=Tag("auth"))
     expected = build_openapi(routes, config=config)
     operation = expected["paths"]["/who"]["get"]
-    assert [{"tagAuth": ["a"]}] == operation["security"]
+    assert operation["security"] == [{"tagAuth": ["a"]}]
     assert {"200", "403"} == set(operation["responses"])
-    assert {"tagAuth": {"type": "apiKey", "in": "header", "name": "X-Tag"}} == expected["components"]["securitySchemes"]
+    assert expected["components"]["securitySchemes"] == {
+        "tagAuth": {"type": "apiKey", "in": "header", "name": "X-Tag"}
+    }
     fastapi_doc = build_app("fastapi", routes, config).openapi()
     litestar_doc = build_app("litestar", routes, config).openapi_schema.to_schema()
     for document in (fastapi_doc, litestar_doc):
         assert api_shape(expected) == api_shape(document)
-        assert {"type": "apiKey", "in": "header", "name": "X-Tag"} == {
-            k: v for k, v in document["components"]["securitySchemes"]["tagAuth"].items() if k in ("type", "in", "name")
-        }
+        assert {
+            k: v
+            for k, v in document["components"]["securitySchemes"]["tagAuth"].items()
+            if k in ("type", "in", "name")
+        } == {"type": "apiKey", "in": "header", "name": "X-Tag"}

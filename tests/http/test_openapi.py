@@ -24,11 +24,15 @@ async def _published(framework: str, builder: bool) -> dict[str, Any]:
             app.include_router(build_fastapi_router(routes=routes))
         path = "/openapi.json"
     else:
-        app = build_app("litestar", routes) if builder else Litestar(route_handlers=[build_litestar_router(routes=routes)])
+        app = (
+            build_app("litestar", routes)
+            if builder
+            else Litestar(route_handlers=[build_litestar_router(routes=routes)])
+        )
         path = "/docs/openapi.json" if builder else "/schema/openapi.json"
     async with client_for(app) as client:
         response = await client.get(path)
-    assert 200 == response.status_code
+    assert response.status_code == 200
     document: dict[str, Any] = response.json()
     return document
 
@@ -41,7 +45,7 @@ def _litestar_known_differences(shape: dict[str, Any]) -> dict[str, Any]:
         (n, i, r, '{"anyOf": [{"type": "null"}, {"type": "number"}, {"type": "string"}]}') if n == "price" else (n, i, r, s)
         for n, i, r, s in search
     ]  # fmt: skip
-    required, content = shape["PATCH /items/{item_id}"]["body"]
+    _, content = shape["PATCH /items/{item_id}"]["body"]
     shape["PATCH /items/{item_id}"]["body"] = (False, content)
     return shape
 
@@ -55,7 +59,9 @@ async def test_fastapi_documents_exactly_what_the_specs_declare() -> None:
 async def test_litestar_documents_what_the_specs_declare() -> None:
     expected = api_shape(build_openapi(item_routes()))
     for builder in (True, False):
-        assert expected == _litestar_known_differences(api_shape(await _published("litestar", builder)))
+        assert expected == _litestar_known_differences(
+            api_shape(await _published("litestar", builder))
+        )
 
 
 async def test_documents_cover_every_route_and_hide_the_extras() -> None:
@@ -73,7 +79,7 @@ def test_errors_and_validation_answers_are_documented_as_problems() -> None:
     operation = build_openapi(item_routes())["paths"]["/items/{item_id}"]["get"]
     assert {"200", "404", "422"} == set(operation["responses"])
     problem = operation["responses"]["404"]["content"]["application/problem+json"]["schema"]
-    assert {"$ref": "#/components/schemas/ProblemDetails"} == problem
+    assert problem == {"$ref": "#/components/schemas/ProblemDetails"}
 
 
 def test_spec_document_metadata_and_options() -> None:
@@ -82,11 +88,18 @@ def test_spec_document_metadata_and_options() -> None:
     routes = (*item_routes(), HttpRouteSpec(method="GET", path="/internal", name="internal", category="x",
                                             handler=hidden, include_in_schema=False, deprecated=True))  # fmt: skip
     document = build_openapi(routes, title="Items", version="2.0.0", prefix="/v2")
-    assert {"title": "Items", "version": "2.0.0"} == document["info"]
-    assert "3.1.0" == document["openapi"]
+    assert document["info"] == {"title": "Items", "version": "2.0.0"}
+    assert document["openapi"] == "3.1.0"
     assert "/v2/internal" not in document["paths"]
     assert "/v2/items" in document["paths"]
     create = document["paths"]["/v2/items"]["post"]
-    assert ("Create an item", ["items"], "items.create") == (create["summary"], create["tags"], create["operationId"])
+    assert (
+        create["summary"],
+        create["tags"],
+        create["operationId"],
+    ) == ("Create an item", ["items"], "items.create")
     whoami = document["paths"]["/v2/whoami"]
-    assert ("whoami.get", "whoami.post") == (whoami["get"]["operationId"], whoami["post"]["operationId"])
+    assert (
+        whoami["get"]["operationId"],
+        whoami["post"]["operationId"],
+    ) == ("whoami.get", "whoami.post")

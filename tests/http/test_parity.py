@@ -66,7 +66,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
 ]  # fmt: skip
 
 
-async def _send(client: httpx.AsyncClient, method: str, path: str, options: dict[str, Any]) -> httpx.Response:
+async def _send(
+    client: httpx.AsyncClient, method: str, path: str, options: dict[str, Any]
+) -> httpx.Response:
     return await client.request(method, path, **options)
 
 
@@ -81,7 +83,9 @@ def _apps(framework: str, prefix: str = "") -> list[Any]:
     return [build_app(framework, routes, prefix=prefix), plain]
 
 
-@pytest.mark.parametrize(("name", "method", "path", "options", "status"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "method", "path", "options", "status"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_both_adapters_answer_the_same_bytes(
     name: str, method: str, path: str, options: dict[str, Any], status: int
 ) -> None:
@@ -103,7 +107,9 @@ async def test_plain_framework_apps_answer_like_the_builders(
     for framework in ("fastapi", "litestar"):
         built, plain = _apps(framework)
         async with client_for(built) as a, client_for(plain) as b:
-            assert wire(await _send(a, method, path, options)) == wire(await _send(b, method, path, options))
+            assert wire(await _send(a, method, path, options)) == wire(
+                await _send(b, method, path, options)
+            )
 
 
 async def _json(framework: str, method: str, path: str, **options: Any) -> httpx.Response:
@@ -113,123 +119,157 @@ async def _json(framework: str, method: str, path: str, **options: Any) -> httpx
 
 async def test_create_returns_the_success_envelope(framework: str) -> None:
     response = await _json(framework, "POST", "/items", json={"name": "bolt", "quantity": 3})
-    assert {"data": {"name": "bolt", "qty": 3}, "meta": {}} == response.json()
-    assert "application/json" == response.headers["content-type"]
+    assert response.json() == {"data": {"name": "bolt", "qty": 3}, "meta": {}}
+    assert response.headers["content-type"] == "application/json"
 
 
 async def test_validation_lists_every_failing_field_with_its_location(framework: str) -> None:
-    response = await _json(framework, "GET", "/search?q=a&limit=0&id=x&exact=maybe&color=green&level=9&sort=up&page=4&ref=nope&since=yesterday&day=2026-13-01&price=abc")
+    response = await _json(
+        framework,
+        "GET",
+        "/search?q=a&limit=0&id=x&exact=maybe&color=green&level=9&sort=up&page=4&ref=nope&since=yesterday&day=2026-13-01&price=abc",
+    )
     problem = response.json()
-    assert "application/problem+json" == response.headers["content-type"]
-    assert {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
-            "detail": "The request is not valid", "code": "validation_failed"} == {k: v for k, v in problem.items() if k != "details"}  # fmt: skip
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {k: v for k, v in problem.items() if k != "details"} == {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+            "detail": "The request is not valid", "code": "validation_failed"}  # fmt: skip
     locations = [tuple(e["loc"]) for e in problem["details"]["errors"]]
-    assert [("query", "limit"), ("query", "id", 0), ("query", "exact"), ("query", "color"),
+    assert locations == [("query", "limit"), ("query", "id", 0), ("query", "exact"), ("query", "color"),
             ("query", "level"), ("query", "sort"), ("query", "page"), ("query", "ref"),
-            ("query", "since"), ("query", "day"), ("query", "price")] == locations  # fmt: skip
+            ("query", "since"), ("query", "day"), ("query", "price")]  # fmt: skip
     assert all("input" not in e for e in problem["details"]["errors"])
 
 
 async def test_path_and_body_errors_are_reported_together(framework: str) -> None:
     response = await _json(framework, "PUT", "/items/x", json={"nom": 1})
     locations = [e["loc"] for e in response.json()["details"]["errors"]]
-    assert [["path", "item_id"], ["body", "name"], ["body", "nom"]] == locations
+    assert locations == [["path", "item_id"], ["body", "name"], ["body", "nom"]]
 
 
 async def test_query_values_are_converted_from_their_annotations(framework: str) -> None:
-    response = await _json(framework, "GET", "/search?q=a+b&limit=5&tags=x&tags=y&id=1&id=2&exact=true&color=blue&level=2&sort=desc&page=3&ref=12345678-1234-5678-1234-567812345678&since=2026-01-02T03:04:05Z&day=2026-01-02&price=1.50")
-    assert {"q": "a b", "limit": 5, "tags": ["x", "y"], "ids": [1, 2], "exact": True,
+    response = await _json(
+        framework,
+        "GET",
+        "/search?q=a+b&limit=5&tags=x&tags=y&id=1&id=2&exact=true&color=blue&level=2&sort=desc&page=3&ref=12345678-1234-5678-1234-567812345678&since=2026-01-02T03:04:05Z&day=2026-01-02&price=1.50",
+    )
+    assert response.json() == {"q": "a b", "limit": 5, "tags": ["x", "y"], "ids": [1, 2], "exact": True,
             "color": "blue", "level": 2, "sort": "desc", "page": 3,
             "ref": "12345678-1234-5678-1234-567812345678", "since": "2026-01-02T03:04:05Z",
-            "day": "2026-01-02", "price": "1.50"} == response.json()  # fmt: skip
+            "day": "2026-01-02", "price": "1.50"}  # fmt: skip
 
 
 async def test_defaults_apply_and_mutable_defaults_are_not_shared(framework: str) -> None:
     first = (await _json(framework, "GET", "/search?q=a")).json()
-    assert {"q": "a", "limit": 10, "tags": None, "ids": [], "exact": False, "color": None,
+    assert first == {"q": "a", "limit": 10, "tags": None, "ids": [], "exact": False, "color": None,
             "level": 1, "sort": "asc", "page": 1, "ref": None, "since": None, "day": None,
-            "price": None} == first  # fmt: skip
+            "price": None}  # fmt: skip
 
 
 async def test_headers_cookies_and_context_reach_the_handler(framework: str) -> None:
-    response = await _json(framework, "GET", "/whoami", headers=[("X-Tenant", "acme"), ("Cookie", "session=s1; other=2"), ("User-Agent", "t/1"), ("x-trace", "a"), ("X-Trace", "b")])
-    assert {"tenant": "acme", "lang": None, "session": "s1", "traces": ["a", "b"], "ua": "t/1",
-            "path": "/whoami", "method": "GET", "route": "/whoami"} == response.json()  # fmt: skip
+    response = await _json(
+        framework,
+        "GET",
+        "/whoami",
+        headers=[
+            ("X-Tenant", "acme"),
+            ("Cookie", "session=s1; other=2"),
+            ("User-Agent", "t/1"),
+            ("x-trace", "a"),
+            ("X-Trace", "b"),
+        ],
+    )
+    assert response.json() == {"tenant": "acme", "lang": None, "session": "s1", "traces": ["a", "b"], "ua": "t/1",
+            "path": "/whoami", "method": "GET", "route": "/whoami"}  # fmt: skip
 
 
 async def test_missing_header_is_a_validation_error(framework: str) -> None:
     response = await _json(framework, "GET", "/whoami")
-    assert [["header", "x-tenant"]] == [e["loc"] for e in response.json()["details"]["errors"]]
+    assert [e["loc"] for e in response.json()["details"]["errors"]] == [["header", "x-tenant"]]
 
 
 async def test_response_kinds_serialize_identically(framework: str) -> None:
     raw = await _json(framework, "GET", "/raw")
-    assert (b"\x00\x01binary", "application/octet-stream") == (raw.content, raw.headers["content-type"])
+    assert (
+        raw.content,
+        raw.headers["content-type"],
+    ) == (b"\x00\x01binary", "application/octet-stream")
     text = await _json(framework, "GET", "/text")
-    assert ("héllo", "text/plain; charset=utf-8") == (text.text, text.headers["content-type"])
+    assert (text.text, text.headers["content-type"]) == ("héllo", "text/plain; charset=utf-8")
     values = await _json(framework, "GET", "/values")
-    assert {"uuid": "12345678-1234-5678-1234-567812345678", "when": "2026-01-02T03:04:05Z",
+    assert values.json() == {"uuid": "12345678-1234-5678-1234-567812345678", "when": "2026-01-02T03:04:05Z",
             "day": "2026-01-02", "price": "10.50", "point": {"x": 1, "y": 2},
-            "item": {"id": 1, "name": "a"}, "color": "red"} == values.json()  # fmt: skip
+            "item": {"id": 1, "name": "a"}, "color": "red"}  # fmt: skip
 
 
 async def test_custom_headers_and_secure_cookies(framework: str) -> None:
     response = await _json(framework, "GET", "/headers")
-    assert "yes" == response.headers["x-custom"]
-    assert "no-store" == response.headers["cache-control"]
-    assert ["session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",
-            "pref=dark; Path=/; SameSite=Strict"] == response.headers.get_list("set-cookie")  # fmt: skip
+    assert response.headers["x-custom"] == "yes"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers.get_list("set-cookie") == ["session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",
+            "pref=dark; Path=/; SameSite=Strict"]  # fmt: skip
 
 
 async def test_no_content_has_no_body_and_no_length(framework: str) -> None:
     response = await _json(framework, "DELETE", "/items/1")
-    assert (204, b"", None, None) == (response.status_code, response.content,
-                                      response.headers.get("content-length"), response.headers.get("content-type"))  # fmt: skip
+    assert (response.status_code, response.content,
+                                      response.headers.get("content-length"), response.headers.get("content-type")) == (204, b"", None, None)  # fmt: skip
 
 
 async def test_head_mirrors_get_without_body(framework: str) -> None:
     get = await _json(framework, "GET", "/items/7")
     head = await _json(framework, "HEAD", "/items/7")
-    assert (200, b"", get.headers["content-length"]) == (head.status_code, head.content, head.headers["content-length"])
+    assert (200, b"", get.headers["content-length"]) == (
+        head.status_code,
+        head.content,
+        head.headers["content-length"],
+    )
 
 
 async def test_wrong_method_lists_allowed_methods(framework: str) -> None:
     response = await _json(framework, "POST", "/items/7")
-    assert "DELETE, GET, HEAD, OPTIONS, PATCH, PUT" == response.headers["allow"]
-    assert "method_not_allowed" == response.json()["code"]
+    assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+    assert response.json()["code"] == "method_not_allowed"
     options = await _json(framework, "OPTIONS", "/items")
-    assert "OPTIONS, POST" == options.headers["allow"]
+    assert options.headers["allow"] == "OPTIONS, POST"
 
 
 async def test_unknown_route_is_a_problem(framework: str) -> None:
     response = await _json(framework, "GET", "/nowhere")
-    assert (404, "not_found") == (response.status_code, response.json()["code"])
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 async def test_domain_errors_carry_code_and_details(framework: str) -> None:
     response = await _json(framework, "GET", "/items/404")
-    assert {"type": "about:blank", "title": "Not Found", "status": 404,
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
             "detail": "Item 404 does not exist", "code": "item_not_found",
-            "details": {"id": 404}} == response.json()  # fmt: skip
+            "details": {"id": 404}}  # fmt: skip
 
 
 async def test_transient_errors_are_503_with_retry_after(framework: str) -> None:
     response = await _json(framework, "GET", "/unavailable")
-    assert (503, "3", "db_down") == (response.status_code, response.headers["retry-after"], response.json()["code"])
+    assert (
+        response.status_code,
+        response.headers["retry-after"],
+        response.json()["code"],
+    ) == (503, "3", "db_down")
 
 
-async def test_unhandled_errors_leak_nothing_and_are_logged(framework: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_unhandled_errors_leak_nothing_and_are_logged(
+    framework: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="mic.http"):
         response = await _json(framework, "GET", "/explode")
-    assert {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+    assert response.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
             "detail": "The server could not complete the request", "code": "internal_error",
-            "details": {}} == response.json()  # fmt: skip
+            "details": {}}  # fmt: skip
     assert "hunter2" not in response.text
     assert any("explode" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 @pytest.mark.parametrize("size", [64, 65, 10_000])
-async def test_body_limit_is_enforced_with_and_without_content_length(framework: str, size: int) -> None:
+async def test_body_limit_is_enforced_with_and_without_content_length(
+    framework: str, size: int
+) -> None:
     app = build_app(framework, item_routes(), HttpRouterConfig(max_body_size=64))
     body = json.dumps({"name": "x" * (size - 12)}).encode()
     assert size == len(body)
@@ -239,14 +279,18 @@ async def test_body_limit_is_enforced_with_and_without_content_length(framework:
         yield body[size // 2 :]
 
     async with client_for(app) as client:
-        declared = await client.post("/items", content=body, headers={"content-type": "application/json"})
-        streamed = await client.post("/items", content=chunks(), headers={"content-type": "application/json"})
+        declared = await client.post(
+            "/items", content=body, headers={"content-type": "application/json"}
+        )
+        streamed = await client.post(
+            "/items", content=chunks(), headers={"content-type": "application/json"}
+        )
     expected = 201 if size <= 64 else 413
     assert (expected, expected) == (declared.status_code, streamed.status_code)
     if expected == 413:
-        assert {"max_body_size": 64} == declared.json()["details"]
+        assert declared.json()["details"] == {"max_body_size": 64}
         assert "transfer-encoding" not in declared.request.headers
-        assert "chunked" == streamed.request.headers["transfer-encoding"]
+        assert streamed.request.headers["transfer-encoding"] == "chunked"
 
 
 async def test_sync_handlers_do_not_block_the_event_loop(framework: str) -> None:
@@ -255,23 +299,28 @@ async def test_sync_handlers_do_not_block_the_event_loop(framework: str) -> None
         blocked = asyncio.create_task(client.get("/blocking"))
         await asyncio.sleep(0.05)
         released = await asyncio.wait_for(client.get("/release"), timeout=2)
-        assert {"released": True} == (await asyncio.wait_for(blocked, timeout=5)).json()
-    assert 200 == released.status_code
+        assert (await asyncio.wait_for(blocked, timeout=5)).json() == {"released": True}
+    assert released.status_code == 200
 
 
 async def test_routers_mount_under_a_prefix(framework: str) -> None:
     built, plain = _apps(framework, prefix="/v1")
     for app in (built, plain):
         async with client_for(app) as client:
-            assert 200 == (await client.get("/v1/items/3")).status_code
-            assert 404 == (await client.get("/items/3")).status_code
-            assert "/v1/whoami" == (await client.get("/v1/whoami", headers={"x-tenant": "t"})).json()["route"]
+            assert (await client.get("/v1/items/3")).status_code == 200
+            assert (await client.get("/items/3")).status_code == 404
+            assert (await client.get("/v1/whoami", headers={"x-tenant": "t"})).json()[
+                "route"
+            ] == "/v1/whoami"
 
 
 async def test_client_disconnect_while_reading_body_sends_nothing(framework: str) -> None:
     app = build_app(framework, item_routes())
     sent: list[dict[str, Any]] = []
-    messages = [{"type": "http.request", "body": b'{"na', "more_body": True}, {"type": "http.disconnect"}]
+    messages = [
+        {"type": "http.request", "body": b'{"na', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
 
     async def receive() -> dict[str, Any]:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
@@ -284,4 +333,4 @@ async def test_client_disconnect_while_reading_body_sends_nothing(framework: str
              "root_path": "", "headers": [(b"content-type", b"application/json")],
              "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}  # fmt: skip
     await app(scope, receive, send)
-    assert [] == sent
+    assert sent == []

@@ -10,15 +10,18 @@ from mic.http import HttpCookieSpec, HttpResponseSpec
 
 
 def test_cookies_are_secure_by_default() -> None:
-    assert "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax" == HttpCookieSpec(name="sid", value="abc").render()
+    assert (
+        HttpCookieSpec(name="sid", value="abc").render()
+        == "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
+    )
 
 
 def test_cookie_attributes_render_in_order() -> None:
     cookie = HttpCookieSpec(name="sid", value="", max_age=0, domain="example.com", path="/app",
                             expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
                             same_site="none")  # fmt: skip
-    assert ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
-            "Path=/app; Secure; HttpOnly; SameSite=None") == cookie.render()  # fmt: skip
+    assert cookie.render() == ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
+            "Path=/app; Secure; HttpOnly; SameSite=None")  # fmt: skip
 
 
 @pytest.mark.parametrize(

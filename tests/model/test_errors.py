@@ -23,7 +23,9 @@ from mic.model import DomainError, RateLimitedError, TransientError
         (model.TransientError, 503, "temporarily_unavailable"),
     ],
 )
-def test_each_error_maps_to_its_status_with_a_default_code(error: type[DomainError], status: int, code: str) -> None:
+def test_each_error_maps_to_its_status_with_a_default_code(
+    error: type[DomainError], status: int, code: str
+) -> None:
     raised = error()
     assert (status, code) == (raised.http_status_code, raised.code)
     assert raised.message == str(raised)
@@ -31,12 +33,19 @@ def test_each_error_maps_to_its_status_with_a_default_code(error: type[DomainErr
 
 def test_the_spec_signature_works() -> None:
     error = DomainError(code="item_locked", message="Item is locked", details={"id": 3})
-    assert ("item_locked", "Item is locked", {"id": 3}, {}) == (error.code, error.message, error.details, error.headers)
-    assert "DomainError(code='item_locked', message='Item is locked')" == repr(error)
-    assert "Item locked" == DomainError("item_locked").message
+    assert (
+        error.code,
+        error.message,
+        error.details,
+        error.headers,
+    ) == ("item_locked", "Item is locked", {"id": 3}, {})
+    assert repr(error) == "DomainError(code='item_locked', message='Item is locked')"
+    assert DomainError("item_locked").message == "Item locked"
 
 
-@pytest.mark.parametrize(("seconds", "header"), [(0, "0"), (0.2, "1"), (2.0, "2"), (2.5, "3"), (-4, "0")])
+@pytest.mark.parametrize(
+    ("seconds", "header"), [(0, "0"), (0.2, "1"), (2.0, "2"), (2.5, "3"), (-4, "0")]
+)
 def test_retry_after_is_rounded_up_to_whole_seconds(seconds: float, header: str) -> None:
     for error in (TransientError(retry_after=seconds), RateLimitedError(retry_after=seconds)):
         assert (header, seconds) == (error.headers["Retry-After"], error.retry_after)
@@ -44,4 +53,4 @@ def test_retry_after_is_rounded_up_to_whole_seconds(seconds: float, header: str)
 
 def test_explicit_headers_win_over_retry_after() -> None:
     error = TransientError(headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, retry_after=5)
-    assert "Wed, 21 Oct 2026 07:28:00 GMT" == error.headers["Retry-After"]
+    assert error.headers["Retry-After"] == "Wed, 21 Oct 2026 07:28:00 GMT"

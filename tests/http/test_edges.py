@@ -1,0 +1,169 @@
+"""Edge cases of the pipeline, the renderers and the adapters."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import pytest
+from fastapi import FastAPI, HTTPException
+from litestar import Litestar, get
+from pydantic import BaseModel
+
+from mic import MissingDependencyError
+from mic._deps import require
+from mic.fastapi import build_fastapi_router, install_problem_handlers
+from mic.http import (
+    Header,
+    HttpRequestContext,
+    HttpRouteSpec,
+    Path,
+    ProblemDetails,
+    build_openapi,
+    compile_routes,
+    render_problem,
+)
+from mic.litestar import build_litestar_router, problem_exception_handlers
+from mic.model import DomainError, NotFoundError
+from tests.support import client_for, make_client
+
+
+class Created(BaseModel):
+    id: int
+
+
+async def documented(
+    *,
+    item_id: Annotated[int, Path(description="The item")],
+    trace: Annotated[tuple[str, ...], Header(description="Trace ids")] = (),
+) -> dict[str, Any]:
+    return {"id": item_id, "trace": list(trace)}
+
+
+DOCUMENTED = HttpRouteSpec(
+    method="GET", path="/docs-test/{item_id}", name="documented", category="c", handler=documented,
+    description="Longer text", deprecated=True, responses={202: Created, 204: None},
+)  # fmt: skip
+
+
+def test_spec_document_carries_descriptions_and_extra_responses() -> None:
+    operation = build_openapi([DOCUMENTED])["paths"]["/docs-test/{item_id}"]["get"]
+    assert (operation["description"], operation["deprecated"]) == ("Longer text", True)
+    assert [p["description"] for p in operation["parameters"]] == ["The item", "Trace ids"]
+    assert operation["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Created"
+    }
+    assert operation["responses"]["204"] == {"description": "No Content"}
+
+
+def test_frameworks_document_extra_responses_too() -> None:
+    fastapi = FastAPI()
+    fastapi.include_router(build_fastapi_router(routes=[DOCUMENTED]))
+    litestar = Litestar(route_handlers=[build_litestar_router(routes=[DOCUMENTED])])
+    for document in (fastapi.openapi(), litestar.openapi_schema.to_schema()):
+        responses = document["paths"]["/docs-test/{item_id}"]["get"]["responses"]
+        assert {"200", "202", "204", "422"} == set(responses)
+
+
+async def test_tuple_headers_and_the_context_pipeline() -> None:
+    (route,) = compile_routes([DOCUMENTED])
+    assert repr(route) == "CompiledRoute('documented', GET /docs-test/{item_id})"
+    context = HttpRequestContext(method="GET", path="/docs-test/3", path_params={"item_id": "3"},
+                                 headers=[("trace", "a"), ("trace", "b")])  # fmt: skip
+    response = await route.handle(context)
+    assert (
+        response.status_code,
+        response.body,
+        response.header("content-type"),
+    ) == (200, b'{"id":3,"trace":["a","b"]}', "application/json")
+    assert None is response.header("x-missing")
+
+
+async def test_unserializable_results_are_a_logged_500(
+    framework: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def odd() -> object:
+        return object()
+
+    routes = [HttpRouteSpec(method="GET", path="/odd", name="odd", category="c", handler=odd)]
+    with caplog.at_level(logging.ERROR, logger="mic.http"):
+        async with make_client(framework, routes) as client:
+            response = await client.get("/odd")
+    assert (response.status_code, response.json()["code"]) == (500, "internal_error")
+    assert any(r.exc_info for r in caplog.records)
+
+
+def test_unserializable_error_details_are_dropped_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="mic.http"):
+        response = render_problem(DomainError("odd", "Odd", {"value": object()}))
+    assert b'"details":{}' in response.body
+    assert "not JSON-serializable" in caplog.text
+
+
+async def test_fastapi_problem_handlers_cover_user_routes() -> None:
+    app = FastAPI()
+    app.include_router(build_fastapi_router(routes=[DOCUMENTED]))
+
+    @app.get("/teapot")
+    async def teapot() -> None:
+        raise HTTPException(status_code=418, detail="I am a teapot")
+
+    install_problem_handlers(app)
+    async with client_for(app) as client:
+        wrong = await client.post("/teapot")
+        tea = await client.get("/teapot")
+        missing = await client.get("/nothing")
+    assert (
+        wrong.status_code,
+        wrong.headers["allow"],
+        wrong.json()["code"],
+    ) == (405, "GET", "method_not_allowed")
+    assert (
+        tea.status_code,
+        tea.json()["detail"],
+        tea.json()["code"],
+    ) == (418, "I am a teapot", "i'm_a_teapot")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+async def test_litestar_problem_handlers_cover_user_routes() -> None:
+    @get("/plain")
+    async def plain() -> str:
+        return "plain"
+
+    app = Litestar(route_handlers=[plain, build_litestar_router(routes=[DOCUMENTED])],
+                   exception_handlers=problem_exception_handlers(), logging_config=None)  # fmt: skip
+    async with client_for(app) as client:
+        wrong = await client.post("/plain")
+        missing = await client.get("/nothing")
+    assert (wrong.status_code, wrong.json()["code"]) == (405, "method_not_allowed")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+def test_litestar_without_openapi_still_builds() -> None:
+    from mic.http import HttpRouterConfig, SecurityRequirement
+    from tests.http.test_interceptors import Recorder, Tag, _routes
+
+    config = HttpRouterConfig(services={Recorder: Recorder()})
+    app = Litestar(route_handlers=[build_litestar_router(routes=_routes(auth=Tag("a")), config=config)],
+                   openapi_config=None)  # fmt: skip
+    assert None is app.openapi_config
+    assert isinstance(Tag("a").openapi_security(), SecurityRequirement)
+
+
+def test_require_names_the_extra() -> None:
+    assert require("json", "core").__name__ == "json"
+    with pytest.raises(
+        MissingDependencyError, match=r"install it with: pip install 'mic-kit\[redis\]'"
+    ):
+        require("definitely_not_installed_mod.sub", "redis")
+
+
+def test_problem_schema_accepts_extension_members() -> None:
+    problem = ProblemDetails(
+        title="Not Found", status=404, detail="x", code="not_found", instance="/a"
+    )  # type: ignore[call-arg]
+    assert problem.model_dump()["instance"] == "/a"
+    assert NotFoundError().http_status_code == 404
