@@ -7,7 +7,15 @@ and answer the same bytes; `build_openapi` describes them without any framework.
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
 from mic.http._headers import Headers, QueryParams
 from mic.http._openapi import build_openapi
-from mic.http._params import Cookie, HandlerParameter, HandlerSignature, Header, Path, Query
+from mic.http._params import (
+    Cookie,
+    HandlerParameter,
+    HandlerSignature,
+    Header,
+    Path,
+    Query,
+    resolve_handler,
+)
 from mic.http._pipeline import (
     CompiledRoute,
     Endpoint,
@@ -49,4 +57,5 @@ __all__ = [
     "build_openapi",
     "compile_routes",
     "render_problem",
+    "resolve_handler",
 ]

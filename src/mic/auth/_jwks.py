@@ -1,0 +1,159 @@
+"""`RemoteJwks`: a verifier's cached view of a signer's JWKS URL.
+
+Keys are fetched with httpx (extra ``client``) the first time they are needed, cached for
+`max_age`, refreshed when a token names an unknown ``kid`` (at most once per `cooldown`,
+so garbage tokens cannot turn the verifier into a request amplifier), and the last good set
+is kept when a refresh fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from mic._deps import require
+from mic.auth._keys import ServiceKey
+from mic.model import TransientError
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger("mic.auth")
+
+
+class RemoteJwks:
+    """Public keys read from a JWKS URL, cached, refreshed on demand.
+
+    Args:
+        url: The JWKS document's URL (``https://issuer/.well-known/jwks.json``).
+        http_client: The httpx client to use; by default one is created and owned here.
+        max_age: Seconds a fetched set is used before it is fetched again.
+        cooldown: Minimum seconds between two fetches triggered by an unknown ``kid``
+            or a failure.
+        timeout: Seconds one fetch may take.
+        clock: Monotonic clock in seconds (injectable for tests).
+
+    Raises:
+        ValueError: A bad URL or non-positive durations.
+
+    Safe to share between concurrent requests on one event loop: one fetch runs at a time,
+    and callers waiting on it reuse its result. Symmetric (``oct``) keys in the document are
+    ignored: a shared secret must never travel in a public key set.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        max_age: float = 300.0,
+        cooldown: float = 30.0,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"JWKS url {url!r} must be an http(s) URL")
+        if max_age <= 0 or cooldown < 0 or timeout <= 0:
+            raise ValueError("max_age and timeout must be > 0 and cooldown >= 0")
+        self.url = url
+        self.max_age = max_age
+        self.cooldown = cooldown
+        self.timeout = timeout
+        self._client = http_client
+        self._owns_client = http_client is None
+        self._clock = clock
+        self._keys: dict[str, ServiceKey] = {}
+        self._loaded_at: float | None = None
+        self._attempted_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def fresh_keys(self) -> Mapping[str, ServiceKey] | None:
+        """The cached keys when they are younger than `max_age`, else ``None`` (no I/O)."""
+        loaded = self._loaded_at
+        if loaded is not None and self._clock() - loaded < self.max_age:
+            return self._keys
+        return None
+
+    async def keys(self) -> Mapping[str, ServiceKey]:
+        """The current keys, fetching them when none are cached or the cache is stale.
+
+        Raises:
+            TransientError: No key set was ever fetched successfully (503).
+        """
+        fresh = self.fresh_keys()
+        if fresh is not None:
+            return fresh
+        return await self._refresh(self._loaded_at)
+
+    async def refresh_for_unknown_kid(self) -> Mapping[str, ServiceKey]:
+        """Fetch again because a token names a ``kid`` not in the set, unless in cooldown.
+
+        Raises:
+            TransientError: No key set was ever fetched successfully (503).
+        """
+        return await self._refresh(self._loaded_at)
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this object created it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _in_cooldown(self) -> bool:
+        attempted = self._attempted_at
+        return attempted is not None and self._clock() - attempted < self.cooldown
+
+    async def _refresh(self, seen_loaded_at: float | None) -> Mapping[str, ServiceKey]:
+        async with self._lock:
+            # A refresh that finished while we waited for the lock is as good as our own;
+            # the cooldown bounds fetches whatever their cause (unknown kid, failure).
+            if self._loaded_at == seen_loaded_at and not self._in_cooldown():
+                self._attempted_at = self._clock()
+                await self._fetch()
+        if self._loaded_at is None:
+            raise TransientError(
+                "jwks_unavailable", "The keys to verify service tokens cannot be fetched"
+            )
+        return self._keys
+
+    async def _fetch(self) -> None:
+        httpx = require("httpx", "auth")
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        try:
+            response = await self._client.get(self.url, timeout=self.timeout)
+            response.raise_for_status()
+            keys = _parse_jwks(response.json())
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            logger.warning("JWKS refresh from %s failed, keeping the last good set: %s",
+                           self.url, exc)  # fmt: skip
+            return
+        self._keys = keys
+        self._loaded_at = self._clock()
+
+
+def _parse_jwks(document: Any) -> dict[str, ServiceKey]:
+    """The usable verification keys of a JWKS document.
+
+    Raises:
+        TypeError: The document is not a JWKS.
+        ValueError: The document holds no usable signature key.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise TypeError("the document is not a JWKS (no 'keys' list)")
+    keys: dict[str, ServiceKey] = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or jwk.get("kty") == "oct":
+            continue
+        try:
+            key = ServiceKey.from_jwk(jwk)
+        except (ValueError, TypeError) as exc:
+            logger.warning("ignoring a JWKS key that cannot be used: %s", exc)
+            continue
+        keys[key.kid] = key.public()
+    if not keys:
+        raise ValueError("the JWKS holds no usable signature key")
+    return keys

@@ -1,0 +1,143 @@
+"""Typed calls from a route contract: URL, query, headers and body built and validated once.
+
+A `PreparedRoute` is resolved from an `HttpRouteSpec` the first time it is called (the same
+handler resolution the server uses), then reused: per call only the values are validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import pydantic_core
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from mic.client._errors import UpstreamServiceError
+from mic.http import HandlerParameter, HttpRouteSpec
+from mic.http import resolve_handler
+from mic.model import ValidationFailedError
+
+
+def _errors(error: ValidationError, prefix: tuple[str | int, ...]) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*prefix, *item["loc"]], "type": item["type"], "msg": item["msg"]}
+        for item in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class PreparedRoute:
+    """What the client needs to call one route: resolved once per route spec.
+
+    Attributes:
+        route: The route spec.
+        method: The HTTP method (the first, for a multi-method route).
+    """
+
+    def __init__(self, route: HttpRouteSpec) -> None:
+        signature = resolve_handler(route.name, route.handler, route.path)
+        self.route = route
+        self.method = route.methods[0]
+        self.parameters: dict[str, HandlerParameter] = {p.name: p for p in signature.parameters}
+        self.body_model: type[BaseModel] | None = signature.body_model
+        self.body_required = signature.body_required
+        self._response: TypeAdapter[Any] | None = (
+            None if route.response_model is None else TypeAdapter(route.response_model)
+        )
+
+    def build(
+        self, values: Mapping[str, Any], payload: Any
+    ) -> tuple[str, list[tuple[str, str]], dict[str, str], bytes | None]:
+        """Path, query pairs, headers and body for one call.
+
+        Raises:
+            TypeError: A value names no handler parameter, or a payload for a route without
+                a body.
+            ValidationFailedError: A value or the payload does not fit the contract (422,
+                before anything is sent).
+        """
+        if unknown := sorted(set(values) - set(self.parameters)):
+            raise TypeError(f"route {self.route.name!r} has no parameter(s) {unknown}")
+        errors: list[dict[str, Any]] = []
+        path_values: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, param in self.parameters.items():
+            if name not in values or values[name] is None:
+                if param.required:
+                    errors.append({"loc": [param.location, param.alias], "type": "missing",
+                                   "msg": "Field required"})  # fmt: skip
+                continue
+            try:
+                value = param.adapter.validate_python(values[name])
+            except ValidationError as exc:
+                errors.extend(_errors(exc, (param.location, param.alias)))
+                continue
+            wire = param.adapter.dump_python(value, mode="json")
+            items = [_text(v) for v in wire] if param.is_sequence else [_text(wire)]
+            if param.location == "path":
+                path_values[name] = quote(items[0], safe="")
+            elif param.location == "query":
+                query.extend((param.alias, item) for item in items)
+            elif param.location == "header":
+                headers[param.alias] = ", ".join(items)
+            else:
+                cookies.append(f"{param.alias}={items[0]}")
+        body = self._body(payload, errors)
+        if errors:
+            raise ValidationFailedError(
+                "invalid_request", f"The call to {self.route.name!r} does not fit its contract",
+                {"errors": errors},
+            )  # fmt: skip
+        if cookies:
+            headers["cookie"] = "; ".join(cookies)
+        return self.route.path.format_map(path_values), query, headers, body
+
+    def _body(self, payload: Any, errors: list[dict[str, Any]]) -> bytes | None:
+        model = self.body_model
+        if model is None:
+            if payload is not None:
+                raise TypeError(f"route {self.route.name!r} takes no request body")
+            return None
+        if payload is None:
+            if self.body_required:
+                errors.append({"loc": ["body"], "type": "missing", "msg": "Field required"})
+            return None
+        if not isinstance(payload, model):
+            try:
+                # Validate as the server will: from JSON, so strict models read UUIDs, dates...
+                payload = model.model_validate_json(pydantic_core.to_json(payload))
+            except ValidationError as exc:
+                errors.extend(_errors(exc, ("body",)))
+                return None
+        body: str = payload.model_dump_json(by_alias=True)
+        return body.encode("utf-8")
+
+    def parse(self, content: bytes) -> Any:
+        """The answer as the declared `response_model` (or plain JSON, or ``None`` if empty).
+
+        Raises:
+            UpstreamServiceError: The answer does not fit the declared model (502).
+        """
+        if not content.strip():
+            return None
+        try:
+            if self._response is None:
+                return pydantic_core.from_json(content)
+            return self._response.validate_json(content)
+        except ValueError as exc:
+            details = (
+                {"errors": _errors(exc, ("response",))} if isinstance(exc, ValidationError) else {}
+            )
+            raise UpstreamServiceError(
+                "invalid_upstream_response",
+                f"The answer of {self.route.name!r} does not fit its contract",
+                details, upstream_status=200,
+            ) from exc  # fmt: skip

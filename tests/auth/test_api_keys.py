@@ -1,0 +1,105 @@
+"""One behaviour suite for every `ApiKeyStore`: memory, SQLite, and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from mic.auth import ApiKeyStore, InMemoryApiKeyStore, SqlApiKeyStore
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[ApiKeyStore]:
+    if request.param == "memory":
+        yield InMemoryApiKeyStore()
+        return
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
+    else:
+        base: str = request.getfixturevalue("postgres_url")
+        url = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_async_engine(url)
+    sql_store = SqlApiKeyStore(engine, table_name=f"api_keys_{uuid.uuid4().hex[:12]}")
+    await sql_store.create_table()
+    try:
+        yield sql_store
+    finally:
+        await sql_store.drop_table()
+        await engine.dispose()
+
+
+async def test_create_and_verify(store: ApiKeyStore) -> None:
+    issued = await store.create("partner", scopes=["b", "a"])
+    assert issued.secret.startswith(f"mic_{issued.key.key_id}_")
+    assert issued.secret not in repr(issued)
+    record = await store.verify(issued.secret)
+    assert record == issued.key
+    assert record is not None
+    assert (record.name, record.scopes, record.revoked) == ("partner", {"a", "b"}, False)
+    assert record.created_at.tzinfo is not None
+
+
+async def test_wrong_or_malformed_keys(store: ApiKeyStore) -> None:
+    issued = await store.create("partner")
+    prefix = issued.secret[: -len("x")]
+    other = await store.create("other")
+    for presented in ("", "nope", prefix + ("A" if issued.secret[-1] != "A" else "B"),
+                      f"mic_{issued.key.key_id}_{other.secret.rsplit('_', 1)[-1]}",
+                      "mic_0000000000000000_" + "a" * 43, issued.secret + " "):  # fmt: skip
+        assert await store.verify(presented) is None
+
+
+async def test_revoke(store: ApiKeyStore) -> None:
+    issued = await store.create("partner")
+    assert await store.revoke(issued.key.key_id) is True
+    assert await store.verify(issued.secret) is None
+    first = await store.get(issued.key.key_id)
+    assert first is not None
+    assert first.revoked
+    assert await store.revoke(issued.key.key_id) is True  # idempotent, keeps the date
+    assert await store.get(issued.key.key_id) == first
+    assert await store.revoke("0000000000000000") is False
+    assert await store.get("0000000000000000") is None
+
+
+async def test_list_keys(store: ApiKeyStore) -> None:
+    first = await store.create("one")
+    second = await store.create("two", scopes=["s"])
+    assert [k.key_id for k in await store.list_keys()] == [first.key.key_id, second.key.key_id]
+
+
+async def test_bad_arguments(store: ApiKeyStore) -> None:
+    with pytest.raises(ValueError, match="needs a name"):
+        await store.create("")
+    with pytest.raises(ValueError, match="scope token"):
+        await store.create("x", scopes=["a b"])
+
+
+async def test_sql_store_keeps_only_the_digest(tmp_path: Any) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
+    store = SqlApiKeyStore(engine)
+    await store.create_table()
+    issued = await store.create("partner")
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT * FROM mic_api_keys"))).all()
+    await engine.dispose()
+    flat = " ".join(str(value) for value in rows[0])
+    assert issued.secret.rsplit("_", 1)[-1] not in flat
+    assert hashlib.sha256(issued.secret.encode()).hexdigest() in flat
+
+
+def test_sql_store_refuses_odd_table_names() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine("sqlite+aiosqlite://")
+    with pytest.raises(ValueError, match="plain SQL identifier"):
+        SqlApiKeyStore(engine, table_name="keys; DROP TABLE x")
