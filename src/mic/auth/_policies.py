@@ -199,7 +199,7 @@ class ApiKeyAuth(RouteInterceptor):
             RouteSpecError: No `ApiKeyStore` service is configured.
         """
         # `HttpRouterConfig.get` is typed for concrete classes; `ApiKeyStore` is an ABC.
-        store = cast("ApiKeyStore | None", config.get(cast("type[Any]", ApiKeyStore)))
+        store = config.get(ApiKeyStore)
         if store is None:
             raise RouteSpecError(
                 f"route {route.name!r} requires an API key, but HttpRouterConfig.services "

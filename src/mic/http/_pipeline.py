@@ -13,7 +13,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
@@ -102,10 +102,14 @@ class HttpRouterConfig:
             if not isinstance(service, kind):
                 raise TypeError(f"service {service!r} is not an instance of {kind.__name__}")
 
-    def get(self, kind: type[T]) -> T | None:
-        """The service registered for `kind` (or a subclass instance), or ``None``."""
-        found = self.services.get(kind)
-        return found if isinstance(found, kind) else None
+    def get(self, kind: Callable[..., T]) -> T | None:
+        """The service registered for `kind`, or ``None``.
+
+        `kind` is a class, abstract ones included (typed as a callable only because mypy
+        refuses abstract classes where ``type[T]`` is expected).
+        """
+        found = self.services.get(cast("type[Any]", kind))
+        return cast("T", found) if isinstance(found, cast("type[Any]", kind)) else None
 
 
 def _guarded(interceptor: Interceptor, call_next: Endpoint, route_name: str) -> Endpoint:

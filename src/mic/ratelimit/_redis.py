@@ -1,0 +1,267 @@
+"""`RedisRateLimiter`: one limit shared by every worker, decided atomically inside Redis.
+
+Each decision is one ``EVALSHA`` of a small Lua script that reads the clock with
+``redis.call('TIME')``: the server's clock is the only clock, so workers with skewed clocks
+still count in the same windows. Needs the ``redis`` extra and a Redis server >= 5 (scripts
+that write after reading ``TIME`` need effect replication, the default since Redis 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from mic._deps import require
+from mic.model import TransientError
+from mic.ratelimit._core import (
+    RateLimitDecision,
+    RateLimiter,
+    RateLimitPolicy,
+    Sleep,
+    Strategy,
+    check_cost,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+logger = logging.getLogger("mic.ratelimit")
+
+FailureMode = Literal["open", "closed"]
+
+# Times are integer microseconds of server time (exact in a Lua double up to 2**53 us, year
+# 2255). Integers are stored with '%.0f' because Lua's tostring keeps only 14 digits.
+# The arguments travel as one string "period_us limit cost capacity" and the answer as one
+# string "allowed remaining reset_after_us retry_after_us": one argument and a flat reply
+# cost the client far less to encode and parse than four integers and an array.
+_PREAMBLE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local a, b, c, d = string.match(ARGV[1], '(%d+) (%d+) (%d+) (%d+)')
+local period, limit, cost, capacity = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
+local function answer(allowed, remaining, reset_after, retry_after)
+  return string.format('%d %d %.0f %.0f', allowed, remaining, reset_after, retry_after)
+end
+"""
+
+_FIXED_WINDOW = (
+    _PREAMBLE
+    + """
+local window = math.floor(now / period)
+local state = redis.call('HMGET', KEYS[1], 'w', 'c')
+local same_window = tonumber(state[1]) == window
+local count = 0
+if same_window then count = tonumber(state[2]) end
+local reset_after = (window + 1) * period - now
+if count + cost <= limit then
+  count = count + cost
+  if same_window then
+    redis.call('HINCRBY', KEYS[1], 'c', cost)
+  else
+    -- A new window: its expiry is set once, at the window's end.
+    redis.call('HSET', KEYS[1], 'w', string.format('%.0f', window), 'c', count)
+    redis.call('PEXPIRE', KEYS[1], math.ceil(reset_after / 1000))
+  end
+  return answer(1, limit - count, reset_after, 0)
+end
+return answer(0, limit - count, reset_after, reset_after)
+"""
+)
+
+_SLIDING_WINDOW = (
+    _PREAMBLE
+    + """
+local window = math.floor(now / period)
+local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local stored = tonumber(state[1])
+local current, previous = 0, 0
+if stored == window then
+  current = tonumber(state[2])
+  previous = tonumber(state[3])
+elseif stored == window - 1 then
+  previous = tonumber(state[2])
+end
+local elapsed = now - window * period
+local estimate = previous * (period - elapsed) / period + current
+local reset_after = period - elapsed
+if estimate + cost <= limit then
+  if stored == window then
+    redis.call('HINCRBY', KEYS[1], 'c', cost)
+  else
+    -- A new window: the counts matter until the end of the next one.
+    redis.call('HSET', KEYS[1], 'w', string.format('%.0f', window), 'c', current + cost,
+               'p', previous)
+    redis.call('PEXPIRE', KEYS[1], math.ceil((2 * period - elapsed) / 1000))
+  end
+  local remaining = math.max(0, math.floor(limit - estimate - cost + 1e-9))
+  return answer(1, remaining, reset_after, 0)
+end
+local retry_after
+if current + cost <= limit then
+  retry_after = period * (1 - (limit - current - cost) / previous) - elapsed
+else
+  retry_after = reset_after + period * (1 - (limit - cost) / current)
+end
+local remaining = math.max(0, math.floor(limit - estimate + 1e-9))
+return answer(0, remaining, reset_after, math.max(0, math.ceil(retry_after)))
+"""
+)
+
+# The capacity is the burst; the state is the theoretical arrival time (GCRA).
+_TOKEN_BUCKET = (
+    _PREAMBLE
+    + """
+local interval = period / limit
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local new_tat = tat + cost * interval
+local allow_at = new_tat - capacity * interval
+if now < allow_at then
+  local remaining = math.max(0, math.floor(capacity - (tat - now) / interval + 1e-9))
+  return answer(0, remaining, math.ceil(tat - now), math.ceil(allow_at - now))
+end
+new_tat = math.ceil(new_tat)
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX',
+           math.max(1, math.ceil((new_tat - now) / 1000)))
+local remaining = math.max(0, math.floor(capacity - (new_tat - now) / interval + 1e-9))
+return answer(1, remaining, new_tat - now, 0)
+"""
+)
+
+_SCRIPTS = {
+    Strategy.FIXED_WINDOW: _FIXED_WINDOW,
+    Strategy.SLIDING_WINDOW: _SLIDING_WINDOW,
+    Strategy.TOKEN_BUCKET: _TOKEN_BUCKET,
+}
+
+
+def _sha1(script: str) -> str:
+    # SHA-1 is what Redis names scripts by (EVALSHA), not a security measure here.
+    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+
+
+class RedisRateLimiter(RateLimiter):
+    """A rate limiter whose counters live in Redis, shared by every process that uses it.
+
+    A decision is exactly one round trip: ``EVALSHA`` with the script's SHA-1 computed
+    locally; only when the server does not know the script yet (first use, restart,
+    ``SCRIPT FLUSH``) is it sent once with ``EVAL``, which also caches it. One key per
+    (policy, key), so it works on Redis Cluster too.
+
+    When Redis fails (unreachable, timeout, any Redis error), the limiter logs it (at most
+    one warning per 10 seconds), counts it in `unavailable_count`, calls `on_unavailable`,
+    then fails closed (raises `TransientError`, a 503 on HTTP) or open (admits the request)
+    as configured.
+
+    Args:
+        client: A ``redis.asyncio.Redis`` client (the limiter does not close it).
+        policy: Default policy for calls that pass none.
+        prefix: Prepended to every Redis key.
+        failure_mode: ``"closed"`` (default) refuses while Redis fails; ``"open"`` admits.
+        unavailable_retry_after: ``Retry-After`` seconds of the 503 when failing closed.
+        on_unavailable: Called with the error each time Redis fails (metrics hook).
+        sleep: Async sleep used by `acquire`.
+
+    Raises:
+        MissingDependencyError: The ``redis`` extra is not installed.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        policy: RateLimitPolicy | None = None,
+        *,
+        prefix: str = "mic:ratelimit:",
+        failure_mode: FailureMode = "closed",
+        unavailable_retry_after: float = 1.0,
+        on_unavailable: Callable[[Exception], None] | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        redis = require("redis", "redis")
+        if failure_mode not in ("open", "closed"):
+            raise ValueError("failure_mode must be 'open' or 'closed'")
+        if unavailable_retry_after < 0:
+            raise ValueError("unavailable_retry_after must be >= 0")
+        super().__init__(policy, sleep)
+        self.client = client
+        self.prefix = prefix
+        self.failure_mode = failure_mode
+        self.unavailable_retry_after = unavailable_retry_after
+        self.on_unavailable = on_unavailable
+        self.unavailable_count = 0
+        self._redis_error: type[Exception] = redis.exceptions.RedisError
+        self._no_script: type[Exception] = redis.exceptions.NoScriptError
+        self._shas = {strategy: _sha1(script) for strategy, script in _SCRIPTS.items()}
+        self._last_warning = -float("inf")
+
+    async def consume(
+        self, key: str, policy: RateLimitPolicy | None = None, *, cost: int = 1
+    ) -> RateLimitDecision:
+        """Spend `cost` units of `key` if the policy allows it (see `RateLimiter.consume`).
+
+        Raises:
+            ValueError: No policy, or `cost` outside ``1..capacity``.
+            TransientError: Redis failed and `failure_mode` is ``"closed"``.
+        """
+        policy = policy or self._policy(None)
+        if cost != 1 or type(cost) is not int:
+            check_cost(policy, cost)
+        strategy = policy.strategy
+        period_us = round(policy.period * 1_000_000)
+        args = f"{period_us} {policy.limit} {cost} {policy.capacity}"
+        redis_key = self.prefix + policy.storage_id + key
+        client = self.client
+        try:
+            try:
+                reply = await client.evalsha(self._shas[strategy], 1, redis_key, args)
+            except self._no_script:
+                reply = await client.eval(_SCRIPTS[strategy], 1, redis_key, args)
+        except self._redis_error as error:
+            return self._unavailable(error, policy)
+        allowed, remaining, reset_after, retry_after = reply.split()
+        return RateLimitDecision(
+            allowed in (b"1", "1"),  # bytes, or str with decode_responses=True
+            policy.limit,
+            int(remaining),
+            int(reset_after) / 1e6,
+            int(retry_after) / 1e6,
+        )
+
+    async def reset(self, key: str, policy: RateLimitPolicy | None = None) -> None:
+        """Forget everything counted for `key` under the policy.
+
+        Raises:
+            redis.exceptions.RedisError: Redis failed (a reset is an explicit admin action,
+                so it never fails silently).
+        """
+        await self.client.delete(self.prefix + self._policy(policy).storage_id + key)
+
+    def _unavailable(self, error: Exception, policy: RateLimitPolicy) -> RateLimitDecision:
+        self.unavailable_count += 1
+        now = time.monotonic()
+        if now - self._last_warning >= 10.0:
+            self._last_warning = now
+            logger.warning(
+                "rate limiter backend failed (%d failures so far), failing %s: %r",
+                self.unavailable_count,
+                self.failure_mode,
+                error,
+            )
+        if self.on_unavailable is not None:
+            self.on_unavailable(error)
+        if self.failure_mode == "open":
+            return RateLimitDecision(
+                allowed=True,
+                limit=policy.limit,
+                remaining=policy.limit,
+                reset_after=0.0,
+                retry_after=0.0,
+            )
+        raise TransientError(
+            "rate_limiter_unavailable",
+            "The rate limiter is temporarily unavailable",
+            retry_after=self.unavailable_retry_after,
+        ) from error
