@@ -49,9 +49,9 @@ async def test_get_with_wrong_id_type_is_a_validation_error(items: DataStorage[I
 async def test_add_duplicate_id_is_a_conflict(items: DataStorage[Item]) -> None:
     await items.add(item(1))
 
-    with pytest.raises(ConflictError, match="already exists|conflicts with an existing one"):
+    with pytest.raises(ConflictError, match=r"already exists|conflicts with an existing one"):
         await items.add(item(1, "other"))
-    assert "a" == (await items.get(1)).name  # type: ignore[union-attr]
+    assert (await items.get(1)).name == "a"  # type: ignore[union-attr]
 
 
 async def test_update_increments_the_version(items: DataStorage[Item]) -> None:
@@ -59,7 +59,7 @@ async def test_update_increments_the_version(items: DataStorage[Item]) -> None:
 
     updated = await items.update(stored.model_copy(update={"name": "b"}))
 
-    assert 2 == updated.version
+    assert updated.version == 2
     assert updated == await items.get(1)
 
 
@@ -71,7 +71,7 @@ async def test_stale_update_is_a_conflict_and_changes_nothing(items: DataStorage
         await items.update(stored.model_copy(update={"name": "second"}))
     current = await items.get(1)
     assert current is not None
-    assert ("first", 2) == (current.name, current.version)
+    assert (current.name, current.version) == ("first", 2)
 
 
 async def test_update_of_unknown_record_is_not_found(items: DataStorage[Item]) -> None:
@@ -166,7 +166,7 @@ async def test_keyset_page_is_stable_under_concurrent_inserts(items: DataStorage
 
     second = await items.list(order_by=("name",), limit=3, cursor=first.next_cursor)
 
-    assert [4, 5, 6] == [row.id for row in second.items]
+    assert [row.id for row in second.items] == [4, 5, 6]
 
 
 async def test_list_with_filters_and_cursor(items: DataStorage[Item]) -> None:
@@ -176,7 +176,7 @@ async def test_list_with_filters_and_cursor(items: DataStorage[Item]) -> None:
     first = await items.list(fruit, order_by=("-price",), limit=2)
     second = await items.list(fruit, order_by=("-price",), limit=2, cursor=first.next_cursor)
 
-    assert [[1, 6], [2]] == [[r.id for r in first.items], [r.id for r in second.items]]
+    assert [[r.id for r in first.items], [r.id for r in second.items]] == [[1, 6], [2]]
     assert second.next_cursor is None
 
 
@@ -230,7 +230,7 @@ async def test_concurrent_updates_have_one_winner_per_version(items: DataStorage
         assert version == current.version
         results = await asyncio.gather(*(attempt(current, f"w{n}") for n in range(12)))
         winners = [r for r in results if r is not None]
-        assert 1 == len(winners)
+        assert len(winners) == 1
         assert winners[0] == await items.get(1)
 
 
@@ -247,9 +247,9 @@ async def test_unit_of_work_commits_every_storage_together(
         await tags.add(Tag(id="t1", label="new"))
         uow.on_commit(after)
         assert (await items.get(1)) is not None  # own writes are visible inside
-        assert [] == committed
+        assert committed == []
 
-    assert ["done"] == committed
+    assert committed == ["done"]
     assert (await items.get(1)) is not None
     assert (await tags.get("t1")) is not None
 
@@ -263,7 +263,7 @@ async def test_failure_inside_unit_of_work_leaves_no_partial_write(
     async def after() -> None:
         called.append("never")
 
-    with pytest.raises(RuntimeError, match="boom"):
+    async def failing_unit() -> None:
         async with items.unit_of_work() as uow:
             uow.on_commit(after)
             await items.update(stored.model_copy(update={"name": "changed"}))
@@ -272,11 +272,14 @@ async def test_failure_inside_unit_of_work_leaves_no_partial_write(
             await items.delete(1, version=2)
             raise RuntimeError("boom")
 
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing_unit()
+
     assert stored == await items.get(1)
     assert await items.get(2) is None
     assert await tags.get("t1") is None
-    assert 1 == await items.count()
-    assert [] == called
+    assert await items.count() == 1
+    assert called == []
 
 
 async def test_unit_of_work_sees_its_writes_in_listings(items: DataStorage[Item]) -> None:
@@ -289,17 +292,20 @@ async def test_unit_of_work_sees_its_writes_in_listings(items: DataStorage[Item]
         page = await items.list(order_by=("name",))
         count = await items.count()
 
-    assert [2, 3] == [row.id for row in page.items]
-    assert 2 == count
+    assert [row.id for row in page.items] == [2, 3]
+    assert count == 2
 
 
 async def test_nested_unit_of_work_joins_the_outer_one(items: DataStorage[Item]) -> None:
-    with pytest.raises(RuntimeError, match="outer"):
+    async def nested() -> None:
         async with items.unit_of_work() as outer:
             async with items.unit_of_work() as inner:
                 assert inner is outer
                 await items.add(item(1))
             raise RuntimeError("outer")
+
+    with pytest.raises(RuntimeError, match="outer"):
+        await nested()
 
     assert await items.get(1) is None
 
@@ -308,11 +314,11 @@ async def test_conflict_inside_unit_of_work_can_be_handled(items: DataStorage[It
     await items.add(item(1))
 
     async with items.unit_of_work():
-        with pytest.raises(ConflictError, match="already exists|conflicts with an existing one"):
+        with pytest.raises(ConflictError, match=r"already exists|conflicts with an existing one"):
             await items.add(item(1, "dup"))
         await items.add(item(2))
 
-    assert [1, 2] == [row.id for row in (await items.list()).items]
+    assert [row.id for row in (await items.list()).items] == [1, 2]
 
 
 async def test_update_twice_in_one_unit_of_work(items: DataStorage[Item]) -> None:
@@ -323,4 +329,4 @@ async def test_update_twice_in_one_unit_of_work(items: DataStorage[Item]) -> Non
         third = await items.update(second.model_copy(update={"name": "c"}))
 
     assert third == await items.get(1)
-    assert 3 == third.version
+    assert third.version == 3

@@ -93,14 +93,17 @@ async def test_acquire_gives_up_after_wait(locks: DistributedLock) -> None:
         await locks.acquire("a", ttl=5, wait=0.1)
 
     assert 0.1 <= time.monotonic() - started < 1
-    assert {"Retry-After": "5"} == caught.value.headers
+    assert caught.value.headers == {"Retry-After": "5"}
 
 
 async def test_hold_releases_even_on_error(locks: DistributedLock) -> None:
-    with pytest.raises(RuntimeError, match="inside"):
+    async def failing() -> None:
         async with locks.hold("a", ttl=5) as lease:
             assert lease.name == "a"
             raise RuntimeError("inside")
+
+    with pytest.raises(RuntimeError, match="inside"):
+        await failing()
 
     assert await locks.try_acquire("a", ttl=5) is not None
 
@@ -113,7 +116,7 @@ async def test_tasks_never_overlap_and_tokens_increase(locks: DistributedLock) -
         for _ in range(5):
             async with locks.hold("shared", ttl=5, wait=10) as lease:
                 inside.append(1)
-                assert 1 == len(inside)
+                assert len(inside) == 1
                 tokens.append(lease.fencing_token)
                 await asyncio.sleep(0)
                 inside.pop()
@@ -163,9 +166,15 @@ async def test_processes_contending_on_redis_never_hold_the_lock_together(
     workers, rounds = 4, 8
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.locking.contender", redis_url, prefix, f"w{n}",
-            str(rounds), cwd=ROOT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "tests.locking.contender",
+            redis_url,
+            prefix,
+            f"w{n}",
+            str(rounds),
+            cwd=ROOT,
+        )
         for n in range(workers)
     ]
     codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 60)

@@ -1,0 +1,147 @@
+"""The `CacheBackend` contract, get-or-compute with stampede protection, and `@cached`.
+
+Values are JSON-safe (what `json.dumps` accepts). ``None`` means "not cached", so ``None`` is
+never stored. Within one process, concurrent misses on one key run a single computation and
+share its result (single flight); across processes, combine with a `mic.locking` lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def check_ttl(ttl: float | None) -> None:
+    """Reject a non-positive TTL.
+
+    Raises:
+        ValueError: `ttl` is zero or negative.
+    """
+    if ttl is not None and not ttl > 0:
+        raise ValueError(f"ttl must be > 0 seconds or None, got {ttl!r}")
+
+
+class CacheBackend(ABC):
+    """A key/value cache with per-entry TTLs.
+
+    Subclasses implement `get`, `set`, `delete` and `clear`; `get_or_compute` is shared.
+    Safe to share between tasks.
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    @abstractmethod
+    async def get(self, key: str) -> Any:
+        """The cached value, or ``None`` when absent or expired."""
+
+    @abstractmethod
+    async def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
+        """Cache `value` for `ttl` seconds (``None``: the backend's default).
+
+        Raises:
+            ValueError: `value` is ``None`` or `ttl` is not positive.
+            TypeError: `value` is not JSON-safe (backends that serialize).
+        """
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove `key`; whether it was there."""
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Remove every entry of this cache (only this cache's keys on a shared server)."""
+
+    async def get_or_compute(
+        self, key: str, compute: Callable[[], Awaitable[T]], *, ttl: float | None = None
+    ) -> T:
+        """The cached value of `key`, or the result of `compute()` (then cached).
+
+        Concurrent callers missing the same key wait for one computation instead of each
+        running it (no stampede). If it raises, every waiter gets the exception and nothing
+        is cached. A ``None`` result is returned but not cached.
+        """
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                value = await self.get(key)
+                if value is not None:
+                    return value  # type: ignore[no-any-return]
+                flight = self._flights.get(key)
+            if flight is None:
+                return await self._lead(key, compute, ttl)
+            try:
+                return await asyncio.shield(flight)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not flight.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # The leader was cancelled, not us: try again (maybe as the leader).
+
+    async def _lead(self, key: str, compute: Callable[[], Awaitable[T]], ttl: float | None) -> T:
+        flight: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
+        try:
+            value = await compute()
+            if value is not None:
+                await self.set(key, value, ttl=ttl)
+        except asyncio.CancelledError:
+            flight.cancel()
+            raise
+        except BaseException as error:
+            flight.set_exception(error)
+            flight.exception()  # marks it retrieved: no "never retrieved" log without waiters
+            raise
+        else:
+            flight.set_result(value)
+            return value
+        finally:
+            del self._flights[key]
+
+
+def cached(
+    cache: CacheBackend, *, ttl: float | None = None, key: Callable[..., str] | None = None
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Decorate an async function so its results are cached, with stampede protection.
+
+    Args:
+        cache: Where results go.
+        ttl: Seconds a result stays cached (``None``: the backend's default).
+        key: Builds the cache key from the call's arguments; by default the function's
+            qualified name plus the JSON of its arguments.
+
+    Raises:
+        TypeError: (at call time) the default key cannot encode an argument as JSON; pass
+            `key`.
+        ValueError: `ttl` is not positive.
+    """
+    check_ttl(ttl)
+
+    def decorate(func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        prefix = f"{func.__module__}.{func.__qualname__}"
+
+        def default_key(*args: Any, **kwargs: Any) -> str:
+            try:
+                encoded = json.dumps([args, kwargs], sort_keys=True, separators=(",", ":"))
+            except TypeError as exc:
+                raise TypeError(f"{prefix}: arguments are not JSON; pass key= to @cached") from exc
+            return f"{prefix}:{encoded}"
+
+        make_key = key or default_key
+
+        @functools.wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await cache.get_or_compute(
+                make_key(*args, **kwargs), lambda: func(*args, **kwargs), ttl=ttl
+            )
+
+        return wrapper
+
+    return decorate

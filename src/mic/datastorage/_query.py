@@ -1,0 +1,236 @@
+"""Validation of filters, orderings and cursors against a model, shared by every backend.
+
+Everything a caller passes to `list`/`count` is checked here before a backend sees it, so a
+bad field name or value is a 422 and never reaches SQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from mic.datastorage._base import Filter, Filters, StorageOptions
+from mic.model import ValidationFailedError
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One validated ordering key."""
+
+    field: str
+    descending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A validated `list` call: filters, ordering (ending with ``id``), limit, cursor values."""
+
+    filters: tuple[Filter, ...]
+    order: tuple[OrderKey, ...]
+    limit: int
+    after: tuple[Any, ...] | None
+
+
+def _invalid(code: str, message: str, **details: Any) -> ValidationFailedError:
+    return ValidationFailedError(code, message, details)
+
+
+class ModelSchema:
+    """What a storage knows about its model: field names, value adapters, nullability."""
+
+    def __init__(self, model: type[BaseModel], options: StorageOptions) -> None:
+        fields = model.model_fields
+        for required in ("id", "version"):
+            if required not in fields:
+                raise TypeError(f"{model.__name__} needs an {required!r} field to be stored")
+        self.model = model
+        self.options = options
+        self.adapters: dict[str, TypeAdapter[Any]] = {
+            name: TypeAdapter(info.annotation if info.annotation is not None else Any)
+            for name, info in fields.items()
+        }
+        self.nullable = frozenset(name for name, adapter in self.adapters.items()
+                                  if _accepts_none(adapter))  # fmt: skip
+        if "id" in self.nullable:
+            raise TypeError(f"{model.__name__}.id must not be optional: the storage keys by it")
+
+    def validate_id(self, record_id: Any) -> Any:
+        """`record_id` converted to the id field's type.
+
+        Raises:
+            ValidationFailedError: It cannot be.
+        """
+        return self._value("id", record_id)
+
+    def _value(self, name: str, value: Any) -> Any:
+        try:
+            return self.adapters[name].validate_python(value)
+        except ValidationError as exc:
+            raise _invalid(
+                "invalid_value",
+                f"invalid value for field {name!r}",
+                field=name,
+                errors=[e["msg"] for e in exc.errors(include_url=False, include_input=False)],
+            ) from None
+
+    def filters(self, filters: Filters) -> tuple[Filter, ...]:
+        """Filters with known fields and values of the field's type.
+
+        Raises:
+            ValidationFailedError: Unknown field, wrong value type, or misuse of ``in``/None.
+        """
+        if isinstance(filters, Mapping):
+            filters = [Filter(name, "eq", value) for name, value in filters.items()]
+        return tuple(self._filter(item) for item in filters)
+
+    def _filter(self, item: Filter) -> Filter:
+        if item.field not in self.adapters:
+            raise _invalid("unknown_field", f"unknown filter field {item.field!r}",
+                           field=item.field, allowed=sorted(self.adapters))  # fmt: skip
+        if item.op == "in":
+            if isinstance(item.value, str | bytes) or not isinstance(item.value, Sequence | set):
+                raise _invalid("invalid_value", "the 'in' operator needs a list of values",
+                               field=item.field)  # fmt: skip
+            if any(v is None for v in item.value):
+                raise _invalid("invalid_value", "the 'in' operator does not accept null",
+                               field=item.field)  # fmt: skip
+            values = tuple(self._value(item.field, v) for v in item.value)
+            return Filter(item.field, "in", values)
+        if item.value is None and item.op not in ("eq", "ne"):
+            raise _invalid("invalid_value", f"null only works with eq or ne, not {item.op}",
+                           field=item.field)  # fmt: skip
+        value = None if item.value is None else self._value(item.field, item.value)
+        return Filter(item.field, item.op, value)
+
+    def order(self, order_by: Sequence[str]) -> tuple[OrderKey, ...]:
+        """Ordering keys, always ending with ``id`` as the tie-breaker.
+
+        Raises:
+            ValidationFailedError: Unknown, repeated or nullable field.
+        """
+        if isinstance(order_by, str):
+            order_by = (order_by,)
+        keys: list[OrderKey] = []
+        for raw in order_by:
+            name = raw[1:] if raw.startswith("-") else raw
+            if name not in self.adapters:
+                raise _invalid("unknown_field", f"unknown order field {name!r}",
+                               field=name, allowed=sorted(self.adapters))  # fmt: skip
+            if name in self.nullable:
+                raise _invalid("invalid_order", f"cannot order on nullable field {name!r}",
+                               field=name)  # fmt: skip
+            if any(k.field == name for k in keys):
+                raise _invalid("invalid_order", f"field {name!r} appears twice in the order",
+                               field=name)  # fmt: skip
+            keys.append(OrderKey(name, raw.startswith("-")))
+            if name == "id":
+                break  # id is unique: later keys could never change the order
+        if not any(k.field == "id" for k in keys):
+            keys.append(OrderKey("id", descending=False))
+        return tuple(keys)
+
+    def list_query(
+        self, filters: Filters, order_by: Sequence[str], limit: int | None, cursor: str | None
+    ) -> ListQuery:
+        """Validate a whole `list` call."""
+        max_size = self.options.max_page_size
+        size = self.options.default_page_size if limit is None else limit
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= max_size:
+            raise _invalid("invalid_limit", f"limit must be an integer between 1 and {max_size}",
+                           max_page_size=max_size)  # fmt: skip
+        order = self.order(order_by)
+        after = None if cursor is None else self.decode_cursor(cursor, order)
+        return ListQuery(self.filters(filters), order, size, after)
+
+    def encode_cursor(self, order: tuple[OrderKey, ...], record: BaseModel) -> str:
+        """The opaque cursor pointing just after `record` in `order`."""
+        spec = [("-" if k.descending else "") + k.field for k in order]
+        values = [self.adapters[k.field].dump_python(getattr(record, k.field), mode="json")
+                  for k in order]  # fmt: skip
+        raw = json.dumps([spec, values], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def decode_cursor(self, cursor: str, order: tuple[OrderKey, ...]) -> tuple[Any, ...]:
+        """The ordering values a cursor carries.
+
+        Raises:
+            ValidationFailedError: The cursor is malformed or was made for another order.
+        """
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            spec, values = json.loads(raw)
+        except (ValueError, TypeError, binascii.Error):
+            raise _invalid("invalid_cursor", "the cursor is not valid") from None
+        expected = [("-" if k.descending else "") + k.field for k in order]
+        if spec != expected or not isinstance(values, list) or len(values) != len(order):
+            raise _invalid("invalid_cursor", "the cursor was made for another order")
+        try:
+            return tuple(self.adapters[k.field].validate_python(v)
+                         for k, v in zip(order, values, strict=True))  # fmt: skip
+        except ValidationError:
+            raise _invalid("invalid_cursor", "the cursor is not valid") from None
+
+
+def _accepts_none(adapter: TypeAdapter[Any]) -> bool:
+    try:
+        adapter.validate_python(None)
+    except ValidationError:
+        return False
+    return True
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    # SQL semantics: a NULL never satisfies an ordering comparison.
+    if left is None:
+        return False
+    if op == "lt":
+        return bool(left < right)
+    if op == "le":
+        return bool(left <= right)
+    if op == "gt":
+        return bool(left > right)
+    return bool(left >= right)
+
+
+def matches(row: Mapping[str, Any], filters: tuple[Filter, ...]) -> bool:
+    """Whether a stored row satisfies every (validated) filter, with SQL NULL semantics."""
+    for item in filters:
+        value = row[item.field]
+        if item.op == "eq":
+            ok = value == item.value if item.value is not None else value is None
+        elif item.op == "ne":
+            ok = value != item.value  # like SQL IS DISTINCT FROM
+        elif item.op == "in":
+            ok = value in item.value
+        else:
+            ok = _compare(item.op, value, item.value)
+        if not ok:
+            return False
+    return True
+
+
+def after_cursor(
+    row: Mapping[str, Any], order: tuple[OrderKey, ...], after: tuple[Any, ...]
+) -> bool:
+    """Whether `row` comes strictly after the cursor position (the keyset predicate)."""
+    for key, bound in zip(order, after, strict=True):
+        value = row[key.field]
+        if value != bound:
+            return bool(value < bound) if key.descending else bool(value > bound)
+    return False
+
+
+def sort_rows(rows: list[dict[str, Any]], order: tuple[OrderKey, ...]) -> None:
+    """Sort rows in place by `order` (stable sorts, last key first)."""
+    for key in reversed(order):
+        rows.sort(key=_field_getter(key.field), reverse=key.descending)
+
+
+def _field_getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row[name]

@@ -1,0 +1,333 @@
+"""`SqlDataStorage`: the `DataStorage` contract on a SQLModel table, through SQLAlchemy asyncio.
+
+Statements are built with SQLAlchemy Core against the model's table (never from strings), so
+every value is a bound parameter. SQLite (aiosqlite) and PostgreSQL (psycopg 3) behave the
+same; the behaviour suite runs on both. Requires the ``sql`` extra (``postgres`` for psycopg).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Generic
+
+from mic._deps import require
+from mic.datastorage._base import (
+    DataStorage,
+    Filter,
+    Filters,
+    ModelT,
+    Page,
+    StorageOptions,
+    UnitOfWork,
+)
+from mic.datastorage._query import ModelSchema, OrderKey
+from mic.model import ConflictError, NotFoundError, TransientError, ValidationFailedError
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Table
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+_active: ContextVar[SqlUnitOfWork | None] = ContextVar("mic_sql_uow", default=None)
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg",
+            "postgres": "postgresql+psycopg"}  # fmt: skip
+
+
+def create_sql_engine(url: str, **engine_options: Any) -> AsyncEngine:
+    """An `AsyncEngine` for `url` with defaults that make SQLite and PostgreSQL behave alike.
+
+    ``sqlite://`` and ``postgresql://`` URLs get their async driver (aiosqlite, psycopg 3).
+    An in-memory SQLite database lives in one connection, so its pool holds exactly one
+    connection, which tasks take in turn (a second connection would see an empty database).
+
+    Args:
+        url: Database URL (``sqlite+aiosqlite:///app.db``, ``postgresql+psycopg://...``).
+        engine_options: Passed to `sqlalchemy.ext.asyncio.create_async_engine`.
+
+    Raises:
+        MissingDependencyError: The ``sql`` (or ``postgres``) extra is not installed.
+    """
+    require("sqlmodel", "sql")
+    sa_url = require("sqlalchemy.engine", "sql").make_url(url)
+    driver = _DRIVERS.get(sa_url.drivername)
+    if driver is not None:
+        sa_url = sa_url.set(drivername=driver)
+    if sa_url.get_backend_name() == "postgresql":
+        require("psycopg", "postgres")
+    else:
+        require("aiosqlite", "sql")
+    if sa_url.get_backend_name() == "sqlite" and sa_url.database in (None, "", ":memory:"):
+        pool = require("sqlalchemy.pool", "sql")
+        engine_options.setdefault("poolclass", pool.AsyncAdaptedQueuePool)
+        engine_options.setdefault("pool_size", 1)
+        engine_options.setdefault("max_overflow", 0)
+    create = require("sqlalchemy.ext.asyncio", "sql").create_async_engine
+    engine: AsyncEngine = create(sa_url, **engine_options)
+    return engine
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A database transaction that every `SqlDataStorage` on the same engine joins.
+
+    Attributes:
+        engine: The engine the transaction runs on.
+        connection: The transaction's connection: write to it (an outbox table, raw Core
+            statements) to take part in the same commit or rollback. Use it from one task
+            at a time; storages take `lock` around each statement.
+    """
+
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection) -> None:
+        super().__init__()
+        self.engine = engine
+        self.connection = connection
+        self.lock = asyncio.Lock()
+
+
+def _translate(error: Exception) -> Exception:
+    """A `DomainError` for a database error a caller may see; other errors stay as they are."""
+    exc = require("sqlalchemy.exc", "sql")
+    if isinstance(error, exc.IntegrityError):
+        return ConflictError("already_exists", "the record conflicts with an existing one")
+    if isinstance(error, exc.DataError):
+        return ValidationFailedError("invalid_value", "a value does not fit its column")
+    if isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return TransientError("storage_unavailable", "the database is not reachable")
+    return error
+
+
+class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
+    """`DataStorage` on a SQLModel table model (``table=True``) and an async engine.
+
+    Args:
+        model: A SQLModel table model with ``id`` (primary key) and ``version`` fields; each
+            field must map to a column of the same name.
+        engine: An `AsyncEngine` (see `create_sql_engine`).
+        options: Page size limits.
+
+    Raises:
+        MissingDependencyError: The ``sql`` extra is not installed.
+        TypeError: The model is not a table model or lacks ``id``/``version``.
+    """
+
+    def __init__(
+        self, model: type[ModelT], engine: AsyncEngine, *, options: StorageOptions | None = None
+    ) -> None:
+        sa = require("sqlalchemy", "sql")
+        require("sqlmodel", "sql")
+        table = getattr(model, "__table__", None)
+        if not isinstance(table, sa.Table):
+            raise TypeError(f"{model.__name__} is not a SQLModel table model (table=True)")
+        self.model = model
+        self.engine = engine
+        self.table: Table = table
+        self.schema = ModelSchema(model, options or StorageOptions())
+        missing = [name for name in model.model_fields if name not in table.c]
+        if missing:
+            raise TypeError(f"{model.__name__} fields without a column of the same name: {missing}")
+        self._sa = sa
+        self._fields = tuple(model.model_fields)
+        id_column, version_column = table.c["id"], table.c["version"]
+        self._select_by_id = sa.select(table).where(id_column == sa.bindparam("pk"))
+        self._select_version = sa.select(version_column).where(id_column == sa.bindparam("pk"))
+        self._insert = sa.insert(table)
+        self._update = sa.update(table).where(
+            id_column == sa.bindparam("pk"), version_column == sa.bindparam("expected")
+        )
+        self._delete = sa.delete(table).where(id_column == sa.bindparam("pk"))
+        self._delete_versioned = self._delete.where(version_column == sa.bindparam("expected"))
+
+    def __repr__(self) -> str:
+        return f"SqlDataStorage({self.model.__name__}, {self.engine.url.render_as_string()!r})"
+
+    async def create_schema(self) -> None:
+        """Create the model's table if it does not exist (development and tests).
+
+        Production schemas are migrated with Alembic (see docs/storage.md).
+        """
+        async with self.engine.begin() as connection:
+            await connection.run_sync(lambda sync: self.table.create(sync, checkfirst=True))
+
+    async def drop_schema(self) -> None:
+        """Drop the model's table if it exists (development and tests)."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(lambda sync: self.table.drop(sync, checkfirst=True))
+
+    @asynccontextmanager
+    async def _connection(
+        self, *, write: bool = True
+    ) -> AsyncIterator[tuple[AsyncConnection, bool]]:
+        """The unit of work's connection when one is open on this engine, else a new one.
+
+        Outside a unit of work a write gets its own committed transaction; a read runs in
+        the connection's implicit transaction, rolled back when it returns to the pool.
+        """
+        uow = _active.get()
+        try:
+            if uow is not None and uow.engine is self.engine:
+                async with uow.lock:
+                    yield uow.connection, True
+            elif write:
+                async with self.engine.begin() as connection:
+                    yield connection, False
+            else:
+                async with self.engine.connect() as connection:
+                    yield connection, False
+        except self._sa.exc.DBAPIError as error:
+            translated = _translate(error)
+            if translated is error:
+                raise
+            raise translated from error
+
+    def _load(self, row: Any) -> ModelT:
+        return self.model.model_validate(dict(row._mapping))
+
+    async def get(self, record_id: Any) -> ModelT | None:
+        """The record with id `record_id`, or ``None``."""
+        pk = self.schema.validate_id(record_id)
+        async with self._connection(write=False) as (connection, _):
+            row = (await connection.execute(self._select_by_id, {"pk": pk})).first()
+        return None if row is None else self._load(row)
+
+    async def add(self, record: ModelT) -> ModelT:
+        """Insert a new record with version 1."""
+        values = record.model_dump(include=set(self._fields))
+        values["version"] = 1
+        async with self._connection() as (connection, in_uow):
+            if in_uow and connection.dialect.name != "sqlite":
+                # A failed INSERT aborts a PostgreSQL transaction; a savepoint keeps the unit
+                # of work usable after a ConflictError. SQLite only undoes the statement.
+                async with connection.begin_nested():
+                    await connection.execute(self._insert, values)
+            else:
+                await connection.execute(self._insert, values)
+        return self.model.model_validate(values)
+
+    async def update(self, record: ModelT) -> ModelT:
+        """Update the record if ``record.version`` is the stored version."""
+        values = record.model_dump(include=set(self._fields))
+        pk, expected = values.pop("id"), values["version"]
+        values["version"] = expected + 1
+        async with self._connection() as (connection, _):
+            result = await connection.execute(
+                self._update.values(**values), {"pk": pk, "expected": expected}
+            )
+            if result.rowcount != 1:
+                await self._raise_missing_or_stale(connection, pk, expected)
+        values["id"] = pk
+        return self.model.model_validate(values)
+
+    async def _raise_missing_or_stale(
+        self, connection: AsyncConnection, pk: Any, expected: int | None
+    ) -> None:
+        stored = (await connection.execute(self._select_version, {"pk": pk})).first()
+        if stored is None:
+            raise NotFoundError("record_not_found", "no record has this id", {"id": str(pk)})
+        raise ConflictError(
+            "version_conflict",
+            "the record was changed by someone else; reload it and retry",
+            {"id": str(pk), "expected_version": expected},
+        )
+
+    async def delete(self, record_id: Any, *, version: int | None = None) -> None:
+        """Delete the record (only at `version`, when given)."""
+        pk = self.schema.validate_id(record_id)
+        async with self._connection() as (connection, _):
+            if version is None:
+                result = await connection.execute(self._delete, {"pk": pk})
+            else:
+                result = await connection.execute(self._delete_versioned,
+                                                  {"pk": pk, "expected": version})  # fmt: skip
+            if result.rowcount != 1:
+                await self._raise_missing_or_stale(connection, pk, version)
+
+    def _condition(self, item: Filter) -> ColumnElement[bool]:
+        column = self.table.c[item.field]
+        if item.op == "eq":
+            return column.is_(None) if item.value is None else column == item.value
+        if item.op == "ne":
+            # IS DISTINCT FROM: a NULL column differs from a value, as in Python.
+            return (
+                column.is_not(None) if item.value is None else column.is_distinct_from(item.value)
+            )
+        if item.op == "in":
+            return column.in_(item.value)
+        operator = {"lt": column.__lt__, "le": column.__le__, "gt": column.__gt__,
+                    "ge": column.__ge__}[item.op]  # fmt: skip
+        condition: ColumnElement[bool] = operator(item.value)
+        return condition
+
+    def _keyset(self, order: tuple[OrderKey, ...], after: tuple[Any, ...]) -> ColumnElement[bool]:
+        sa = self._sa
+        alternatives = []
+        for index, key in enumerate(order):
+            column = self.table.c[key.field]
+            ties = [self.table.c[k.field] == v for k, v in zip(order[:index], after, strict=False)]
+            beyond = column < after[index] if key.descending else column > after[index]
+            alternatives.append(sa.and_(*ties, beyond))
+        condition: ColumnElement[bool] = sa.or_(*alternatives)
+        return condition
+
+    async def list(
+        self,
+        filters: Filters = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[ModelT]:
+        """One page of matching records (keyset pagination)."""
+        query = self.schema.list_query(filters, order_by, limit, cursor)
+        conditions = [self._condition(item) for item in query.filters]
+        if query.after is not None:
+            conditions.append(self._keyset(query.order, query.after))
+        ordering = [self.table.c[k.field].desc() if k.descending else self.table.c[k.field].asc()
+                    for k in query.order]  # fmt: skip
+        statement = self._sa.select(self.table).where(*conditions).order_by(*ordering)
+        async with self._connection(write=False) as (connection, _):
+            rows = (await connection.execute(statement.limit(query.limit + 1))).all()
+        items = [self._load(row) for row in rows[: query.limit]]
+        more = len(rows) > query.limit
+        next_cursor = self.schema.encode_cursor(query.order, items[-1]) if more else None
+        return Page(items, next_cursor)
+
+    async def count(self, filters: Filters = ()) -> int:
+        """How many records match."""
+        conditions = [self._condition(item) for item in self.schema.filters(filters)]
+        sa = self._sa
+        statement = sa.select(sa.func.count()).select_from(self.table).where(*conditions)
+        async with self._connection(write=False) as (connection, _):
+            return int((await connection.execute(statement)).scalar_one())
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """Open (or join) a transaction shared by every storage on this engine.
+
+        Raises:
+            TransientError: The database is not reachable.
+        """
+        current = _active.get()
+        if current is not None and current.engine is self.engine:
+            yield current  # joined: the outermost unit of work commits
+            return
+        async with self._begin() as connection:
+            uow = SqlUnitOfWork(self.engine, connection)
+            token = _active.set(uow)
+            try:
+                yield uow
+            finally:
+                _active.reset(token)
+        await uow._run_after_commit()
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except self._sa.exc.DBAPIError as error:
+            translated = _translate(error)
+            if translated is error:
+                raise
+            raise translated from error

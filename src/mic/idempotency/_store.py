@@ -1,0 +1,139 @@
+"""`IdempotencyStore`: where Idempotency-Key records live, and the in-memory backend.
+
+A record is first *in flight* (claimed by one request, with a short lease so a crashed worker
+does not block the key for ever), then *completed* with the response to replay until it
+expires. Claiming is atomic in every backend: of concurrent requests, exactly one runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A response kept for replay.
+
+    Attributes:
+        status_code: HTTP status.
+        headers: Header pairs (lower-case names), in order.
+        body: Body bytes.
+    """
+
+    status_code: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What the store holds for one key.
+
+    Attributes:
+        fingerprint: Hash of the request that claimed the key.
+        owner: Secret of the request running now (``None`` once completed).
+        response: The response to replay, or ``None`` while in flight.
+    """
+
+    fingerprint: str
+    owner: str | None
+    response: StoredResponse | None
+
+    def to_json(self) -> str:
+        """Serialize (the body as base64) for backends that store text."""
+        response = None
+        if self.response is not None:
+            response = {
+                "s": self.response.status_code,
+                "h": [list(pair) for pair in self.response.headers],
+                "b": base64.b64encode(self.response.body).decode("ascii"),
+            }
+        return json.dumps({"f": self.fingerprint, "o": self.owner, "r": response},
+                          separators=(",", ":"))  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> IdempotencyRecord:
+        """Parse what `to_json` wrote."""
+        data: dict[str, Any] = json.loads(raw)
+        stored = data["r"]
+        response = None
+        if stored is not None:
+            headers = tuple((str(name), str(value)) for name, value in stored["h"])
+            response = StoredResponse(int(stored["s"]), headers, base64.b64decode(stored["b"]))
+        return cls(data["f"], data["o"], response)
+
+
+class IdempotencyStore(ABC):
+    """Atomic claim / complete / release of idempotency keys. Safe to share between tasks."""
+
+    @abstractmethod
+    async def begin(
+        self, key: str, fingerprint: str, owner: str, *, lease: float
+    ) -> IdempotencyRecord | None:
+        """Claim `key` for `owner` for `lease` seconds if it is free or expired.
+
+        Returns ``None`` when the claim succeeded, else the record that holds the key.
+        """
+
+    @abstractmethod
+    async def complete(self, key: str, owner: str, response: StoredResponse, *, ttl: float) -> bool:
+        """Store `response` for `ttl` seconds if `owner` still holds the key; whether it did."""
+
+    @abstractmethod
+    async def release(self, key: str, owner: str) -> None:
+        """Free `key` if `owner` still holds it (the request failed; a retry may run)."""
+
+
+class InMemoryIdempotencyStore(IdempotencyStore):
+    """Idempotency records in process memory (tests, single-process services).
+
+    Args:
+        clock: Monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._records: dict[str, tuple[IdempotencyRecord, float]] = {}
+
+    def _live(self, key: str) -> IdempotencyRecord | None:
+        found = self._records.get(key)
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    async def begin(
+        self, key: str, fingerprint: str, owner: str, *, lease: float
+    ) -> IdempotencyRecord | None:
+        """Claim `key` if it is free or expired."""
+        with self._lock:
+            existing = self._live(key)
+            if existing is not None:
+                return existing
+            record = IdempotencyRecord(fingerprint, owner, None)
+            self._records[key] = (record, self._clock() + lease)
+            return None
+
+    async def complete(self, key: str, owner: str, response: StoredResponse, *, ttl: float) -> bool:
+        """Store the response if `owner` still holds the key."""
+        with self._lock:
+            existing = self._live(key)
+            if existing is None or existing.owner != owner:
+                return False
+            record = IdempotencyRecord(existing.fingerprint, None, response)
+            self._records[key] = (record, self._clock() + ttl)
+            return True
+
+    async def release(self, key: str, owner: str) -> None:
+        """Free the key if `owner` still holds it."""
+        with self._lock:
+            existing = self._live(key)
+            if existing is not None and existing.owner == owner:
+                del self._records[key]

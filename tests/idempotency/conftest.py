@@ -1,0 +1,70 @@
+"""The `store` fixture: every `IdempotencyStore` backend in turn, isolated per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.schema import CreateSchema, DropSchema
+
+from mic.datastorage import create_sql_engine
+from mic.idempotency import (
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    RedisIdempotencyStore,
+    SqlIdempotencyStore,
+)
+
+
+async def delete_prefix(client: Redis, prefix: str) -> None:
+    """Delete every key under `prefix`."""
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
+    """Each store backend."""
+    if request.param == "memory":
+        yield InMemoryIdempotencyStore()
+        return
+    if request.param == "redis":
+        client = Redis.from_url(request.getfixturevalue("redis_url"))
+        prefix = f"mic:test:{uuid.uuid4().hex}:"
+        try:
+            yield RedisIdempotencyStore(client, prefix=prefix)
+        finally:
+            await delete_prefix(client, prefix)
+            await client.aclose()
+        return
+    if request.param == "sqlite":
+        engine = create_sql_engine(f"sqlite:///{tmp_path / 'idem.db'}")
+        sql = SqlIdempotencyStore(engine)
+        await sql.create_schema()
+        yield sql
+        await sql.drop_schema()
+        await engine.dispose()
+        return
+    base = create_sql_engine(request.getfixturevalue("postgres_url"))
+    schema = f"mic_t_{uuid.uuid4().hex[:12]}"
+    async with base.begin() as connection:
+        await connection.execute(CreateSchema(schema))
+    sql = SqlIdempotencyStore(base.execution_options(schema_translate_map={None: schema}))
+    await sql.create_schema()
+    try:
+        yield sql
+    finally:
+        async with base.begin() as connection:
+            await connection.execute(DropSchema(schema, cascade=True))
+        await base.dispose()

@@ -1,0 +1,270 @@
+"""`Idempotency` on real routes, on both frameworks (the `framework` fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+
+import httpx
+import pytest
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from mic.http import (
+    Endpoint,
+    HttpRequestContext,
+    HttpResponse,
+    HttpResponseSpec,
+    HttpRouterConfig,
+    HttpRouteSpec,
+    Identity,
+    Interceptor,
+    RouteInterceptor,
+    RouteSpecError,
+)
+from mic.idempotency import (
+    Idempotency,
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    RedisIdempotencyStore,
+)
+from mic.model import NotFoundError
+from tests.support import build_app, make_client, wire
+
+from .conftest import delete_prefix
+
+
+class NewOrder(BaseModel):
+    item: str
+    quantity: int = 1
+
+
+class Orders:
+    """A handler that counts its calls and can be slowed down."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.delay = delay
+
+    async def create(self, *, payload: NewOrder) -> HttpResponseSpec:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        if payload.item == "missing":
+            raise NotFoundError("item_not_found", "no such item")
+        return HttpResponseSpec(
+            status_code=201,
+            body={"order": self.calls, "item": payload.item},
+            headers={"Location": f"/orders/{self.calls}"},
+        )
+
+
+class HeaderIdentity(RouteInterceptor):
+    """Test auth: the caller is whoever the ``x-user`` header names."""
+
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor:
+        async def intercept(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
+            user = context.headers.get("x-user")
+            if user is not None:
+                context.identity = Identity(subject=user, kind="custom")
+            return await call_next(context)
+
+        return intercept
+
+
+def route(orders: Orders, policy: Idempotency, *, auth: bool = False) -> HttpRouteSpec:
+    return HttpRouteSpec(
+        method="POST", path="/orders", name="orders.create", category="orders",
+        handler=orders.create, idempotency=policy, auth=HeaderIdentity() if auth else None,
+    )  # fmt: skip
+
+
+def client(framework: str, orders: Orders, policy: Idempotency, **kw: object) -> httpx.AsyncClient:
+    store = InMemoryIdempotencyStore()
+    config = HttpRouterConfig(services={IdempotencyStore: store})
+    return make_client(framework, [route(orders, policy, **kw)], config)  # type: ignore[arg-type]
+
+
+def post(http: httpx.AsyncClient, key: str | None, body: Mapping[str, object], **headers: str):  # type: ignore[no-untyped-def]
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return http.post("/orders", json=body, headers=headers)
+
+
+async def test_completed_duplicate_replays_status_headers_and_body(framework: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency()) as http:
+        first = await post(http, "k1", {"item": "tea"})
+        second = await post(http, "k1", {"item": "tea"})
+
+    assert (first.status_code, first.json()) == (201, {"order": 1, "item": "tea"})
+    assert orders.calls == 1
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    replayed = [(k, v) for k, v in wire(second)[1] if k != "idempotent-replayed"]
+    assert (wire(first)[0], wire(first)[1], wire(first)[2]) == (
+        second.status_code, replayed, second.content,
+    )  # fmt: skip
+
+
+async def test_concurrent_duplicates_without_wait_get_409(framework: str) -> None:
+    orders = Orders(delay=0.2)
+    async with client(framework, orders, Idempotency(wait=0)) as http:
+        responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 7
+    assert orders.calls == 1
+    conflict = next(r for r in responses if r.status_code == 409)
+    assert conflict.json()["code"] == "idempotency_request_in_progress"
+    assert conflict.headers["retry-after"] == "1"
+
+
+async def test_concurrent_duplicates_with_wait_all_get_the_answer(framework: str) -> None:
+    orders = Orders(delay=0.1)
+    async with client(framework, orders, Idempotency(wait=3, poll_interval=0.01)) as http:
+        responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+
+    assert [r.status_code for r in responses] == [201] * 8
+    assert len({r.content for r in responses}) == 1
+    assert orders.calls == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 7
+
+
+async def test_same_key_with_another_body_is_422(framework: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency()) as http:
+        await post(http, "k1", {"item": "tea"})
+        other = await post(http, "k1", {"item": "coffee"})
+
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert orders.calls == 1
+
+
+async def test_keys_are_scoped_to_the_caller(framework: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency(), auth=True) as http:
+        alice = await post(http, "k1", {"item": "tea"}, **{"x-user": "alice"})
+        bob = await post(http, "k1", {"item": "coffee"}, **{"x-user": "bob"})
+
+    assert [alice.status_code, bob.status_code] == [201, 201]
+    assert orders.calls == 2
+
+
+async def test_without_a_key_every_request_runs(framework: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency()) as http:
+        await post(http, None, {"item": "tea"})
+        await post(http, None, {"item": "tea"})
+
+    assert orders.calls == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [(None, "idempotency_key_missing"), ("", "invalid_idempotency_key"),
+     ("x" * 256, "invalid_idempotency_key"), ("caf\u00e9", "invalid_idempotency_key")],
+)  # fmt: skip
+async def test_missing_or_invalid_key_is_400(framework: str, key: str | None, code: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency(required=True)) as http:
+        headers = {} if key is None else {"Idempotency-Key": key.encode()}
+        response = await http.post("/orders", json={"item": "tea"}, headers=headers)
+
+    assert (400, code) == (response.status_code, response.json()["code"])
+    assert orders.calls == 0
+
+
+async def test_error_answers_are_not_stored(framework: str) -> None:
+    orders = Orders()
+    async with client(framework, orders, Idempotency()) as http:
+        first = await post(http, "k1", {"item": "missing"})
+        invalid = await post(http, "k2", {"item": "tea", "quantity": "many"})
+        retried = await post(http, "k1", {"item": "missing"})
+        fixed = await post(http, "k2", {"item": "tea", "quantity": 2})
+
+    assert [r.status_code for r in (first, invalid, retried, fixed)] == [404, 422, 404, 201]
+    assert orders.calls == 3
+
+
+async def test_handler_cancellation_releases_the_key() -> None:
+    """A request that never completes (client gone) frees its key for the retry."""
+    policy = Idempotency(store=InMemoryIdempotencyStore())
+    bound = policy.bind(route(Orders(), policy), HttpRouterConfig())
+    answered: list[str] = []
+
+    async def never(context: HttpRequestContext) -> HttpResponse:
+        await asyncio.sleep(10)
+        return HttpResponse(200)
+
+    async def answer(context: HttpRequestContext) -> HttpResponse:
+        answered.append("retry")
+        return HttpResponse(200)
+
+    def request() -> HttpRequestContext:
+        return HttpRequestContext(method="POST", path="/orders",
+                                  headers={"idempotency-key": "k"}, body=b"{}")  # fmt: skip
+
+    task = asyncio.create_task(bound(request(), never))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    retried = await bound(request(), answer)
+
+    assert (retried.status_code, answered) == (200, ["retry"])
+
+
+def test_bind_fails_closed_without_a_store(framework: str) -> None:
+    with pytest.raises(RouteSpecError, match=r"'orders\.create': Idempotency needs a store"):
+        make_client(framework, [route(Orders(), Idempotency())])
+
+
+def test_bind_refuses_safe_only_routes() -> None:
+    spec = HttpRouteSpec(method="GET", path="/orders", name="orders.list", category="orders",
+                         handler=Orders().create, idempotency=Idempotency())  # fmt: skip
+    with pytest.raises(RouteSpecError, match="only makes sense on unsafe methods"):
+        make_client("fastapi", [spec], HttpRouterConfig(services={
+            IdempotencyStore: InMemoryIdempotencyStore()}))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"ttl": 0}, "must be > 0"), ({"lease": -1}, "must be > 0"),
+     ({"poll_interval": 0}, "must be > 0"), ({"wait": -1}, "wait must be >= 0"),
+     ({"header": ""}, "header must not be empty")],
+)  # fmt: skip
+def test_bad_policy_values_are_rejected(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Idempotency(**kwargs)  # type: ignore[arg-type]
+
+
+def test_openapi_documents_400_409_and_422(framework: str) -> None:
+    store = InMemoryIdempotencyStore()
+    config = HttpRouterConfig(services={IdempotencyStore: store})
+    app = build_app(framework, [route(Orders(), Idempotency())], config)
+    document = app.openapi() if framework == "fastapi" else app.openapi_schema.to_schema()
+
+    responses = document["paths"]["/orders"]["post"]["responses"]
+    assert {"400", "409", "422"} <= set(responses)
+
+
+@pytest.mark.redis
+async def test_concurrent_duplicates_on_real_redis(framework: str, redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    prefix = f"mic:test:{uuid.uuid4().hex}:"
+    store = RedisIdempotencyStore(redis, prefix=prefix)
+    orders = Orders(delay=0.1)
+    policy = Idempotency(store=store, wait=3, poll_interval=0.01)
+    try:
+        async with make_client(framework, [route(orders, policy)]) as http:
+            responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+            mismatch = await post(http, "k1", {"item": "coffee"})
+        assert [r.status_code for r in responses] == [201] * 8
+        assert orders.calls == 1
+        assert mismatch.status_code == 422
+        assert len([k async for k in redis.scan_iter(match=f"{prefix}*")]) == 1
+    finally:
+        await delete_prefix(redis, prefix)
+        await redis.aclose()

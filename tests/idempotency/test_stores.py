@@ -1,0 +1,85 @@
+"""The `IdempotencyStore` behaviour, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mic.idempotency import (
+    IdempotencyRecord,
+    IdempotencyStore,
+    InMemoryIdempotencyStore,
+    StoredResponse,
+)
+
+RESPONSE = StoredResponse(201, (("content-type", "application/json"), ("x-a", "1")), b'{"id":1}')
+
+
+async def test_first_claim_wins_and_duplicates_see_it_in_flight(store: IdempotencyStore) -> None:
+    assert await store.begin("k", "fp", "owner-1", lease=10) is None
+
+    assert IdempotencyRecord("fp", "owner-1", None) == await store.begin(
+        "k", "fp", "owner-2", lease=10
+    )
+
+
+async def test_concurrent_claims_have_exactly_one_winner(store: IdempotencyStore) -> None:
+    results = await asyncio.gather(
+        *(store.begin("k", "fp", f"owner-{n}", lease=10) for n in range(20))
+    )
+
+    assert sum(r is None for r in results) == 1
+
+
+async def test_completed_record_is_returned_with_its_response(store: IdempotencyStore) -> None:
+    await store.begin("k", "fp", "owner", lease=10)
+
+    assert await store.complete("k", "owner", RESPONSE, ttl=10) is True
+    assert IdempotencyRecord("fp", None, RESPONSE) == await store.begin("k", "fp", "o2", lease=10)
+
+
+async def test_only_the_owner_completes_or_releases(store: IdempotencyStore) -> None:
+    await store.begin("k", "fp", "owner", lease=10)
+
+    assert await store.complete("k", "intruder", RESPONSE, ttl=10) is False
+    assert await store.complete("missing", "owner", RESPONSE, ttl=10) is False
+    await store.release("k", "intruder")
+    assert (await store.begin("k", "fp", "o2", lease=10)) == IdempotencyRecord("fp", "owner", None)
+
+
+async def test_release_frees_the_key(store: IdempotencyStore) -> None:
+    await store.begin("k", "fp", "owner", lease=10)
+
+    await store.release("k", "owner")
+
+    assert await store.begin("k", "fp2", "retry", lease=10) is None
+
+
+async def test_expired_claims_and_records_are_taken_over(store: IdempotencyStore) -> None:
+    await store.begin("crashed", "fp", "owner", lease=0.05)
+    await store.begin("done", "fp", "owner", lease=10)
+    await store.complete("done", "owner", RESPONSE, ttl=0.05)
+
+    await asyncio.sleep(0.1)
+
+    assert await store.begin("crashed", "fp", "new", lease=10) is None
+    assert await store.begin("done", "other", "new", lease=10) is None
+    assert await store.complete("crashed", "owner", RESPONSE, ttl=10) is False
+
+
+async def test_memory_store_expiry_follows_the_clock() -> None:
+    now = [0.0]
+    store = InMemoryIdempotencyStore(clock=lambda: now[0])
+    await store.begin("k", "fp", "owner", lease=5)
+
+    now[0] = 4.9
+    assert await store.begin("k", "fp", "new", lease=5) is not None
+    now[0] = 5.0
+    assert await store.begin("k", "fp", "new", lease=5) is None
+
+
+def test_record_json_round_trip() -> None:
+    record = IdempotencyRecord("fp", None, StoredResponse(200, (("a", "b"),), b"\x00\xff"))
+
+    assert record == IdempotencyRecord.from_json(record.to_json())
+    in_flight = IdempotencyRecord("fp", "o", None)
+    assert in_flight == IdempotencyRecord.from_json(in_flight.to_json())
