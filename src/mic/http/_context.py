@@ -143,6 +143,11 @@ class HttpRequestContext:
         return self._headers
 
     @property
+    def query_string(self) -> bytes:
+        """The raw query string, as the client sent it (without the ``?``)."""
+        return self._query_string
+
+    @property
     def query_params(self) -> QueryParams:
         """Query parameters; `getall` returns repeated values."""
         if self._query is None:
