@@ -71,6 +71,7 @@ async def test_a_context_built_by_hand_serves_unit_tests() -> None:
         context.method, context.path_params, context.headers["x-y"], context.query_params["q"],
         context.cookies, context.client_host) == ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1")  # fmt: skip
     assert await context.body() == b"{}"
+    assert context.query_string == b"q=1"
     assert None is HttpRequestContext(method="GET", path="/").client_host
     assert await HttpRequestContext(method="GET", path="/").body() == b""
 
