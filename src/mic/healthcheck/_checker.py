@@ -1,0 +1,188 @@
+"""`ReadinessChecker`: run every dependency probe concurrently, each under its own timeout.
+
+A probe that hangs cannot hold the answer back: it is cancelled when its timeout passes,
+and the checker answers without waiting for the cancellation to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+logger = logging.getLogger("mic.healthcheck")
+
+ProbeStatus = Literal["up", "down", "timeout"]
+ReadinessStatus = Literal["ready", "degraded", "not_ready"]
+ProbeCheck = Callable[[], Awaitable[object] | object]
+
+
+class ProbeFailedError(Exception):
+    """A probe's check answered ``False`` or a status it does not accept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One dependency check.
+
+    Attributes:
+        name: Key of the probe in the readiness answer (unique per checker).
+        check: A callable; async callables are awaited, sync ones run in a worker thread.
+            It fails by raising or by returning ``False``; anything else is success.
+        timeout: Seconds before the check counts as failed (status ``timeout``).
+        required: Whether a failure makes the service not ready (optional probes only
+            degrade it).
+    """
+
+    name: str
+    check: ProbeCheck
+    timeout: float = 2.0
+    required: bool = True
+    is_async: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a probe needs a name")
+        if not callable(self.check):
+            raise TypeError(f"probe {self.name!r}: check is not callable")
+        if not self.timeout > 0:
+            raise ValueError(f"probe {self.name!r}: timeout must be > 0")
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.check))
+
+    async def run(self) -> None:
+        """Run the check once, without a timeout.
+
+        Raises:
+            ProbeFailedError: The check answered ``False``.
+            Exception: Whatever the check raised.
+        """
+        if self.is_async:
+            result = await self.check()  # type: ignore[misc]
+        else:
+            result = await asyncio.to_thread(self.check)
+            if inspect.isawaitable(result):
+                result = await result
+        if result is False:
+            raise ProbeFailedError(f"probe {self.name!r} answered False")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """The outcome of one probe.
+
+    Attributes:
+        name: The probe's name.
+        status: ``up``, ``down`` or ``timeout``.
+        required: Whether the probe is required.
+        duration: Seconds the check took (up to its timeout).
+        error: Exception type name or a short reason; never the exception message, which
+            may hold a connection string.
+    """
+
+    name: str
+    status: ProbeStatus
+    required: bool
+    duration: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        document: dict[str, Any] = {
+            "status": self.status,
+            "required": self.required,
+            "duration_ms": round(self.duration * 1000, 3),
+        }
+        if self.error is not None:
+            document["error"] = self.error
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessReport:
+    """The outcome of every probe.
+
+    Attributes:
+        results: One result per probe, in the checker's order.
+    """
+
+    results: tuple[ProbeResult, ...]
+
+    @property
+    def status(self) -> ReadinessStatus:
+        """``not_ready`` if a required probe failed, ``degraded`` if an optional one did."""
+        failed = [r for r in self.results if r.status != "up"]
+        if any(r.required for r in failed):
+            return "not_ready"
+        return "degraded" if failed else "ready"
+
+    @property
+    def ready(self) -> bool:
+        """Whether every required probe is up."""
+        return self.status != "not_ready"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: overall status and one entry per probe."""
+        return {"status": self.status, "probes": {r.name: r.to_dict() for r in self.results}}
+
+
+class ReadinessChecker:
+    """Run probes concurrently, each under its own timeout.
+
+    Args:
+        probes: The probes; names must be unique.
+
+    A probe that does not finish in time is cancelled and reported as ``timeout``; the
+    checker does not wait for it to acknowledge the cancellation. Safe to call from many
+    requests at once (each call runs every probe).
+
+    Raises:
+        ValueError: Two probes share a name.
+    """
+
+    def __init__(self, probes: Sequence[Probe]) -> None:
+        names = [p.name for p in probes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"probe names must be unique: {duplicates}")
+        self.probes = tuple(probes)
+        self._stragglers: set[asyncio.Task[None]] = set()
+
+    async def check(self) -> ReadinessReport:
+        """Run every probe once and report."""
+        results = await asyncio.gather(*(self._run(p) for p in self.probes))
+        return ReadinessReport(tuple(results))
+
+    async def _run(self, probe: Probe) -> ProbeResult:
+        started = time.perf_counter()
+        task = asyncio.create_task(probe.run(), name=f"mic-probe-{probe.name}")
+        try:
+            done, _ = await asyncio.wait({task}, timeout=probe.timeout)
+        except BaseException:
+            self._abandon(task)
+            raise
+        elapsed = time.perf_counter() - started
+        if not done:
+            self._abandon(task)
+            logger.warning("readiness probe %s timed out after %ss", probe.name, probe.timeout)
+            return ProbeResult(probe.name, "timeout", probe.required, elapsed,
+                               f"no answer within {probe.timeout}s")  # fmt: skip
+        error = None if task.cancelled() else task.exception()
+        if task.cancelled() or error is not None:
+            logger.warning("readiness probe %s failed: %r", probe.name, error or "cancelled")
+            reason = type(error).__name__ if error is not None else "CancelledError"
+            return ProbeResult(probe.name, "down", probe.required, elapsed, reason)
+        return ProbeResult(probe.name, "up", probe.required, elapsed)
+
+    def _abandon(self, task: asyncio.Task[None]) -> None:
+        task.cancel()
+        self._stragglers.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._stragglers.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not log "never retrieved"

@@ -1,0 +1,303 @@
+"""`RedactionPolicy`: one field-to-strategy mapping applied by every pillar.
+
+Logs, spans, events and metric labels all call the same policy, so a field classified once
+is handled the same everywhere. Matching is recursive and ignores case and separators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Final
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from mic.redaction._strategies import (
+    DROP,
+    REDACTED,
+    Redactor,
+    is_redacted_output,
+    redact_drop,
+)
+from mic.redaction._text import build_text_pattern, may_hold_secret, scrub_text, split_quotes
+
+SECRET_FIELD_NAMES: Final = frozenset(
+    {
+        "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "token",
+        "access_token", "refresh_token", "id_token", "api_key", "x_api_key", "authorization",
+        "proxy_authorization", "cookie", "set_cookie", "private_key", "credentials", "otp",
+    }
+)  # fmt: skip
+"""Names dropped by default (``secret_defaults=True``), on top of the policy's own fields."""
+
+_SAFE_SCALARS: Final = (bool, int, float, Decimal, UUID, datetime, date, time, timedelta, Enum)
+_ATOMS: Final = frozenset({int, float, bool, type(None)})
+_UNSET: Final = object()
+_MEMO_LIMIT: Final = 4096
+_DELETE_SEPARATORS: Final = {ord(c): None for c in " \t-_.:/[]()@"}
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_field_name(name: str) -> str:
+    """The matching key of a field name: lower-case, separators removed.
+
+    ``accessToken``, ``access_token``, ``Access-Token`` and ``access.token`` all become
+    ``accesstoken``.
+    """
+    return name.lower().translate(_DELETE_SEPARATORS)
+
+
+def _apply(strategy: Redactor, value: Any) -> Any:
+    try:
+        return strategy(value)
+    except Exception:  # noqa: BLE001 - fail closed: a broken strategy must not leak the value
+        return REDACTED
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionPolicy:
+    """Which fields are sensitive and how each is replaced.
+
+    Attributes:
+        redactors: Field name to strategy (`redact_drop`, `redact_mask`, `redact_hash`,
+            `keyed_hash(key)`, or any callable). Names match case- and
+            separator-insensitively.
+        secret_defaults: Also drop the usual secret names (`SECRET_FIELD_NAMES`) unless
+            `redactors` names them.
+        detect_patterns: Also redact bearer tokens, JWTs, URL passwords and sensitive
+            ``key=value`` pairs inside every string.
+        max_depth: Nesting depth beyond which values are replaced by ``[REDACTED]`` (this
+            also ends cycles).
+
+    Thread-safe and immutable; build it once at startup.
+    """
+
+    redactors: Mapping[str, Redactor] = field(default_factory=dict)
+    secret_defaults: bool = True
+    detect_patterns: bool = True
+    max_depth: int = 32
+    _fields: dict[str, Redactor] = field(init=False, repr=False, compare=False)
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _memo: dict[str, Redactor | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_depth < 1:
+            raise ValueError("max_depth must be >= 1")
+        compiled: dict[str, Redactor] = {}
+        if self.secret_defaults:
+            defaults = map(normalize_field_name, SECRET_FIELD_NAMES)
+            compiled.update(dict.fromkeys(defaults, redact_drop))
+        own: dict[str, str] = {}
+        for name, strategy in self.redactors.items():
+            if not callable(strategy):
+                raise TypeError(f"the strategy for field {name!r} is not callable")
+            key = normalize_field_name(name)
+            if not key:
+                raise ValueError(f"field name {name!r} has no letters or digits")
+            if key in own and compiled[key] is not strategy:
+                raise ValueError(f"fields {own[key]!r} and {name!r} match the same names")
+            own[key] = name
+            compiled[key] = strategy
+        object.__setattr__(self, "redactors", dict(self.redactors))
+        object.__setattr__(self, "_fields", compiled)
+        object.__setattr__(self, "_pattern", build_text_pattern(compiled))
+        object.__setattr__(self, "_memo", {})
+
+    def with_fields(self, redactors: Mapping[str, Redactor]) -> RedactionPolicy:
+        """A policy with `redactors` added (overriding fields of the same name)."""
+        merged = {**self.redactors, **redactors}
+        return dataclasses.replace(self, redactors=merged)
+
+    def strategy_for(self, name: str) -> Redactor | None:
+        """The strategy for field `name`, or ``None`` when it is not sensitive.
+
+        A dotted name (``http.request.header.authorization``) matches by its whole name
+        first, then by its last segment.
+        """
+        memo = self._memo
+        strategy = memo.get(name, _UNSET)
+        if strategy is not _UNSET:
+            return strategy  # type: ignore[return-value]
+        fields_ = self._fields
+        strategy = fields_.get(normalize_field_name(name))
+        if strategy is None and "." in name:
+            strategy = fields_.get(normalize_field_name(name.rpartition(".")[2]))
+        # Field names repeat (log extras, event schemas): remember a bounded number of them.
+        # Plain dict reads and writes are atomic, so this stays thread-safe.
+        if len(memo) < _MEMO_LIMIT:
+            memo[name] = strategy
+        return strategy
+
+    def is_sensitive(self, name: str) -> bool:
+        """Whether field `name` has a strategy (see `strategy_for`)."""
+        return self.strategy_for(name) is not None
+
+    def redact_field(self, name: str, value: Any) -> Any:
+        """What field `name` holding `value` may show: its strategy's answer, or `value`
+        redacted recursively. May return `DROP` (remove the field).
+
+        A strategy that raises is treated as answering ``[REDACTED]`` (fail closed).
+        """
+        strategy = self.strategy_for(name)
+        if strategy is not None:
+            return _apply(strategy, value)
+        return self._walk(value, 0)
+
+    def redact(self, value: Any) -> Any:
+        """A redacted copy of `value`; the input is never modified.
+
+        Mappings, lists, tuples, sets, pydantic models, dataclasses and named tuples are
+        walked; models, dataclasses and named tuples come back as ``dict``. Strings are
+        scanned for secret patterns (bytes too, when they decode as UTF-8). Other objects
+        are returned as they are unless their ``str()`` holds a secret, in which case the
+        redacted text replaces them.
+        """
+        return self._walk(value, 0)
+
+    def scrub_text(self, text: str) -> str:
+        """`text` with pattern secrets and sensitive ``key=value`` pairs redacted."""
+        if not self.detect_patterns:
+            return text
+        return scrub_text(text, self._pattern, self._text_field)
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether `text` contains something `scrub_text` would redact."""
+        return self.detect_patterns and may_hold_secret(text) and self.scrub_text(text) != text
+
+    def _text_field(self, name: str, raw: str) -> str:
+        strategy = self.strategy_for(name) or redact_drop
+        opening, content, closing = split_quotes(raw)
+        if is_redacted_output(content):
+            # Already redacted (a structure walked before it was formatted into text):
+            # hashing a hash again would break correlation.
+            return raw
+        result = _apply(strategy, content)
+        if result is DROP:
+            result = REDACTED
+        return f"{opening}{result}{closing}"
+
+    def _scrub(self, text: str) -> str:
+        if self.detect_patterns and may_hold_secret(text):
+            return scrub_text(text, self._pattern, self._text_field)
+        return text
+
+    def _walk(self, value: Any, depth: int) -> Any:
+        # Exact-type checks first: this runs for every value of every log line.
+        kind = type(value)
+        if kind is str:
+            return self._scrub(value)
+        if kind in _ATOMS:
+            return value
+        if depth >= self.max_depth:
+            return value if isinstance(value, _SAFE_SCALARS) else REDACTED
+        if kind is dict:
+            return self._walk_pairs(value.items(), depth)
+        if kind is list:
+            return [self._walk(item, depth + 1) for item in value]
+        return self._walk_general(value, depth)
+
+    def _walk_general(self, value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return self._scrub(str(value))
+        if isinstance(value, _SAFE_SCALARS):
+            return value
+        if isinstance(value, Mapping):
+            return self._walk_pairs(value.items(), depth)
+        if isinstance(value, list | tuple | set | frozenset):
+            return self._walk_collection(value, depth)
+        return self._walk_object(value, depth)
+
+    def _walk_object(self, value: Any, depth: int) -> Any:
+        if isinstance(value, BaseModel):
+            return self._walk_pairs(_model_items(value), depth)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pairs = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+            return self._walk_pairs(pairs, depth)
+        return self._walk_other(value)
+
+    def _walk_collection(self, value: Collection[Any], depth: int) -> Any:
+        if isinstance(value, tuple) and hasattr(value, "_fields"):
+            return self._walk_pairs(zip(value._fields, value, strict=True), depth)
+        items = [self._walk(item, depth + 1) for item in value]
+        if isinstance(value, list):
+            return items
+        if isinstance(value, tuple):
+            return tuple(items)
+        return frozenset(items) if isinstance(value, frozenset) else set(items)
+
+    def redact_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Redact each (name, value) of `fields`: like `redact`, for a top-level mapping."""
+        return self._walk_pairs(fields.items(), 0)
+
+    def _walk_pairs(self, pairs: Iterable[tuple[Any, Any]], depth: int) -> dict[Any, Any]:
+        # The hot loop of log redaction: common value types are handled inline.
+        out: dict[Any, Any] = {}
+        memo_get, strategy_for, walk = self._memo.get, self.strategy_for, self._walk
+        scrub = self._scrub if self.detect_patterns else None
+        depth += 1
+        nested = depth < self.max_depth
+        for key, item in pairs:
+            strategy: Any = memo_get(key, _UNSET)
+            if strategy is _UNSET:
+                strategy = strategy_for(key) if isinstance(key, str) else None
+            if strategy is not None:
+                result = _apply(strategy, item)
+                if result is not DROP:
+                    out[key] = result
+                continue
+            kind = type(item)
+            if kind is str:
+                out[key] = scrub(item) if scrub is not None and may_hold_secret(item) else item
+            elif kind in _ATOMS:
+                out[key] = item
+            elif kind is dict and nested:
+                out[key] = self._walk_pairs(item.items(), depth)
+            else:
+                out[key] = walk(item, depth)
+        return out
+
+    def _walk_other(self, value: Any) -> Any:
+        if isinstance(value, bytes | bytearray | memoryview):
+            try:
+                text = bytes(value).decode("utf-8")
+            except UnicodeDecodeError:
+                return value
+            scrubbed = self._walk(text, 0)
+            return value if scrubbed == text else scrubbed.encode("utf-8")
+        if not self.detect_patterns:
+            return value
+        try:
+            text = str(value)
+        except Exception:  # noqa: BLE001 - an object whose str() fails cannot be checked
+            return REDACTED
+        scrubbed = scrub_text(text, self._pattern, self._text_field)
+        return value if scrubbed == text else scrubbed
+
+
+def _model_items(model: BaseModel) -> Iterable[tuple[str, Any]]:
+    for name in type(model).model_fields:
+        yield name, getattr(model, name)
+    if model.__pydantic_extra__:
+        yield from model.__pydantic_extra__.items()
+
+
+def as_policy(
+    redactors: Mapping[str, Redactor] | None, policy: RedactionPolicy | None
+) -> RedactionPolicy:
+    """The policy from either argument of a redacting component (not both).
+
+    Raises:
+        TypeError: Both were given.
+    """
+    if policy is not None:
+        if redactors is not None:
+            raise TypeError("pass either redactors= or policy=, not both")
+        return policy
+    return RedactionPolicy(redactors=redactors or {})

@@ -1,0 +1,1 @@
+"""Operations: /health, /ready and /metrics, and the interceptors every route gets."""

@@ -1,0 +1,194 @@
+"""ReadinessChecker: concurrency, per-probe timeouts, required vs optional, hanging probes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+import pytest
+
+from mic.healthcheck import (
+    Probe,
+    ProbeFailedError,
+    ReadinessChecker,
+    ReadinessReport,
+    http_probe,
+)
+
+
+async def _up() -> None:
+    return None
+
+
+async def _down() -> None:
+    raise ConnectionRefusedError("postgres://app:secret@db refused")
+
+
+async def _false() -> bool:
+    return False
+
+
+async def _hang() -> None:
+    await asyncio.Event().wait()
+
+
+def _sync_up() -> str:
+    return "fine"
+
+
+async def test_all_up_is_ready() -> None:
+    report = await ReadinessChecker([Probe("a", _up), Probe("b", _sync_up)]).check()
+    assert report.status == "ready"
+    assert report.ready
+    assert [r.status for r in report.results] == ["up", "up"]
+
+
+async def test_required_failure_is_not_ready_and_hides_the_message() -> None:
+    report = await ReadinessChecker([Probe("db", _down), Probe("x", _false)]).check()
+    assert report.status == "not_ready"
+    document = report.to_dict()
+    assert document["probes"]["db"]["error"] == "ConnectionRefusedError"
+    assert document["probes"]["x"]["error"] == "ProbeFailedError"
+    assert "secret" not in str(document)
+
+
+async def test_optional_failure_is_degraded() -> None:
+    checker = ReadinessChecker([Probe("a", _up), Probe("cache", _down, required=False)])
+    report = await checker.check()
+    assert report.status == "degraded"
+    assert report.ready
+
+
+async def test_probes_run_concurrently() -> None:
+    async def slow() -> None:
+        await asyncio.sleep(0.2)
+
+    checker = ReadinessChecker([Probe(f"p{i}", slow) for i in range(5)])
+    started = time.perf_counter()
+    report = await checker.check()
+    assert time.perf_counter() - started < 0.6
+    assert report.ready
+
+
+async def test_hanging_probe_times_out_promptly() -> None:
+    checker = ReadinessChecker([Probe("hang", _hang, timeout=0.1), Probe("ok", _up)])
+    started = time.perf_counter()
+    report = await checker.check()
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5
+    hang, ok = report.results
+    assert (hang.status, hang.error) == ("timeout", "no answer within 0.1s")
+    assert 0.09 <= hang.duration < 0.5
+    assert ok.status == "up"
+    assert report.status == "not_ready"
+
+
+async def test_probe_ignoring_cancellation_does_not_hold_the_answer() -> None:
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await release.wait()
+            raise RuntimeError("late") from None
+
+    checker = ReadinessChecker([Probe("stubborn", stubborn, timeout=0.05)])
+    started = time.perf_counter()
+    report = await checker.check()
+    assert time.perf_counter() - started < 0.5
+    assert report.results[0].status == "timeout"
+    assert len(checker._stragglers) == 1
+    release.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not checker._stragglers
+
+
+async def test_cancelled_check_cancels_its_probes() -> None:
+    started = asyncio.Event()
+
+    async def waits() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    checker = ReadinessChecker([Probe("w", waits, timeout=30)])
+    task = asyncio.create_task(checker.check())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert not checker._stragglers
+
+
+async def test_probe_cancelled_from_inside_is_down() -> None:
+    async def cancels_itself() -> None:
+        raise asyncio.CancelledError
+
+    report = await ReadinessChecker([Probe("c", cancels_itself)]).check()
+    assert (report.results[0].status, report.results[0].error) == ("down", "CancelledError")
+
+
+async def test_sync_callable_returning_awaitable() -> None:
+    def starts_false() -> Coroutine[Any, Any, bool]:
+        return _false()
+
+    report = await ReadinessChecker([Probe("sync", starts_false)]).check()
+    assert report.results[0].status == "down"
+
+
+def test_report_document() -> None:
+    report = ReadinessReport(())
+    assert report.to_dict() == {"status": "ready", "probes": {}}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"name": "", "check": _up}, ValueError, "needs a name"),
+        ({"name": "a", "check": "nope"}, TypeError, "not callable"),
+        ({"name": "a", "check": _up, "timeout": 0}, ValueError, "timeout"),
+    ],
+)
+def test_invalid_probes(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        Probe(**kwargs)
+
+
+def test_duplicate_names() -> None:
+    with pytest.raises(ValueError, match=r"unique: \['a'\]"):
+        ReadinessChecker([Probe("a", _up), Probe("a", _up)])
+
+
+async def test_probe_run_raises_on_false() -> None:
+    with pytest.raises(ProbeFailedError, match="answered False"):
+        await Probe("f", _false).run()
+
+
+def _dependency(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200 if request.url.path == "/healthy" else 500)
+
+
+async def test_http_probe_with_a_client() -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(_dependency), base_url="http://dep"
+    ) as client:
+        checker = ReadinessChecker([
+            http_probe("/healthy", client=client, name="up"),
+            http_probe("/broken", client=client, name="broken"),
+            http_probe("/broken", client=client, name="tolerant", expected_status={500}),
+        ])  # fmt: skip
+        report = await checker.check()
+    assert [(r.name, r.status, r.error) for r in report.results] == [
+        ("up", "up", None), ("broken", "down", "ProbeFailedError"), ("tolerant", "up", None),
+    ]  # fmt: skip
+
+
+async def test_http_probe_own_client_against_a_down_port(unused_port: int) -> None:
+    probe = http_probe(f"http://127.0.0.1:{unused_port}/health", timeout=1.0)
+    report = await ReadinessChecker([probe]).check()
+    assert (report.results[0].status, report.results[0].error) == ("down", "ConnectError")
