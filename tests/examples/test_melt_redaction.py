@@ -6,17 +6,17 @@ import io
 import logging
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry, generate_latest
-
 from examples.melt_redaction import (
     add_span_redaction,
     redacting_log_handler,
     safe_event,
     sanitized_metrics,
 )
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry, generate_latest
+
 from mic.observability import PrometheusMetricsBackend
 
 
@@ -42,7 +42,9 @@ def test_spans_lose_their_sensitive_attributes_before_export() -> None:
     add_span_redaction(provider)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests.melt")
-    with tracer.start_as_current_span("query", attributes={"db.statement": "SELECT secret", "db.system": "postgresql"}):
+    with tracer.start_as_current_span(
+        "query", attributes={"db.statement": "SELECT secret", "db.system": "postgresql"}
+    ):
         pass
     (span,) = exporter.get_finished_spans()
     assert "SELECT secret" not in str(dict(span.attributes or {}))
@@ -50,7 +52,12 @@ def test_spans_lose_their_sensitive_attributes_before_export() -> None:
 
 
 def test_events_are_redacted_per_topic() -> None:
-    event = {"topic": "application.received", "email": "ada@example.com", "otp_code": "123456", "name": "Ada"}
+    event = {
+        "topic": "application.received",
+        "email": "ada@example.com",
+        "otp_code": "123456",
+        "name": "Ada",
+    }
     safe = safe_event(event)
     assert "otp_code" not in safe
     assert str(safe["email"]).startswith("hmac:")
@@ -58,7 +65,9 @@ def test_events_are_redacted_per_topic() -> None:
     assert "ada@example.com" == safe_event({"topic": "other", "email": "ada@example.com"})["email"]
 
 
-def test_metrics_refuse_sensitive_labels_and_count_the_rejections(caplog: pytest.LogCaptureFixture) -> None:
+def test_metrics_refuse_sensitive_labels_and_count_the_rejections(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     registry = CollectorRegistry()
     metrics = sanitized_metrics(PrometheusMetricsBackend(registry))
     with caplog.at_level(logging.WARNING):

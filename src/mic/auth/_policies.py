@@ -9,7 +9,7 @@ section 11.6.1) or 403 (authenticated, but not allowed).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from mic.auth._api_keys import ApiKeyStore
 from mic.auth._errors import InvalidTokenError
