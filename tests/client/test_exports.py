@@ -8,10 +8,9 @@ import sys
 import mic.client
 
 EXPECTED = [
-    "CircuitBreakerLike",
-    "RetryPolicy",
     "ServiceHttpClient",
     "SyncServiceHttpClient",
+    "UpstreamServerError",
     "UpstreamServiceError",
     "error_from_response",
     "propagation_headers",

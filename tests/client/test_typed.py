@@ -151,8 +151,8 @@ async def test_unsigned_call_is_refused_by_the_real_server(base_url: str) -> Non
 
 
 async def test_connection_refused_is_transient() -> None:
-    from mic.client import RetryPolicy
     from mic.model import TransientError
+    from mic.resilience import RetryPolicy
 
     url = f"http://127.0.0.1:{_free_port()}"
     async with ServiceHttpClient(url, retry=RetryPolicy(attempts=2, base_delay=0.0,

@@ -11,6 +11,7 @@ def test_all_is_pinned() -> None:
         "Retry",
         "RetryListener",
         "RetryPolicy",
+        "RetryPredicate",
         "StateListener",
         "retry",
         "retry_after_of",

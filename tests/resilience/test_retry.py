@@ -201,3 +201,62 @@ def test_bad_policies_are_refused(kwargs: dict[str, object], message: str) -> No
 
 def test_backoff_stays_finite_for_huge_attempt_numbers() -> None:
     assert RetryPolicy(max_delay=7.0).backoff(10_000) == 7.0
+
+
+async def test_rate_limited_errors_are_retried_by_default() -> None:
+    time = FakeTime()
+    flaky = Flaky(RateLimitedError(message="slow down", retry_after=2))
+    assert await runner(time, draw=0.0).call(flaky) == "done"
+    assert time.sleeps == [2.0]
+
+
+async def test_retry_if_narrows_retry_on() -> None:
+    seen: list[BaseException] = []
+
+    def only_busy(error: BaseException) -> bool:
+        seen.append(error)
+        return isinstance(error, TransientError) and error.code == "busy"
+
+    time = FakeTime()
+    busy, down = TransientError("busy"), TransientError("down", "down for good")
+    flaky = Flaky(busy, down, TransientError("busy"))
+    with pytest.raises(TransientError, match="down for good") as caught:
+        await runner(time, attempts=5, retry_if=only_busy).call(flaky)
+    assert (flaky.calls, seen[:2]) == (2, [busy, down])
+    assert not hasattr(caught.value, "__notes__")  # refused, not given up
+
+
+async def test_retry_if_is_not_asked_about_errors_outside_retry_on() -> None:
+    asked: list[BaseException] = []
+
+    def ask(error: BaseException) -> bool:
+        asked.append(error)
+        return True
+
+    time = FakeTime()
+    flaky = Flaky(NotFoundError(message="gone"))
+    with pytest.raises(NotFoundError, match="gone"):
+        await runner(time, retry_if=ask).call(flaky)
+    assert asked == []
+
+
+def test_should_retry_combines_types_and_predicate() -> None:
+    policy = RetryPolicy(retry_if=lambda error: "again" in str(error))
+    assert policy.should_retry(TransientError(message="again"))
+    assert not policy.should_retry(TransientError(message="never"))
+    assert not policy.should_retry(NotFoundError(message="again"))
+    assert RetryPolicy().should_retry(RateLimitedError())
+    assert not RetryPolicy(retry_on=(TransientError,)).should_retry(RateLimitedError())
+
+
+def test_a_retry_if_that_cannot_be_called_is_refused() -> None:
+    with pytest.raises(TypeError, match="retry_if must be a callable"):
+        RetryPolicy(retry_if="yes")  # type: ignore[arg-type]
+
+
+async def test_no_attempt_starts_exactly_at_the_deadline() -> None:
+    time = FakeTime()
+    flaky = Flaky(TransientError(message="down"), TransientError(message="down"))
+    with pytest.raises(TransientError, match="down"):
+        await runner(time, attempts=5, base_delay=2.0, max_delay=2.0, deadline=2.0).call(flaky)
+    assert (flaky.calls, time.sleeps) == (1, [])

@@ -1,30 +1,33 @@
 """`ServiceHttpClient`: one pooled httpx client per target service, signed and resilient.
 
 Each request carries a cached service token for the target's audience, the current
-correlation id and ``traceparent``; safe requests are retried with jittered backoff under a
-total deadline, through an optional circuit breaker; error answers become `DomainError`s.
+correlation id and ``traceparent``. Safe requests are retried by `mic.resilience.Retry` (the
+client adds its HTTP rules as the policy's ``retry_if``), each attempt through an optional
+`mic.resilience.CircuitBreaker`; error answers become `DomainError`s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import dataclasses
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mic import context as mic_context
 from mic._deps import require
-from mic.client._errors import error_from_response, retry_after_seconds
-from mic.client._retry import IDEMPOTENT_METHODS, CircuitBreakerLike, RetryPolicy
+from mic.client._errors import error_from_response
+from mic.client._retry import DEFAULT_RETRY_POLICY, HttpAttemptRule, is_safe_to_repeat
 from mic.client._typed import PreparedRoute
-from mic.model import DomainError, TransientError
+from mic.model import TransientError
+from mic.resilience import Retry, RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
 
     from mic.auth import ServiceAuthSigner
     from mic.http import HttpRouteSpec
+    from mic.resilience import CircuitBreaker
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -66,8 +69,16 @@ class ServiceHttpClient:
         audience: The target service's name, as its verifier expects it.
         scopes: Scopes to ask for in the token.
         timeout: Seconds for each attempt (or an ``httpx.Timeout``); never unbounded.
-        retry: When to retry; ``RetryPolicy(attempts=1)`` disables retries.
-        breaker: An optional circuit breaker for this target (see `CircuitBreakerLike`).
+        retry: Attempts, backoff, ``Retry-After`` and total deadline, as a
+            `mic.resilience.RetryPolicy` (default: `default_retry`);
+            ``RetryPolicy(attempts=1)`` disables retries. Whatever the policy, only safe
+            requests are repeated (see ADR 0013), and its ``retry_on`` / ``retry_if``
+            can only narrow what is retried.
+        breaker: An optional `mic.resilience.CircuitBreaker` for this target; every attempt
+            runs through it. Connection failures, timeouts and 5xx answers raise inside it
+            (all `TransientError`s, so the default ``counted_exceptions`` count them); 4xx
+            answers never reach it as errors. When it is open the client raises its
+            `CircuitOpenError` at once, without retrying.
         headers: Headers sent with every request.
         transport: An httpx transport (``httpx.MockTransport`` in tests).
         limits: Connection pool limits.
@@ -80,6 +91,9 @@ class ServiceHttpClient:
     is meant to be shared by every request to the target (the pool lives in it).
     """
 
+    default_retry: ClassVar[RetryPolicy] = DEFAULT_RETRY_POLICY
+    """The policy used when `retry` is not given: 3 attempts within 10 s in total."""
+
     def __init__(
         self,
         base_url: str,
@@ -89,7 +103,7 @@ class ServiceHttpClient:
         scopes: Iterable[str] = (),
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        breaker: CircuitBreakerLike | None = None,
+        breaker: CircuitBreaker | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -101,7 +115,7 @@ class ServiceHttpClient:
             raise ValueError("timeout must be > 0 seconds")
         self._httpx = httpx_module
         self.base_url = base_url
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or self.default_retry
         self.breaker = breaker
         self._tokens = (
             None if signer is None or not audience
@@ -115,7 +129,6 @@ class ServiceHttpClient:
             limits=limits or httpx_module.Limits(max_connections=100),
         )
         self._routes: dict[int, PreparedRoute] = {}
-        self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
 
     async def __aenter__(self) -> ServiceHttpClient:
         return self
@@ -145,21 +158,20 @@ class ServiceHttpClient:
                 problem's ``code``, ``detail`` (as message) and ``details``.
             TransientError: The target could not be reached, timed out, or answered
                 502/503/504, and retries (if any) ran out or the deadline passed.
+            UpstreamServerError: The target answered another 5xx (not retried).
+            CircuitOpenError: The breaker refused the attempt (nothing was sent).
         """
         method = method.upper()
         merged = {**propagation_headers(), **{k.lower(): v for k, v in (headers or {}).items()}}
         if idempotency_key is not None:
             merged["idempotency-key"] = idempotency_key
-        safe = method in IDEMPOTENT_METHODS or "idempotency-key" in merged
+        safe = is_safe_to_repeat(method, merged)
         arguments: dict[str, Any] = {"params": params, "headers": merged}
         if json is not None:
             arguments["json"] = json
         elif content is not None:
             arguments["content"] = content
-        response = await self._send(method, url, arguments, safe=safe)
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response
+        return await self._send(method, url, arguments, safe=safe)
 
     async def get(self, url: str, **options: Any) -> httpx.Response:
         """`request` with GET."""
@@ -219,90 +231,65 @@ class ServiceHttpClient:
         self, method: str, url: str, arguments: dict[str, Any], *, safe: bool
     ) -> httpx.Response:
         policy = self.retry
+        rule = HttpAttemptRule(safe=safe)
+        user_rule = policy.retry_if
+
+        def retryable(error: BaseException) -> bool:
+            return rule(error) and (user_rule is None or user_rule(error))
+
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.deadline
-        retry = 0
-        while True:
+        # One clock for the retry's deadline and for each attempt's share of it.
+        runner = Retry(dataclasses.replace(policy, retry_if=retryable), clock=loop.time)
+        deadline = None if policy.deadline is None else loop.time() + policy.deadline
+
+        async def attempt() -> httpx.Response:
+            rule.begin()
             if self._tokens is not None:
                 arguments["headers"]["authorization"] = "Bearer " + self._tokens.token()
-            attempt = await self._attempt(method, url, arguments, deadline - loop.time())
-            outcome = attempt.outcome
-            if isinstance(outcome, DomainError):
-                retry_after = outcome.retry_after
+            time_left = None if deadline is None else max(0.0, deadline - loop.time())
+            exchange = self._exchange(method, url, arguments, rule, time_left)
+            if self.breaker is None:
+                response = await exchange()
             else:
-                retry_after = retry_after_seconds(outcome.headers.get("retry-after"))
-            # No status: the connection failed or timed out, which is always worth a retry.
-            worth_it = attempt.status is None or attempt.status in policy.retry_statuses
-            retry += 1
-            wait = max(policy.delay(retry, self._rng), retry_after or 0.0)
-            if (
-                not worth_it
-                or not (safe or attempt.unsent)
-                or retry >= policy.attempts
-                or loop.time() + wait >= deadline
-            ):
-                if isinstance(outcome, DomainError):
-                    raise outcome
-                return outcome
-            await asyncio.sleep(wait)
+                response = await self.breaker.call(exchange)
+            if response.status_code >= 400:
+                # After the breaker: a 4xx is the target answering, never a failure of it.
+                raise error_from_response(response)
+            return response
 
-    async def _attempt(
-        self, method: str, url: str, arguments: dict[str, Any], time_left: float
-    ) -> _Attempt:
+        return await runner.call(attempt)
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        arguments: dict[str, Any],
+        rule: HttpAttemptRule,
+        time_left: float | None,
+    ) -> Callable[[], Awaitable[httpx.Response]]:
+        """One HTTP exchange, raising a `TransientError` for every failure of the target."""
         httpx_module = self._httpx
-        attempt = _Attempt()
 
-        async def operation() -> httpx.Response:
-            attempt.started = True
+        async def exchange() -> httpx.Response:
+            rule.started = True
             try:
-                async with asyncio.timeout(max(time_left, 0.0)):
+                async with asyncio.timeout(time_left):
                     response: httpx.Response = await self._http.request(method, url, **arguments)
             except (TimeoutError, httpx_module.TimeoutException) as exc:
-                attempt.unsent = isinstance(
+                rule.unsent = isinstance(
                     exc, httpx_module.ConnectTimeout | httpx_module.PoolTimeout
                 )
                 raise TransientError("upstream_timeout", f"{method} {url} timed out") from exc
             except httpx_module.TransportError as exc:
-                attempt.unsent = isinstance(exc, httpx_module.ConnectError)
+                rule.unsent = isinstance(exc, httpx_module.ConnectError)
                 raise TransientError(
                     "upstream_unavailable", f"{method} {url} failed: {type(exc).__name__}"
                 ) from exc
-            attempt.status = response.status_code
+            rule.status = response.status_code
             if response.status_code >= 500:
-                # Raised inside the breaker's call so that it counts as a failure.
+                # Raised inside the breaker's call so that it counts as a failure: 502/503/504
+                # are `TransientError`, any other 5xx an `UpstreamServerError` (also transient).
                 raise error_from_response(response)
             return response
 
-        try:
-            if self.breaker is None:
-                attempt.outcome = await operation()
-            else:
-                attempt.outcome = await self.breaker.call(operation)
-        except DomainError as error:
-            if not attempt.started:
-                raise
-            attempt.outcome = error
-        except Exception as exc:
-            if attempt.started:
-                raise
-            raise TransientError("circuit_open", f"The circuit to {self.base_url} is open") from exc
-        return attempt
-
-
-class _Attempt:
-    """The result of one attempt.
-
-    Attributes:
-        started: Whether the breaker let the attempt run.
-        unsent: Whether the request surely never reached the server (connect failure).
-        status: The answer's status; ``None`` when there was no answer.
-        outcome: The answer (< 500) or the error.
-    """
-
-    __slots__ = ("outcome", "started", "status", "unsent")
-
-    def __init__(self) -> None:
-        self.started = False
-        self.unsent = False
-        self.status: int | None = None
-        self.outcome: httpx.Response | DomainError = TransientError()
+        return exchange

@@ -2,7 +2,9 @@
 
 The status picks the class (ADR 0002's table, read backwards); ``code``, ``detail`` and
 ``details`` are kept, so an error crosses services intact. 502/503/504 and connection
-failures are `TransientError`; any other answer >= 400 is an `UpstreamServiceError` (502).
+failures are `TransientError`; any other answer >= 400 is an `UpstreamServiceError` (502),
+and its `UpstreamServerError` subclass when the status is a 5xx, so that circuit breakers
+count it as the other service failing (ADR 0013).
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ class UpstreamServiceError(DomainError):
         self.upstream_status = upstream_status
 
 
+class UpstreamServerError(UpstreamServiceError, TransientError):
+    """The other service failed with a 5xx no other class stands for (500, 501, 505...).
+
+    Still answered as a 502 (`UpstreamServiceError`), and also a `TransientError`, so a
+    `mic.resilience.CircuitBreaker` counts it with its default ``counted_exceptions``. The
+    client does not retry it itself (a failed handler may have acted, and a bug does not heal
+    in 100 ms); an outer ``retry`` may, since it is a `TransientError`.
+    """
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or HTTP-date, RFC 9110 section 10.2.3)."""
     if value is None:
@@ -103,15 +115,18 @@ def error_from_response(response: httpx.Response) -> DomainError:
     details = problem.get("details") if isinstance(problem.get("details"), dict) else None
     retry_after = retry_after_seconds(response.headers.get("retry-after"))
     kind = _ERRORS_BY_STATUS.get(status)
+    error: DomainError
     if kind is None:
-        return UpstreamServiceError(
+        upstream_kind = UpstreamServerError if status >= 500 else UpstreamServiceError
+        error = upstream_kind(
             code, message or f"The upstream service answered {status}", details,
             upstream_status=status,
         )  # fmt: skip
-    if kind is TransientError and code is None:
-        code = "upstream_unavailable"
-        message = message or f"The upstream service answered {status}"
-    error = kind(code, message, details)
+    else:
+        if kind is TransientError and code is None:
+            code = "upstream_unavailable"
+            message = message or f"The upstream service answered {status}"
+        error = kind(code, message, details)
     if retry_after is not None:
         error.retry_after = retry_after
         error.headers["Retry-After"] = str(max(0, math.ceil(retry_after)))

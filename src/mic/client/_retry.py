@@ -1,72 +1,69 @@
-"""Retry policy (backoff with full jitter, total deadline) and the circuit breaker shape."""
+"""The client's HTTP retry rules: which failed attempts may be sent again (ADR 0013).
+
+Timing (backoff with full jitter, deadline, ``Retry-After``) belongs to
+`mic.resilience.RetryPolicy`; this module only says which requests are safe to repeat and
+which failures are worth repeating them for.
+"""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from collections.abc import Mapping
 
-T = TypeVar("T")
+from mic.resilience import RetryPolicy
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# RFC 9110 section 9.2.2: repeating these has the effect of sending them once.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# Answers that say "not now" rather than "no": rate limited, or the path to the service or
+# the service itself is overloaded. A 500 is not here: the handler may have acted, and a bug
+# does not heal in a few hundred milliseconds.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+DEFAULT_RETRY_POLICY = RetryPolicy(attempts=3, base_delay=0.1, max_delay=2.0, deadline=10.0)
+"""What `ServiceHttpClient` uses when given no policy: 3 attempts within 10 s in total."""
 
 
-class CircuitBreakerLike(Protocol):
-    """What `ServiceHttpClient` needs from a circuit breaker (one per target service).
+def is_safe_to_repeat(method: str, headers: Mapping[str, str]) -> bool:
+    """Whether sending the request twice does no more harm than sending it once.
 
-    `call` runs `operation` (a zero-argument coroutine function, one HTTP attempt) unless
-    the circuit is open, in which case it raises at once without calling it. Every exception
-    the operation raises counts as a failure: the client raises for connection failures and
-    5xx answers, never for 4xx. A rejection is raised to the caller as it is (a
-    `DomainError`) or wrapped in a `TransientError` (``circuit_open``); it is not retried.
+    True for idempotent methods, and for any request carrying an ``Idempotency-Key`` (the
+    server then answers a repeat from its record). `headers` must have lower-case names.
     """
-
-    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run `operation` through the breaker."""
-        ...
+    return method in IDEMPOTENT_METHODS or "idempotency-key" in headers
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """When and how a `ServiceHttpClient` tries a request again.
+class HttpAttemptRule:
+    """What one request's latest attempt did, and whether its failure may be retried.
 
-    Only safe requests are retried: idempotent methods (RFC 9110 section 9.2.2), or any
-    request carrying an ``Idempotency-Key``. A connection that could not be opened is
-    retried for every method, since the request was never sent.
+    The client updates the fields while an attempt runs; `mic.resilience.Retry` calls the
+    object (as the policy's ``retry_if``) on the attempt's error.
 
     Attributes:
-        attempts: Total attempts, the first included (``1`` disables retries).
-        base_delay: Upper bound of the first wait, in seconds.
-        max_delay: Upper bound of any wait, in seconds.
-        multiplier: Growth of the upper bound per attempt (exponential backoff).
-        deadline: Seconds for the whole call: attempts and waits together.
-        retry_statuses: Answers worth another attempt.
+        safe: The request may be sent twice (`is_safe_to_repeat`).
+        started: The circuit breaker let the attempt run (``False``: it refused, nothing
+            was sent, and asking again at once would be refused again).
+        unsent: The request surely never reached the server (the connection failed).
+        status: The answer's status; ``None`` when there was no answer.
     """
 
-    attempts: int = 3
-    base_delay: float = 0.1
-    max_delay: float = 2.0
-    multiplier: float = 2.0
-    deadline: float = 10.0
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    __slots__ = ("safe", "started", "status", "unsent")
 
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("attempts must be >= 1")
-        if self.base_delay < 0 or self.max_delay < self.base_delay:
-            raise ValueError("delays must satisfy 0 <= base_delay <= max_delay")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be >= 1")
-        if self.deadline <= 0:
-            raise ValueError("deadline must be > 0 seconds")
-        object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
+    def __init__(self, *, safe: bool) -> None:
+        self.safe = safe
+        self.started = False
+        self.unsent = False
+        self.status: int | None = None
 
-    def delay(self, retry: int, rng: random.Random) -> float:
-        """The wait before retry number `retry` (1-based): "full jitter" backoff.
+    def begin(self) -> None:
+        """Forget the previous attempt."""
+        self.started = self.unsent = False
+        self.status = None
 
-        Full jitter (a uniform draw below the exponential bound) spreads the retries of
-        many clients, so a recovering service is not hit by synchronized waves.
-        """
-        bound = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
-        return rng.uniform(0.0, bound)
+    def __call__(self, error: BaseException) -> bool:
+        """Whether the attempt that raised `error` may be repeated."""
+        if not self.started:
+            return False
+        if self.status is None:
+            # No answer: a connection that never opened is retried for every method; a
+            # timeout or reset after sending only for safe requests (the server may have acted).
+            return self.safe or self.unsent
+        return self.safe and self.status in RETRY_STATUSES

@@ -14,8 +14,7 @@ import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mic.client._errors import UpstreamServiceError
-from mic.http import HandlerParameter, HttpRouteSpec
-from mic.http import resolve_handler
+from mic.http import HandlerParameter, HttpRouteSpec, resolve_handler
 from mic.model import ValidationFailedError
 
 

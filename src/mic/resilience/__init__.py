@@ -6,7 +6,14 @@ and respect for ``Retry-After``. Both work on any coroutine; `mic.client` uses t
 """
 
 from mic.resilience._breaker import CircuitBreaker, CircuitOpenError, CircuitState, StateListener
-from mic.resilience._retry import Retry, RetryListener, RetryPolicy, retry, retry_after_of
+from mic.resilience._retry import (
+    Retry,
+    RetryListener,
+    RetryPolicy,
+    RetryPredicate,
+    retry,
+    retry_after_of,
+)
 
 __all__ = [
     "CircuitBreaker",
@@ -15,6 +22,7 @@ __all__ = [
     "Retry",
     "RetryListener",
     "RetryPolicy",
+    "RetryPredicate",
     "StateListener",
     "retry",
     "retry_after_of",

@@ -2,7 +2,9 @@
 
 Waits grow exponentially with full jitter (a uniform draw between 0 and the capped backoff,
 so many clients retrying at once spread out), never start before a server's ``Retry-After``,
-and stop at a total deadline.
+and stop at a total deadline. Which errors are worth another attempt is the policy's
+`retry_on` types, narrowed by an optional `retry_if` predicate (``mic.client`` uses it for its
+HTTP rules).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
-from mic.model import TransientError
+from mic.model import RateLimitedError, TransientError
 
 logger = logging.getLogger("mic.resilience")
 
@@ -28,6 +30,8 @@ R = TypeVar("R")
 Sleep = Callable[[float], Awaitable[None]]
 RetryListener = Callable[[int, BaseException, float], None]
 """Called as ``listener(attempt, error, delay)`` before waiting for attempt ``attempt + 1``."""
+RetryPredicate = Callable[[BaseException], bool]
+"""Called as ``predicate(error)`` on an error of a `retry_on` type: ``False`` raises it at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,11 @@ class RetryPolicy:
             instead of waiting (or of retrying before the server asked).
         deadline: Total seconds from the first attempt after which no wait or new attempt
             starts (``None``: no deadline). Bound each attempt itself with its own timeout.
-        retry_on: Exception types worth retrying; anything else is raised at once.
+        retry_on: Exception types worth retrying; anything else is raised at once. The
+            default is the errors that say "try again later": `TransientError` (503,
+            `CircuitOpenError` included) and `RateLimitedError` (429).
+        retry_if: An optional predicate narrowing `retry_on`: an error it answers ``False``
+            for is raised at once (for example "only if the request was idempotent").
         respect_retry_after: Wait at least the error's ``retry_after`` seconds (set by
             `DomainError` from ``Retry-After``, or by any exception with that attribute).
     """
@@ -52,8 +60,9 @@ class RetryPolicy:
     multiplier: float = 2.0
     max_delay: float = 10.0
     deadline: float | None = None
-    retry_on: tuple[type[BaseException], ...] = (TransientError,)
+    retry_on: tuple[type[BaseException], ...] = (TransientError, RateLimitedError)
     respect_retry_after: bool = True
+    retry_if: RetryPredicate | None = None
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -66,6 +75,17 @@ class RetryPolicy:
             raise ValueError("deadline must be > 0")
         if not self.retry_on:
             raise ValueError("retry_on must name at least one exception type")
+        if self.retry_if is not None and not callable(self.retry_if):
+            raise TypeError("retry_if must be a callable taking the error")
+
+    def should_retry(self, error: BaseException) -> bool:
+        """Whether `error` is worth another attempt: a `retry_on` type that `retry_if` accepts.
+
+        Timing (attempts left, deadline, ``Retry-After``) is not considered here.
+        """
+        if not isinstance(error, self.retry_on):
+            return False
+        return self.retry_if is None or self.retry_if(error)
 
     def backoff(self, retry_number: int) -> float:
         """The capped backoff before retry number `retry_number` (1 for the first retry)."""
@@ -119,7 +139,8 @@ class Retry:
             if server_delay > policy.max_delay:
                 return None
             delay = max(delay, server_delay)
-        if policy.deadline is not None and self._clock() + delay > started + policy.deadline:
+        # ">=": an attempt that would start exactly at the deadline would have no time left.
+        if policy.deadline is not None and self._clock() + delay >= started + policy.deadline:
             return None
         return delay
 
@@ -130,7 +151,7 @@ class Retry:
 
         Raises:
             BaseException: The last error, once retrying stops (a note says why); errors
-                outside `retry_on` at once.
+                the policy does not retry (`RetryPolicy.should_retry`) at once.
         """
         policy = self.policy
         started = self._clock()
@@ -139,6 +160,8 @@ class Retry:
             try:
                 return await function(*args, **kwargs)
             except policy.retry_on as error:
+                if policy.retry_if is not None and not policy.retry_if(error):
+                    raise
                 if attempt >= policy.attempts:
                     error.add_note(f"gave up after {attempt} attempts")
                     raise
