@@ -17,8 +17,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mic.auth._signer import check_scopes
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
 
 KEY_PREFIX = "mic"
 _KEY_SHAPE = re.compile(r"mic_([0-9a-f]{16})_[A-Za-z0-9_-]{43}")
@@ -71,6 +75,14 @@ class ApiKeyStore(ABC):
 
     Every method is a coroutine and safe to call concurrently.
     """
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe (always up here; stores that talk to a server override it)."""
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("api_keys", name=name, required=required, timeout=timeout)
 
     async def create(self, name: str, scopes: Iterable[str] = ()) -> IssuedApiKey:
         """Issue a new key with `scopes`; return it in clear, exactly once.

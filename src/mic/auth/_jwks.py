@@ -21,6 +21,8 @@ from mic.model import TransientError
 if TYPE_CHECKING:
     import httpx
 
+    from mic.healthcheck import Probe
+
 logger = logging.getLogger("mic.auth")
 
 
@@ -95,6 +97,34 @@ class RemoteJwks:
             TransientError: No key set was ever fetched successfully (503).
         """
         return await self._refresh(self._loaded_at)
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe: up once a key set has been fetched, or when one can be now.
+
+        A fresh cached set answers with no I/O. A stale one is refreshed as `keys` would
+        (at most once per `cooldown`) and stays up even if the refresh fails, because the
+        verifier keeps the last good set. Until a first fetch succeeds, each check tries
+        one, bounded by the same `cooldown`, so a probe polled every second cannot hammer
+        the signer; in the cooldown the probe is down without I/O. It reuses this object's
+        httpx client, and its answer names only the exception type, never the URL.
+
+        Args:
+            name: Key in the readiness answer (default ``"jwks"``).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import backend_probe
+
+        async def check() -> None:
+            await self.keys()
+
+        return backend_probe(check, "jwks", name=name, required=required, timeout=timeout)
 
     async def aclose(self) -> None:
         """Close the httpx client if this object created it."""

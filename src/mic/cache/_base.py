@@ -12,7 +12,10 @@ import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,6 +40,28 @@ class CacheBackend(ABC):
 
     def __init__(self) -> None:
         self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+
+        This default is always up: a cache in this process has nothing to reach. Backends
+        on a server override it (`RedisCache` sends ``PING``); so should a backend of your own that
+        talks to one.
+
+        Args:
+            name: Key in the readiness answer (default ``"cache"``, whatever the backend).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("cache", name=name, required=required, timeout=timeout)
 
     @abstractmethod
     async def get(self, key: str) -> Any:

@@ -10,11 +10,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel
 
 from mic.model import ValidationFailedError
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -125,6 +128,29 @@ class DataStorage(ABC, Generic[ModelT]):
     """
 
     model: type[ModelT]
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+
+        This default is always up: a storage in this process has nothing to reach, and
+        swapping it for a server backend then needs no change to the checker. Backends on a
+        server override it (`SqlDataStorage` runs ``SELECT 1``); so should a backend of your
+        own that talks to one.
+
+        Args:
+            name: Key in the readiness answer (default ``"storage"``, whatever the backend).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("storage", name=name, required=required, timeout=timeout)
 
     @abstractmethod
     async def get(self, record_id: Any) -> ModelT | None:

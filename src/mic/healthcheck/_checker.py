@@ -12,9 +12,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 logger = logging.getLogger("mic.healthcheck")
+
+DEFAULT_PROBE_TIMEOUT: Final = 2.0
 
 ProbeStatus = Literal["up", "down", "timeout"]
 ReadinessStatus = Literal["ready", "degraded", "not_ready"]
@@ -40,7 +42,7 @@ class Probe:
 
     name: str
     check: ProbeCheck
-    timeout: float = 2.0
+    timeout: float = DEFAULT_PROBE_TIMEOUT
     required: bool = True
     is_async: bool = field(init=False, repr=False, compare=False)
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from mic.healthcheck import Probe
+
 
 class SqlIdempotencyStore(IdempotencyStore):
     """Records in table `table_name` (key, record JSON, owner, expiry).
@@ -52,6 +54,30 @@ class SqlIdempotencyStore(IdempotencyStore):
             sa.Column("expires_at", sa.Float, nullable=False),
         )
         self._clock = clock
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe: ``SELECT 1`` on this backend's engine.
+
+        Each check borrows a connection from the backend's own pool (the probe opens no
+        client or engine of its own), and its answer names only the exception type, never
+        the server's URL.
+
+        Args:
+            name: Key in the readiness answer (default ``"idempotency"``).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import sql_engine_probe
+
+        return sql_engine_probe(
+            self.engine, "idempotency", name=name, required=required, timeout=timeout
+        )
 
     async def create_schema(self) -> None:
         """Create the table if it does not exist (development and tests)."""

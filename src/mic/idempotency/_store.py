@@ -14,7 +14,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,29 @@ class IdempotencyRecord:
 
 class IdempotencyStore(ABC):
     """Atomic claim / complete / release of idempotency keys. Safe to share between tasks."""
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+
+        This default is always up: a store in this process has nothing to reach, and
+        swapping it for a server backend then needs no change to the checker. Backends on a
+        server override it (the Redis store sends ``PING``, the SQL one runs ``SELECT 1``);
+        so should a backend of your own that talks to one.
+
+        Args:
+            name: Key in the readiness answer (default ``"idempotency"``, whatever the backend).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("idempotency", name=name, required=required, timeout=timeout)
 
     @abstractmethod
     async def begin(

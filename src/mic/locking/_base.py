@@ -14,8 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mic.model import ConflictError, TransientError
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
 
 DEFAULT_RETRY_INTERVAL = 0.01
 MAX_RETRY_INTERVAL = 0.2
@@ -73,6 +77,29 @@ class DistributedLock(ABC):
 
     Waiting polls with backoff (``asyncio.sleep``); it never blocks the event loop.
     """
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+
+        This default is always up: a lock in this process has nothing to reach, and swapping
+        it for a server backend then needs no change to the checker. Backends on a server
+        override it (`RedisDistributedLock` sends ``PING``); so should a backend of your own
+        that talks to one.
+
+        Args:
+            name: Key in the readiness answer (default ``"lock"``, whatever the backend).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("lock", name=name, required=required, timeout=timeout)
 
     @abstractmethod
     async def try_acquire(self, name: str, *, ttl: float) -> Lease | None:

@@ -19,6 +19,8 @@ from mic.locking._base import DistributedLock, Lease, LockLostError, check_lock_
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from mic.healthcheck import Probe
+
 # KEYS: lock key, fence key. ARGV: owner, ttl in ms. Returns the new token, or 0 when held.
 _ACQUIRE = """
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -66,6 +68,30 @@ class RedisDistributedLock(DistributedLock):
         self._acquire: Any = client.register_script(_ACQUIRE)
         self._release: Any = client.register_script(_RELEASE)
         self._extend: Any = client.register_script(_EXTEND)
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe: ``PING`` on this backend's Redis client.
+
+        Each check borrows a connection from the backend's own pool (the probe opens no
+        client or engine of its own), and its answer names only the exception type, never
+        the server's URL.
+
+        Args:
+            name: Key in the readiness answer (default ``"lock"``).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import redis_client_probe
+
+        return redis_client_probe(
+            self.client, "lock", name=name, required=required, timeout=timeout
+        )
 
     def _held_key(self, name: str) -> str:
         return f"{self.prefix}held:{name}"

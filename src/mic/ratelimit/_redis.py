@@ -28,6 +28,8 @@ from mic.ratelimit._core import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from mic.healthcheck import Probe
+
 logger = logging.getLogger("mic.ratelimit")
 
 FailureMode = Literal["open", "closed"]
@@ -196,6 +198,33 @@ class RedisRateLimiter(RateLimiter):
         self._no_script: type[Exception] = redis.exceptions.NoScriptError
         self._shas = {strategy: _sha1(script) for strategy, script in _SCRIPTS.items()}
         self._last_warning = -float("inf")
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe: ``PING`` on this backend's Redis client.
+
+        Each check borrows a connection from the backend's own pool (the probe opens no
+        client or engine of its own), and its answer names only the exception type, never
+        the server's URL.
+
+        A limiter with ``failure_mode="open"`` keeps serving while Redis is down, so
+        its probe is usually ``required=False``.
+
+        Args:
+            name: Key in the readiness answer (default ``"ratelimit"``).
+            required: Whether a failure makes the service not ready (optional probes only
+                degrade it).
+            timeout: Seconds before the probe counts as timed out (default 2).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import redis_client_probe
+
+        return redis_client_probe(
+            self.client, "ratelimit", name=name, required=required, timeout=timeout
+        )
 
     async def consume(
         self, key: str, policy: RateLimitPolicy | None = None, *, cost: int = 1
