@@ -27,7 +27,12 @@ from starlette.types import Receive, Scope, Send
 
 from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, SecurityRequirement
 from mic.http._openapi import error_statuses
-from mic.http._pipeline import compile_routes, extra_endpoints
+from mic.http._pipeline import (
+    MethodNotAllowedApp,
+    allowed_methods,
+    compile_routes,
+    extra_endpoints,
+)
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
 
@@ -45,13 +50,18 @@ class _MicRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         self._mic_app: CompiledRoute = endpoint.__mic_app__
+        self._mic_not_allowed: MethodNotAllowedApp = endpoint.__mic_not_allowed__
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve through the mic pipeline; FastAPI keeps its 405 for other methods."""
+        """Serve through the mic pipeline, or answer the path's 405 with its exact `Allow`.
+
+        Starlette picks this route for a method no route of the path serves (``PROPFIND``,
+        ``FOO``...); its own 405 would list this route's methods only.
+        """
         if scope["method"] in (self.methods or ()):
             await self._mic_app(scope, receive, send)
         else:
-            await super().handle(scope, receive, send)
+            await self._mic_not_allowed(scope, receive, send)
 
 
 class _DocumentedScheme(SecurityBase):
@@ -65,7 +75,7 @@ class _DocumentedScheme(SecurityBase):
         """Never called: mic routes do not run FastAPI dependencies."""
 
 
-def _documented_endpoint(route: CompiledRoute) -> Any:
+def _documented_endpoint(route: CompiledRoute, not_allowed: MethodNotAllowedApp) -> Any:
     parameters = []
     for param in route.signature.parameters:
         marker_class = _PARAM_CLASSES[param.location]
@@ -94,6 +104,7 @@ def _documented_endpoint(route: CompiledRoute) -> Any:
 
     endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     endpoint.__mic_app__ = route  # type: ignore[attr-defined]
+    endpoint.__mic_not_allowed__ = not_allowed  # type: ignore[attr-defined]
     endpoint.__name__ = route.spec.name.replace(".", "_")
     endpoint.__doc__ = route.spec.description
     return endpoint
@@ -111,12 +122,12 @@ def _responses(route: CompiledRoute) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def _add_route(router: APIRouter, route: CompiledRoute, path: str) -> None:
+def _add_route(router: APIRouter, route: CompiledRoute, not_allowed: MethodNotAllowedApp) -> None:
     spec = route.spec
     for method in spec.methods:
         router.add_api_route(
-            path,
-            _documented_endpoint(route),
+            route.path,
+            _documented_endpoint(route, not_allowed),
             methods=[method],
             name=spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
             operation_id=spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
@@ -151,9 +162,13 @@ def build_fastapi_router(
             whose dependency is not configured...).
     """
     compiled = compile_routes(tuple(routes), config, prefix)
+    not_allowed = {
+        path: MethodNotAllowedApp(allowed_methods(compiled, path))
+        for path in {r.path for r in compiled}
+    }
     router = APIRouter()
     for route in compiled:
-        _add_route(router, route, route.path)
+        _add_route(router, route, not_allowed[route.path])
     for extra in extra_endpoints(compiled):
         app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
         router.add_route(extra.path, app, methods=list(extra.methods), include_in_schema=False)

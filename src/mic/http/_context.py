@@ -182,7 +182,8 @@ class HttpRequestContext:
         limit = self.max_body_size
         declared = self.headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            # isdigit() alone accepts "²" or "٣", which int() then refuses: ASCII digits only.
+            if not (declared.isascii() and declared.isdigit()):
                 raise DomainError("invalid_content_length", "Content-Length is not a number")
             if int(declared) > limit:
                 raise _too_large(limit)

@@ -55,6 +55,19 @@ def _parameter_schema(annotation: Any, components: dict[str, Any]) -> dict[str, 
     return schema
 
 
+def _parameters(route: CompiledRoute, components: dict[str, Any]) -> list[dict[str, Any]]:
+    parameters = []
+    for param in route.signature.parameters:
+        entry: dict[str, Any] = {
+            "name": param.alias, "in": param.location, "required": param.required,
+            "schema": _parameter_schema(param.annotation, components),
+        }  # fmt: skip
+        if param.description:
+            entry["description"] = param.description
+        parameters.append(entry)
+    return parameters
+
+
 def _operation(
     route: CompiledRoute, method: str, schemas: dict[Any, Any], components: dict[str, Any]
 ) -> dict[str, Any]:
@@ -68,16 +81,7 @@ def _operation(
         operation["description"] = spec.description
     if spec.deprecated:
         operation["deprecated"] = True
-    parameters = []
-    for param in route.signature.parameters:
-        entry: dict[str, Any] = {
-            "name": param.alias, "in": param.location, "required": param.required,
-            "schema": _parameter_schema(param.annotation, components),
-        }  # fmt: skip
-        if param.description:
-            entry["description"] = param.description
-        parameters.append(entry)
-    if parameters:
+    if parameters := _parameters(route, components):
         operation["parameters"] = parameters
     if (model := route.signature.body_model) is not None:
         schema = schemas[(model, "validation")]

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from mic.http._context import (
@@ -26,6 +25,7 @@ from mic.http._context import (
 from mic.http._params import HandlerParameter, HandlerSignature, resolve_handler
 from mic.http._render import (
     HttpResponse,
+    encode_json,
     render_internal_error,
     render_json,
     render_problem,
@@ -229,7 +229,7 @@ class CompiledRoute:
                 return render_response(result)
             if result is None:
                 return render_response(HttpResponseSpec(status_code=self.spec.status_code))
-            return render_json(self.spec.status_code, pydantic_core.to_json(result))
+            return render_json(self.spec.status_code, encode_json(result))
         except DomainError as error:
             return render_problem(error)
         except ClientDisconnectedError:

@@ -17,6 +17,21 @@ logger = logging.getLogger("mic.http")
 JSON = b"application/json"
 PROBLEM_JSON = "application/problem+json"
 _NO_BODY_STATUSES = frozenset({204, 304})
+# The renderer owns the message framing: these never come from handler or error headers.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
+_OWN_HEADERS = FRAMING_HEADERS | {"content-type"}
+
+
+def encode_json(value: Any) -> bytes:
+    """`value` as JSON bytes; NaN and infinities become ``null``.
+
+    RFC 8259 has no NaN or Infinity, and pydantic's default ``NaN`` output is not JSON, so
+    non-finite floats are written as ``null``, as pydantic models already do.
+
+    Raises:
+        pydantic_core.PydanticSerializationError: `value` cannot be serialized.
+    """
+    return pydantic_core.to_json(value, inf_nan_mode="null")
 
 
 @dataclass(slots=True)
@@ -66,7 +81,7 @@ def _encode_body(body: Any, media_type: str | None) -> tuple[bytes, str | None]:
         return bytes(body), media_type or "application/octet-stream"
     if isinstance(body, str):
         return body.encode("utf-8"), media_type or "text/plain; charset=utf-8"
-    return pydantic_core.to_json(body), media_type or "application/json"
+    return encode_json(body), media_type or "application/json"
 
 
 def render_response(spec: HttpResponseSpec) -> HttpResponse:
@@ -88,13 +103,20 @@ def render_json(status: int, body: bytes) -> HttpResponse:
     )
 
 
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a DomainError subclass with an unregistered status, e.g. 499
+        return "Client Error" if status < 500 else "Server Error"
+
+
 def problem_body(
     status: int, code: str, detail: str, details: dict[str, Any], problem_type: str = "about:blank"
 ) -> dict[str, Any]:
     """The RFC 9457 problem document; `code` and `details` are extension members."""
     return {
         "type": problem_type,
-        "title": HTTPStatus(status).phrase,
+        "title": _title(status),
         "status": status,
         "detail": detail,
         "code": code,
@@ -103,23 +125,39 @@ def problem_body(
 
 
 def render_problem(error: DomainError) -> HttpResponse:
-    """Render a domain error as `application/problem+json` (RFC 9457)."""
+    """Render a domain error as `application/problem+json` (RFC 9457); never raises.
+
+    An error that cannot be rendered as it is (details that are not JSON, a header value that
+    is not latin-1, a status outside 100-599) is logged and degraded, never re-raised: a
+    failure here would escape the pipeline and each framework would answer its own 500.
+    """
     status = error.http_status_code
+    if not 400 <= status <= 599:
+        logger.error("error %r has status %s, not a 4xx/5xx; answering 500", error.code, status)
+        return render_internal_error()
     document = problem_body(status, error.code, error.message, error.details, error.problem_type)
     try:
-        body = pydantic_core.to_json(document)
+        body = encode_json(document)
     except pydantic_core.PydanticSerializationError:
         logger.exception("details of error %r are not JSON-serializable", error.code)
         document["details"] = {}
-        body = pydantic_core.to_json(document)
-    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+        body = encode_json(document)
+    try:
+        extra = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in error.headers.items()
+            if name.lower() not in _OWN_HEADERS
+        ]
+    except UnicodeEncodeError:
+        logger.exception("headers of error %r are not latin-1; they are dropped", error.code)
+        extra = []
     return _finish(status, PROBLEM_JSON, body, extra)
 
 
 def render_internal_error() -> HttpResponse:
     """The generic 500 answer: nothing about the failure reaches the client."""
     document = problem_body(500, "internal_error", "The server could not complete the request", {})
-    return _finish(500, PROBLEM_JSON, pydantic_core.to_json(document), [])
+    return _finish(500, PROBLEM_JSON, encode_json(document), [])
 
 
 def render_status_problem(
@@ -128,4 +166,4 @@ def render_status_problem(
     """A problem answer for a framework-level status (404 unknown route, 405 wrong method)."""
     code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
     document = problem_body(status, code, detail, {})
-    return _finish(status, PROBLEM_JSON, pydantic_core.to_json(document), list(headers or []))
+    return _finish(status, PROBLEM_JSON, encode_json(document), list(headers or []))

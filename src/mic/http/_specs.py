@@ -21,7 +21,18 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # RFC 6265 section 4.1.1 cookie-octet: no controls, whitespace, DQUOTE, comma, semicolon, backslash.
 _COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$")
 
+# The renderer owns the message framing (RFC 9112 section 6): a handler never sets these.
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
+
 Handler = Callable[..., Any | Awaitable[Any]]
+
+
+def _is_latin_1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class RouteSpecError(ValueError):
@@ -113,11 +124,26 @@ class HttpResponseSpec:
     def __post_init__(self) -> None:
         if not 100 <= self.status_code <= 599:
             raise ValueError(f"status_code {self.status_code} is not an HTTP status")
+        content_type_name: str | None = None
         for name, value in self.headers.items():
             if not _TOKEN.match(name):
                 raise ValueError(f"header name {name!r} is not a valid token")
             if "\r" in value or "\n" in value or "\0" in value:
                 raise ValueError(f"header {name!r} contains a line break or NUL")
+            if not value.isascii() and not _is_latin_1(value):
+                raise ValueError(f"header {name!r} is not latin-1 (RFC 9110 section 5.5)")
+            lowered = name.lower()
+            if lowered in _FRAMING_HEADERS:
+                raise ValueError(f"header {name!r} is computed by the renderer; do not set it")
+            if lowered == "content-type":
+                # One Content-Type on the wire: the header is another way to say media_type.
+                if self.media_type is not None and self.media_type != value:
+                    raise ValueError("Content-Type header and media_type disagree; use media_type")
+                object.__setattr__(self, "media_type", value)
+                content_type_name = name
+        if content_type_name is not None:
+            headers = {k: v for k, v in self.headers.items() if k != content_type_name}
+            object.__setattr__(self, "headers", headers)
         if not isinstance(self.cookies, tuple):
             object.__setattr__(self, "cookies", tuple(self.cookies))
 

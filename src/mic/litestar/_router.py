@@ -20,11 +20,12 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
+from litestar.utils import normalize_path
 from pydantic.fields import FieldInfo
 
 from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, ProblemDetails
 from mic.http._openapi import error_statuses
-from mic.http._pipeline import AsgiApp, compile_routes, extra_endpoints
+from mic.http._pipeline import AsgiApp, allowed_methods, compile_routes, extra_endpoints
 from mic.http._render import PROBLEM_JSON, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
@@ -165,6 +166,12 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
     return handler
 
 
+def _with_allow(handler: HTTPRouteHandler, allow: tuple[str, ...]) -> HTTPRouteHandler:
+    """Tag `handler` with its path's `Allow` methods, for `_method_not_allowed`."""
+    handler.mic_allow = allow  # type: ignore[attr-defined]
+    return handler
+
+
 def _register_security(app: Litestar, handler: HTTPRouteHandler) -> None:
     config = app.openapi_config
     if config is None:
@@ -197,33 +204,68 @@ def build_litestar_router(
             whose dependency is not configured...).
     """
     compiled = compile_routes(tuple(routes), config, prefix)
+    allow = {path: allowed_methods(compiled, path) for path in {r.path for r in compiled}}
     # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
-        _MicHandler(path=_litestar_path(extra.path), http_method=_methods(extra.methods),
-                    include_in_schema=False, sync_to_thread=False,
-                    name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
-                    )(_endpoint(extra.app, [], None))
+        _with_allow(_MicHandler(path=_litestar_path(extra.path),
+                                http_method=_methods(extra.methods), include_in_schema=False,
+                                sync_to_thread=False,
+                                name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
+                                )(_endpoint(extra.app, [], None)), allow[extra.path])
         for extra in extra_endpoints(compiled)
     ]  # fmt: skip
     handlers.extend(
-        _route_handler(route, method) for route in compiled for method in route.spec.methods
+        _with_allow(_route_handler(route, method), allow[route.path])
+        for route in compiled
+        for method in route.spec.methods
     )
     handlers.sort(key=lambda handler: "OPTIONS" not in handler.http_methods)
     return Router(path="/", route_handlers=handlers)
 
 
-def _problem_response(status: int, detail: str) -> Response[bytes]:
+def _problem_response(
+    status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     rendered = render_status_problem(status, detail)
-    return Response(content=rendered.body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(
+        content=rendered.body, status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     return _problem_response(404, "No route matches this path")
 
 
+def _allow(request: Request[Any, Any, Any], exc: Exception) -> str:
+    """The exact `Allow` value for the request's path (RFC 9110 section 15.5.6).
+
+    Litestar raises this for a method no handler is registered for (``PROPFIND``, ``FOO``...);
+    its own list also names the methods mic answers with a 405, so on a mic path the answer
+    comes from the path's handlers, as the FastAPI adapter and the 405 endpoints give it.
+    """
+    listed = (getattr(exc, "headers", None) or {}).get("allow", "")
+    methods = sorted({m.strip() for m in listed.split(",") if m.strip()})
+    if not methods:
+        return ""
+    path = request.scope["path"]
+    if root_path := request.scope.get("root_path", ""):
+        path = path.split(root_path, maxsplit=1)[-1]
+    try:
+        _, handler, *_ = request.app.asgi_router.handle_routing(
+            path=normalize_path(path), method=methods[0]
+        )
+    except Exception:  # noqa: BLE001 - the path no longer resolves: keep Litestar's list
+        return ", ".join(methods)
+    allow: tuple[str, ...] | None = getattr(handler, "mic_allow", None)
+    return ", ".join(allow if allow is not None else methods)
+
+
 def _method_not_allowed(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    return _problem_response(405, "The method is not allowed on this resource")
+    allow = _allow(request, exc)
+    return _problem_response(
+        405, "The method is not allowed on this resource", {"allow": allow} if allow else None
+    )
 
 
 def problem_exception_handlers() -> dict[type[Exception], Any]:
