@@ -114,6 +114,7 @@ def test_unservable_specs_fail_at_build_time(
         ({"name": ""}, r"a route needs a non-empty name"),
         ({"handler": "not callable"}, r"route 'r': handler is not callable"),
         ({"status_code": 99}, r"route 'r': status_code 99 is invalid"),
+        ({"status_code": 101}, r"route 'r': status_code 101 is invalid"),
         ({"max_body_size": -1}, r"route 'r': max_body_size must be >= 0"),
     ],
 )

@@ -334,3 +334,23 @@ async def test_client_disconnect_while_reading_body_sends_nothing(framework: str
              "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}  # fmt: skip
     await app(scope, receive, send)
     assert sent == []
+
+
+@pytest.mark.parametrize("path", ["/items/7/", "/items/", "/search/?q=a", "/nowhere/"])
+@pytest.mark.parametrize("method", ["GET", "POST", "HEAD", "OPTIONS"])
+async def test_a_trailing_slash_answers_the_same_on_both_frameworks(method: str, path: str) -> None:
+    """Litestar ignores a trailing slash; the FastAPI adapter serves it instead of a 307."""
+    answers = []
+    for framework in ("fastapi", "litestar"):
+        built, plain = _apps(framework)
+        for app in (built, plain) if not path.startswith("/nowhere") else (built,):
+            async with client_for(app) as client:
+                answers.append(
+                    wire(
+                        await client.request(
+                            method, path, json={"name": "a"} if method == "POST" else None
+                        )
+                    )
+                )
+    assert all(answer == answers[0] for answer in answers), [a[0] for a in answers]
+    assert 307 != answers[0][0]

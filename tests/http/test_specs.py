@@ -47,8 +47,8 @@ def test_invalid_cookies_are_refused(kwargs: dict[str, object], message: str) ->
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"status_code": 99}, "status_code 99 is not an HTTP status"),
-        ({"status_code": 600}, "status_code 600 is not an HTTP status"),
+        ({"status_code": 99}, "status_code 99 is not a final HTTP status"),
+        ({"status_code": 600}, "status_code 600 is not a final HTTP status"),
         ({"headers": {"X-Bad": "a\r\nSet-Cookie: x=1"}}, "header 'X-Bad' contains a line break"),
         ({"headers": {"X-Nul": "a\0"}}, "header 'X-Nul' contains a line break or NUL"),
         ({"headers": {"Bad Name": "v"}}, "header name 'Bad Name' is not a valid token"),
@@ -62,3 +62,9 @@ def test_invalid_responses_are_refused(kwargs: dict[str, object], message: str) 
 def test_cookie_lists_become_tuples() -> None:
     cookie = HttpCookieSpec(name="a", value="b")
     assert (cookie,) == HttpResponseSpec(cookies=[cookie]).cookies  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [100, 101, 199])
+def test_interim_statuses_are_not_final_answers(status: int) -> None:
+    with pytest.raises(ValueError, match=f"status_code {status} is not a final HTTP status"):
+        HttpResponseSpec(status_code=status)

@@ -122,11 +122,13 @@ def _responses(route: CompiledRoute) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def _add_route(router: APIRouter, route: CompiledRoute, not_allowed: MethodNotAllowedApp) -> None:
+def _add_route(
+    router: APIRouter, route: CompiledRoute, not_allowed: MethodNotAllowedApp, path: str
+) -> None:
     spec = route.spec
     for method in spec.methods:
         router.add_api_route(
-            route.path,
+            path,
             _documented_endpoint(route, not_allowed),
             methods=[method],
             name=spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
@@ -138,7 +140,7 @@ def _add_route(router: APIRouter, route: CompiledRoute, not_allowed: MethodNotAl
             response_model=spec.response_model,
             responses=_responses(route),
             deprecated=spec.deprecated or None,
-            include_in_schema=spec.include_in_schema,
+            include_in_schema=spec.include_in_schema and path == route.path,
             dependencies=[
                 Security(_DocumentedScheme(s), scopes=list(s.scopes)) for s in route.security
             ],
@@ -168,11 +170,18 @@ def build_fastapi_router(
     }
     router = APIRouter()
     for route in compiled:
-        _add_route(router, route, not_allowed[route.path])
+        for path in _with_trailing_slash(route.path):
+            _add_route(router, route, not_allowed[route.path], path)
     for extra in extra_endpoints(compiled):
         app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
-        router.add_route(extra.path, app, methods=list(extra.methods), include_in_schema=False)
+        for path in _with_trailing_slash(extra.path):
+            router.add_route(path, app, methods=list(extra.methods), include_in_schema=False)
     return router
+
+
+def _with_trailing_slash(path: str) -> tuple[str, ...]:
+    """`path` and `path/`: Litestar serves both alike, where FastAPI would redirect (307)."""
+    return (path,) if path.endswith("/") else (path, path + "/")
 
 
 def _starlette_response(rendered: HttpResponse) -> Response:

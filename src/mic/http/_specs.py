@@ -122,8 +122,9 @@ class HttpResponseSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 100 <= self.status_code <= 599:
-            raise ValueError(f"status_code {self.status_code} is not an HTTP status")
+        # 1xx are interim answers (RFC 9110 section 15.2): never a handler's final answer.
+        if not 200 <= self.status_code <= 599:
+            raise ValueError(f"status_code {self.status_code} is not a final HTTP status")
         content_type_name: str | None = None
         for name, value in self.headers.items():
             if not _TOKEN.match(name):
@@ -212,7 +213,7 @@ class HttpRouteSpec:
             raise RouteSpecError("a route needs a non-empty name")
         if not callable(self.handler):
             raise RouteSpecError(f"route {self.name!r}: handler is not callable")
-        if not 100 <= self.status_code <= 599:
+        if not 200 <= self.status_code <= 599:
             raise RouteSpecError(f"route {self.name!r}: status_code {self.status_code} is invalid")
         if self.max_body_size is not None and self.max_body_size < 0:
             raise RouteSpecError(f"route {self.name!r}: max_body_size must be >= 0")
