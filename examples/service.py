@@ -1,20 +1,33 @@
-"""The example service behind `make demo`: an items API built from specs.
+"""The example service behind `make demo`: an items API built from specs and mic-kit parts.
 
 It runs on FastAPI or Litestar, chosen by ``MIC_HTTP_FRAMEWORK=fastapi|litestar`` (default
-fastapi), with embedded defaults only (nothing to install or start). Serve it with
-``python -m examples.service``; docs at http://127.0.0.1:8000/docs.
+fastapi), with embedded defaults only (nothing to install or start): in-memory storage with
+optimistic concurrency and keyset pages, ``/health``, ``/ready``, ``/metrics``, a
+correlation id on every answer, and JSON logs. Serve it with ``python -m examples.service``;
+docs at http://127.0.0.1:8000/docs.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import threading
+import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
-from mic.http import HttpResponseSpec, HttpRouteSpec, Query
+from mic.datastorage import DataStorage, InMemoryDataStorage
+from mic.healthcheck import ReadinessChecker, health_route, readiness_route
+from mic.http import HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
+from mic.observability import (
+    CorrelationIdInterceptor,
+    HttpMetricsInterceptor,
+    PrometheusMetricsBackend,
+    configure_logging,
+    metrics_route,
+)
 
 FRAMEWORKS = ("fastapi", "litestar")
 
@@ -22,93 +35,98 @@ FRAMEWORKS = ("fastapi", "litestar")
 class CreateItemPayload(StrictSchema):
     """What a client sends to create an item."""
 
-    name: str
-    quantity: int = 0
+    name: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(default=0, ge=0)
 
 
-class Item(StrictSchema):
-    """An item as the API returns it."""
+class UpdateItemPayload(StrictSchema):
+    """A full replacement, guarded by the version the client last read."""
 
-    id: int
+    name: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(ge=0)
+    version: int
+
+
+class Item(BaseModel):
+    """An item as stored and returned; `version` grows with every change."""
+
+    id: uuid.UUID
+    version: int = 0
     name: str
     quantity: int
 
 
-class ItemCatalog:
-    """A small thread-safe in-memory catalog (handlers may run in worker threads)."""
-
-    def __init__(self) -> None:
-        self._items: dict[int, Item] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def add(self, payload: CreateItemPayload) -> Item:
-        with self._lock:
-            if any(item.name == payload.name for item in self._items.values()):
-                raise ConflictError("item_exists", f"An item named {payload.name!r} exists")
-            item = Item(id=next(self._ids), name=payload.name, quantity=payload.quantity)
-            self._items[item.id] = item
-            return item
-
-    def get(self, item_id: int) -> Item:
-        with self._lock:
-            if item_id not in self._items:
-                raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
-            return self._items[item_id]
-
-    def list(self, offset: int, limit: int) -> list[Item]:
-        with self._lock:
-            return sorted(self._items.values(), key=lambda i: i.id)[offset : offset + limit]
-
-    def delete(self, item_id: int) -> None:
-        with self._lock:
-            if self._items.pop(item_id, None) is None:
-                raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
-
-
-def build_routes(catalog: ItemCatalog) -> tuple[HttpRouteSpec, ...]:
-    """The service's routes, as pure data."""
+def build_routes(
+    items: DataStorage[Item], new_id: Callable[[], uuid.UUID] = uuid.uuid4
+) -> tuple[HttpRouteSpec, ...]:
+    """The items API, as pure data; `new_id` names new items."""
 
     async def create_item(*, payload: CreateItemPayload) -> HttpResponseSpec:
-        item = catalog.add(payload)
+        item = await items.add(Item(id=new_id(), **payload.model_dump()))
         return HttpResponseSpec(status_code=201, body=wrap_http_success(item),
                                 headers={"Location": f"/items/{item.id}"})  # fmt: skip
 
-    async def get_item(*, item_id: int) -> HttpSuccessEnvelope[Item]:
-        return wrap_http_success(catalog.get(item_id))
-
     async def list_items(
-        *, offset: Annotated[int, Query(description="Items to skip")] = 0, limit: int = 50
+        *,
+        limit: Annotated[int, Field(ge=1, le=100), Query(description="Page size")] = 20,
+        cursor: Annotated[
+            str | None, Query(description="`meta.next_cursor` of the previous page")
+        ] = None,
     ) -> HttpSuccessEnvelope[list[Item]]:
-        items = catalog.list(offset, limit)
-        return wrap_http_success(items, meta={"offset": offset, "limit": limit})
+        page = await items.list(order_by=("name",), limit=limit, cursor=cursor)
+        return wrap_http_success(page.items, meta={"next_cursor": page.next_cursor})
 
-    async def delete_item(*, item_id: int) -> None:
-        catalog.delete(item_id)
+    async def get_item(*, item_id: uuid.UUID) -> HttpSuccessEnvelope[Item]:
+        item = await items.get(item_id)
+        if item is None:
+            raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
+        return wrap_http_success(item)
 
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def replace_item(
+        *, item_id: uuid.UUID, payload: UpdateItemPayload
+    ) -> HttpSuccessEnvelope[Item]:
+        if await items.get(item_id) is None:
+            raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
+        return wrap_http_success(await items.update(Item(id=item_id, **payload.model_dump())))
+
+    async def delete_item(*, item_id: uuid.UUID) -> None:
+        if await items.get(item_id) is None:
+            raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
+        await items.delete(item_id)
 
     return (
         HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
                       handler=create_item, status_code=201, summary="Create an item",
-                      response_model=HttpSuccessEnvelope[Item], errors=(ConflictError,)),
+                      response_model=HttpSuccessEnvelope[Item]),
         HttpRouteSpec(method="GET", path="/items", name="items.list", category="items",
-                      handler=list_items, summary="List items",
+                      handler=list_items, summary="List items by name, a page at a time",
                       response_model=HttpSuccessEnvelope[list[Item]]),
         HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
                       handler=get_item, summary="Get an item",
                       response_model=HttpSuccessEnvelope[Item], errors=(NotFoundError,)),
+        HttpRouteSpec(method="PUT", path="/items/{item_id}", name="items.replace",
+                      category="items", handler=replace_item, summary="Replace an item",
+                      response_model=HttpSuccessEnvelope[Item],
+                      errors=(NotFoundError, ConflictError)),
         HttpRouteSpec(method="DELETE", path="/items/{item_id}", name="items.delete",
                       category="items", handler=delete_item, status_code=204,
                       summary="Delete an item", errors=(NotFoundError,)),
-        HttpRouteSpec(method="GET", path="/health", name="health", category="ops",
-                      handler=health, summary="Liveness"),
     )  # fmt: skip
 
 
-def create_app(framework: str | None = None) -> Any:
+def create_app(
+    framework: str | None = None,
+    *,
+    registry: Any = None,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Any:
     """The example app on `framework` (default: ``MIC_HTTP_FRAMEWORK`` or fastapi).
+
+    Args:
+        framework: ``fastapi`` or ``litestar``.
+        registry: The Prometheus registry for this app's metrics (a new one by default, so
+            two apps never mix their series).
+        new_id: Makes the id of a new item (random UUIDs by default).
 
     Raises:
         ValueError: The framework is not one of fastapi, litestar.
@@ -118,27 +136,45 @@ def create_app(framework: str | None = None) -> Any:
         raise ValueError(
             f"MIC_HTTP_FRAMEWORK must be one of {', '.join(FRAMEWORKS)}, not {chosen!r}"
         )
-    routes = build_routes(ItemCatalog())
+    from prometheus_client import CollectorRegistry
+
+    registry = registry if registry is not None else CollectorRegistry()
+    items: DataStorage[Item] = InMemoryDataStorage(Item)
+    routes = (
+        *build_routes(items, new_id),
+        health_route(),
+        readiness_route(ReadinessChecker([items.probe()])),
+        metrics_route(registry),
+    )
+    config = HttpRouterConfig(interceptors=(
+        CorrelationIdInterceptor(),
+        HttpMetricsInterceptor(PrometheusMetricsBackend(registry)),
+    ))  # fmt: skip
     if chosen == "fastapi":
         from mic.fastapi import build_fastapi_app
 
-        return build_fastapi_app(routes=routes, title="mic-kit example", version="1.0.0")
+        return build_fastapi_app(
+            routes=routes, config=config, title="mic-kit example", version="1.0.0"
+        )
     from mic.litestar import build_litestar_app
 
-    return build_litestar_app(routes=routes, title="mic-kit example", version="1.0.0")
+    return build_litestar_app(
+        routes=routes, config=config, title="mic-kit example", version="1.0.0"
+    )
 
 
 def main() -> None:
     """Serve the example with uvicorn on ``MIC_HOST``:``MIC_PORT`` (127.0.0.1:8000)."""
     import uvicorn
 
+    configure_logging(format=os.environ.get("MIC_LOG_FORMAT", "json"), level="INFO")
     host = os.environ.get("MIC_HOST", "127.0.0.1")
     port = int(os.environ.get("MIC_PORT", "8000"))
     app = create_app()
     print(
         f"mic-kit example on {os.environ.get('MIC_HTTP_FRAMEWORK', 'fastapi')}: http://{host}:{port}/docs"
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 if __name__ == "__main__":
