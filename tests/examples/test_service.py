@@ -13,15 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from examples.service import create_app
+
 from tests.support import client_for, wire
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"X-Request-ID": "demo-1"}
 
 
-def _ids() -> "itertools.count[int]":
+def _ids() -> itertools.count[int]:
     return itertools.count(1)
 
 
