@@ -1,7 +1,7 @@
 """What a log line knows about the current request: correlation id, trace, span, route.
 
-Values come from the context variables the correlation interceptor sets (`mic.context`
-plus the route template kept here) and, when OpenTelemetry is installed, the current span.
+Values come from the context variables the correlation interceptor sets (`mic.context`)
+and, when OpenTelemetry is installed, the current span.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from mic import context as mic_context
 
-current_route: ContextVar[str | None] = ContextVar("mic_route", default=None)
-"""The route template of the request being served (``/items/{item_id}``)."""
+current_route: Final[ContextVar[str | None]] = mic_context.route
+"""Alias of `mic.context.route` (the same variable), kept for code written against it."""
 
 # W3C Trace Context, section 3.2.2: version-traceid-parentid-flags, lower-case hex.
 _TRACEPARENT: Final = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -98,5 +98,5 @@ def log_context() -> dict[str, str | None]:
         "correlation_id": mic_context.correlation_id.get(),
         "trace_id": trace_id,
         "span_id": span_id,
-        "route": current_route.get(),
+        "route": mic_context.route.get(),
     }

@@ -22,7 +22,7 @@ from mic.http import (
     Interceptor,
     RouteInterceptor,
 )
-from mic.observability._context import current_route, parse_traceparent
+from mic.observability._context import parse_traceparent
 
 DEFAULT_HEADERS: Final = ("X-Request-ID", "X-Correlation-ID")
 # Ids end up in log lines and response headers: a conservative charset keeps out log
@@ -45,8 +45,8 @@ class CorrelationIdInterceptor(RouteInterceptor):
     ``mic.context.correlation_id`` (so logs, the service client and events carry it) and
     sent back in the response under the header it arrived in (the first name when
     generated). A valid W3C ``traceparent`` goes into ``mic.context.traceparent``; an
-    invalid one is ignored. The route template goes into the log context. All context
-    variables are reset when the request ends.
+    invalid one is ignored. The matched route template goes into ``mic.context.route``.
+    All context variables are reset when the request ends.
 
     Attributes:
         header_names: Request headers to read, in order of preference.
@@ -89,11 +89,11 @@ class CorrelationIdInterceptor(RouteInterceptor):
             parent = raw_parent if raw_parent and parse_traceparent(raw_parent) else None
             id_token = mic_context.correlation_id.set(correlation_id)
             parent_token = mic_context.traceparent.set(parent)
-            route_token = current_route.set(context.route_path or None)
+            route_token = mic_context.route.set(context.route_path or None)
             try:
                 response = await call_next(context)
             finally:
-                current_route.reset(route_token)
+                mic_context.route.reset(route_token)
                 mic_context.traceparent.reset(parent_token)
                 mic_context.correlation_id.reset(id_token)
             response.set_header(header, correlation_id)

@@ -60,13 +60,9 @@ class RedactingLogFilter(logging.Filter):
         if attributes.get(_MARKER) is policy:
             return True
         self._redact_message(record)
+        # One C-level set difference finds the `extra` fields; only changed ones are written.
         if extra_keys := attributes.keys() - STANDARD_RECORD_ATTRIBUTES:
-            redacted = policy.redact_fields({key: attributes[key] for key in extra_keys})
-            for key in extra_keys:
-                if key in redacted:
-                    attributes[key] = redacted[key]
-                else:
-                    del attributes[key]
+            policy.redact_in_place(attributes, extra_keys)
         if record.exc_info or record.exc_text or record.stack_info:
             self._redact_exception(record)
         attributes[_MARKER] = policy
@@ -76,9 +72,13 @@ class RedactingLogFilter(logging.Filter):
         policy = self.policy
         args = record.args
         if type(args) is tuple:
-            if not _SCALARS.issuperset(map(type, args)):
-                # Strings need no walk: they are scanned as part of the formatted message.
-                record.args = tuple(a if type(a) in _SCALARS else policy.redact(a) for a in args)
+            for arg in args:
+                if type(arg) not in _SCALARS:
+                    # Strings need no walk: they are scanned as part of the formatted message.
+                    record.args = tuple(
+                        a if type(a) in _SCALARS else policy.redact(a) for a in args
+                    )
+                    break
         elif isinstance(args, Mapping):
             record.args = {key: _keep(policy.redact_field(key, value)) if isinstance(key, str)
                            else policy.redact(value) for key, value in args.items()}  # fmt: skip

@@ -6,7 +6,7 @@ the policy turns into "remove this field" (or a fixed placeholder where removal 
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import os
 import re
 import secrets
@@ -97,13 +97,39 @@ def partial_mask(keep_last: int = 4) -> Redactor:
     return mask
 
 
-def _digest(key: bytes, value: Any) -> str:
-    if type(value) is str:
-        data = value.encode("utf-8", "surrogatepass")
-    else:
-        data = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
-    mac = hmac.digest(key, data, "sha256")[:_DIGEST_BYTES]
-    return _HASH_PREFIX + mac.hex()
+_BLOCK: Final = 64  # SHA-256 block size, in bytes
+_INNER_PAD: Final = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD: Final = bytes(byte ^ 0x5C for byte in range(256))
+
+
+class _HmacSha256:
+    """HMAC-SHA256 (RFC 2104) of a value under one key, answered as ``hmac:<32 hex>``.
+
+    The key's inner and outer hash states are computed once; each value then costs two state
+    copies and two short updates. This is the construction `hmac` itself uses; the output is
+    identical to ``hmac.digest(key, data, "sha256")`` (a property test checks it) at about
+    half the cost per call, which keeps log redaction cheap (issue 6's benchmark).
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+
+    def __call__(self, value: Any) -> str:
+        if type(value) is str:
+            data = value.encode("utf-8", "surrogatepass")
+        else:
+            data = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return _HASH_PREFIX + outer.digest()[:_DIGEST_BYTES].hex()
 
 
 def _check_key(key: bytes | str) -> bytes:
@@ -123,15 +149,11 @@ def keyed_hash(key: bytes | str) -> Redactor:
     Raises:
         ValueError: The key is shorter than 16 bytes.
     """
-    raw = _check_key(key)
-
-    def hash_value(value: Any) -> str:
-        return _digest(raw, value)
-
-    return hash_value
+    return _HmacSha256(_check_key(key))
 
 
 _default_key: bytes | None = None
+_default_hmac: _HmacSha256 | None = None
 _default_key_lock = threading.Lock()
 
 
@@ -155,9 +177,10 @@ def default_hash_key() -> bytes:
 
 def reset_default_hash_key() -> None:
     """Forget the cached default key, so the next `redact_hash` reads `HASH_KEY_ENV` again."""
-    global _default_key  # noqa: PLW0603 - see default_hash_key
+    global _default_key, _default_hmac  # noqa: PLW0603 - see default_hash_key
     with _default_key_lock:
         _default_key = None
+        _default_hmac = None
 
 
 def redact_hash(value: Any) -> str:
@@ -166,4 +189,7 @@ def redact_hash(value: Any) -> str:
     Use for identifiers you must correlate but not reveal (e-mail, user id). For a key you
     manage, build the strategy with `keyed_hash`.
     """
-    return _digest(default_hash_key(), value)
+    global _default_hmac  # noqa: PLW0603 - built once from the lazily read key (ADR 0041)
+    if _default_hmac is None:
+        _default_hmac = _HmacSha256(default_hash_key())
+    return _default_hmac(value)
