@@ -154,7 +154,9 @@ def test_beyond_the_depth_limit_only_safe_scalars_survive() -> None:
     }  # fmt: skip
 
 
-@given(key=st.binary(min_size=16, max_size=200), value=st.one_of(st.text(), st.binary(), st.integers()))
+@given(
+    key=st.binary(min_size=16, max_size=200), value=st.one_of(st.text(), st.binary(), st.integers())
+)
 def test_keyed_hash_is_exactly_truncated_hmac_sha256(key: bytes, value: object) -> None:
     """The precomputed-state HMAC answers what the standard library's HMAC answers."""
     import hmac as stdlib_hmac

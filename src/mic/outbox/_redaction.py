@@ -79,7 +79,10 @@ def sanitize_payload(
     policy: TopicRedactionPolicy | RedactionPolicy,
     topic: str | None = None,
 ) -> Any:
-    """A redacted copy of `event`, ready to be stored or published.
+    """`event` with its sensitive fields redacted, ready to be stored or published.
+
+    Unchanged parts (or `event` itself, when nothing was redacted) are shared with the input,
+    so treat the result as read-only.
 
     Args:
         event: A mapping, pydantic model, dataclass or list (models and dataclasses come

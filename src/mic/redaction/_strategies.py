@@ -123,8 +123,10 @@ class _HmacSha256:
     def __call__(self, value: Any) -> str:
         if type(value) is str:
             data = value.encode("utf-8", "surrogatepass")
+        elif isinstance(value, bytes):
+            data = value
         else:
-            data = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+            data = str(value).encode("utf-8", "surrogatepass")
         inner = self._inner.copy()
         inner.update(data)
         outer = self._outer.copy()
