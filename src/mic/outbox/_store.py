@@ -1,0 +1,218 @@
+"""The `OutboxStore` contract and the in-memory store joined to the in-memory unit of work.
+
+A store keeps events written in the same unit of work as the business data (so they commit
+or roll back together) until an `OutboxDispatcher` has published them. Payloads and headers
+are redacted (`sanitize_payload`) before they are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from mic.datastorage import InMemoryDataStorage
+from mic.datastorage._memory import _active as _active_memory_unit
+from mic.eventbus import Event
+from mic.outbox._redaction import TopicRedactionPolicy, sanitize_payload
+
+if TYPE_CHECKING:
+    from mic.healthcheck import Probe
+    from mic.redaction import RedactionPolicy
+
+MAX_ERROR_LENGTH = 200
+
+
+class NoUnitOfWorkError(RuntimeError):
+    """An outbox write was made outside a unit of work of the store's backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """One stored event waiting for dispatch.
+
+    Attributes:
+        sequence: Position in the outbox (increasing in insertion order).
+        event: The (redacted) event.
+        attempts: Failed publish attempts so far.
+    """
+
+    sequence: int
+    event: Event
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class OutboxBatch:
+    """Records claimed by one dispatcher; it reports what happened to each.
+
+    Attributes:
+        records: The claimed records, in sequence order.
+        dispatched: Sequences published successfully.
+        failed: Sequence to a short error description (the exception type).
+    """
+
+    records: list[OutboxRecord]
+    dispatched: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+    def mark_dispatched(self, record: OutboxRecord) -> None:
+        """Record that `record` was published (the store marks it when the claim ends)."""
+        self.dispatched.append(record.sequence)
+
+    def mark_failed(self, record: OutboxRecord, error: BaseException) -> None:
+        """Record that publishing `record` failed; it stays pending."""
+        self.failed[record.sequence] = type(error).__name__[:MAX_ERROR_LENGTH]
+
+
+class OutboxStore(ABC):
+    """Where events wait between the business transaction and the bus.
+
+    Args:
+        redaction: Policy applied to every payload and header before storing; the default
+            drops the usual secret names and token-looking values. ``None`` stores as is.
+
+    Errors: `add` raises `NoUnitOfWorkError` outside a unit of work of the store's backend,
+    since an event written on its own could survive a rolled-back business write.
+    """
+
+    def __init__(self, *, redaction: TopicRedactionPolicy | RedactionPolicy | None = None) -> None:
+        self.redaction = TopicRedactionPolicy() if redaction is None else redaction
+
+    def redact(self, event: Event) -> Event:
+        """`event` with its payload and headers redacted by the store's policy."""
+        payload = sanitize_payload(event.payload, policy=self.redaction, topic=event.topic)
+        headers = sanitize_payload(dict(event.headers), policy=self.redaction, topic=event.topic)
+        return dataclasses.replace(event, payload=payload, headers=headers)
+
+    async def add(self, event: Event) -> Event:
+        """Store `event` (redacted) in the current unit of work; returns what was stored.
+
+        Raises:
+            NoUnitOfWorkError: No unit of work of this store's backend is open.
+            TypeError: Redaction produced a payload or header that is not JSON-safe.
+        """
+        stored = self.redact(event)
+        await self._insert(stored)
+        return stored
+
+    @abstractmethod
+    async def _insert(self, event: Event) -> None:
+        """Write the redacted event through the current unit of work."""
+
+    @abstractmethod
+    def claim(self, limit: int, *, owner: str) -> AbstractAsyncContextManager[OutboxBatch]:
+        """Claim up to `limit` pending records, oldest first, for dispatcher `owner`.
+
+        While the context is open no other dispatcher gets these records; when it ends, the
+        records marked dispatched are never claimed again and the others become pending
+        again. If the context exits with an exception, nothing is marked.
+        """
+
+    async def release(self, owner: str) -> None:
+        """Give up whatever `owner` holds (a dispatcher calls it when it stops)."""
+        del owner
+
+    @abstractmethod
+    async def pending_count(self) -> int:
+        """How many events wait for dispatch."""
+
+    @abstractmethod
+    async def purge_dispatched(self, *, older_than: float) -> int:
+        """Delete events dispatched more than `older_than` seconds ago; returns the count."""
+
+    def probe(
+        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
+    ) -> Probe:
+        """A readiness probe (always up here; SQL stores run ``SELECT 1``).
+
+        Raises:
+            ValueError: An empty `name` or a non-positive `timeout`.
+        """
+        from mic.healthcheck._backends import in_process_probe
+
+        return in_process_probe("outbox", name=name, required=required, timeout=timeout)
+
+
+class _OutboxRow(BaseModel):
+    id: int
+    version: int = 0
+    event: str
+    dispatched_at: float | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class InMemoryOutboxStore(OutboxStore):
+    """An outbox in process memory that commits with the in-memory unit of work.
+
+    Rows live in an `InMemoryDataStorage`, so an event added inside
+    ``async with storage.unit_of_work()`` (of any in-memory storage) is applied atomically
+    with the business writes at commit, and disappears on rollback. Dispatchers take turns
+    (one batch at a time).
+
+    Args:
+        redaction: See `OutboxStore`.
+    """
+
+    def __init__(self, *, redaction: TopicRedactionPolicy | RedactionPolicy | None = None) -> None:
+        super().__init__(redaction=redaction)
+        self.rows: InMemoryDataStorage[_OutboxRow] = InMemoryDataStorage(_OutboxRow)
+        self._sequence = itertools.count(1)
+        self._claim_lock = asyncio.Lock()
+
+    async def _insert(self, event: Event) -> None:
+        if _active_memory_unit.get() is None:
+            raise NoUnitOfWorkError(
+                "outbox events are written inside `async with storage.unit_of_work()` "
+                "of an in-memory storage"
+            )
+        await self.rows.add(_OutboxRow(id=next(self._sequence), event=event.encode()))
+
+    def _pending(self) -> list[_OutboxRow]:
+        rows = [_OutboxRow.model_validate(row) for row in list(self.rows.committed.values())]
+        return sorted((row for row in rows if row.dispatched_at is None), key=lambda r: r.id)
+
+    @asynccontextmanager
+    async def claim(self, limit: int, *, owner: str) -> AsyncIterator[OutboxBatch]:
+        """Claim the oldest pending records (one dispatcher at a time)."""
+        del owner
+        async with self._claim_lock:
+            rows = self._pending()[:limit]
+            batch = OutboxBatch([OutboxRecord(row.id, Event.decode(row.event), row.attempts)
+                                 for row in rows])  # fmt: skip
+            yield batch
+            now = time.time()
+            for row in rows:
+                if row.id in batch.dispatched:
+                    await self.rows.update(row.model_copy(update={"dispatched_at": now}))
+                elif row.id in batch.failed:
+                    await self.rows.update(
+                        row.model_copy(
+                            update={
+                                "attempts": row.attempts + 1,
+                                "last_error": batch.failed[row.id],
+                            }
+                        )
+                    )
+
+    async def pending_count(self) -> int:
+        """How many events wait for dispatch."""
+        return len(self._pending())
+
+    async def purge_dispatched(self, *, older_than: float) -> int:
+        """Delete events dispatched more than `older_than` seconds ago."""
+        cutoff = time.time() - older_than
+        old = [row_id for row_id, row in list(self.rows.committed.items())
+               if row["dispatched_at"] is not None and row["dispatched_at"] < cutoff]  # fmt: skip
+        for row_id in old:
+            await self.rows.delete(row_id)
+        return len(old)

@@ -1,0 +1,138 @@
+"""What only the networked buses have: connections, server errors, foreign messages."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+
+import pytest
+
+from mic.eventbus import DEAD_LETTER_REASON, Event, NATSEventBus, RedisStreamsEventBus
+from mic.model import TransientError
+from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.test_behaviour import Recorder
+
+
+@pytest.mark.redis
+async def test_redis_foreign_entries_go_to_the_dead_letter_topic(redis_url: str) -> None:
+    prefix = f"test:events:{uuid.uuid4().hex}:"
+    bus = RedisStreamsEventBus.from_url(redis_url, prefix=prefix, options=FAST)
+    try:
+        dead = Recorder()
+        await bus.subscribe("t", Recorder(), group="g")
+        await bus.subscribe("t.dead-letter", dead, group="ops")
+        await bus.client.xadd(bus.key("t"), {"other": "x"})
+        await bus.client.xadd(bus.key("t"), {"event": "{broken"})
+        await eventually(lambda: len(dead.events) == 2)
+        assert [{"raw": ""}, {"raw": "{broken"}] == [e.payload for e in dead.events]
+        assert {"UndecodableEvent"} == {e.headers[DEAD_LETTER_REASON] for e in dead.events}
+        assert f"RedisStreamsEventBus(prefix={prefix!r})" == repr(bus)
+    finally:
+        client = bus.client
+        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        await client.delete(*keys)
+        await bus.close()
+
+
+@pytest.mark.redis
+async def test_redis_retry_is_dropped_when_another_consumer_took_the_event(redis_url: str) -> None:
+    prefix = f"test:events:{uuid.uuid4().hex}:"
+    bus = RedisStreamsEventBus.from_url(redis_url, prefix=prefix, options=FAST)
+    try:
+        failing = Recorder(failures=1)
+        slow_retry = dataclasses.replace(FAST, retry_delay=0.3, max_retry_delay=0.3)
+        subscription = await bus.subscribe("t", failing, group="g", options=slow_retry)
+        consumer = subscription._consumers[0]
+        await bus.publish(Event("t", {}))
+        await eventually(lambda: sum(failing.attempts.values()) == 1)
+        await bus.client.xack(bus.key("t"), "g", *[
+            entry["message_id"] for entry in await bus.client.xpending_range(
+                bus.key("t"), "g", min="-", max="+", count=10)])  # fmt: skip
+        await eventually(lambda: not consumer._retries)  # type: ignore[attr-defined]
+        assert [] == failing.events
+    finally:
+        client = bus.client
+        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        await client.delete(*keys)
+        await bus.close()
+
+
+async def test_redis_unreachable_is_a_transient_error() -> None:
+    bus = RedisStreamsEventBus.from_url("redis://127.0.0.1:1/0")
+    with pytest.raises(TransientError, match="not reachable"):
+        await bus.publish(Event("t", {}))
+    await bus.close()
+
+
+def test_redis_settings_are_checked() -> None:
+    import redis.asyncio as redis_asyncio
+
+    with pytest.raises(ValueError, match="max_length"):
+        RedisStreamsEventBus(redis_asyncio.Redis(), max_length=0)
+
+
+@pytest.mark.nats
+async def test_nats_foreign_messages_go_to_the_dead_letter_topic(nats_url: str) -> None:
+    token = uuid.uuid4().hex
+    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
+                                     options=FAST)  # fmt: skip
+    try:
+        dead = Recorder()
+        await bus.subscribe("t", Recorder(), group="g")
+        await bus.subscribe("t.dead-letter", dead, group="ops")
+        await bus.jetstream.publish(bus.subject("t"), b"\xffnot json")
+        await eventually(lambda: len(dead.events) == 1)
+        assert "UndecodableEvent" == dead.events[0].headers[DEAD_LETTER_REASON]
+        assert f"NATSEventBus(stream='T_{token}', subject_prefix='t.{token}')" == repr(bus)
+    finally:
+        await bus.jetstream.delete_stream(bus.stream)
+        await bus.close()
+
+
+@pytest.mark.nats
+async def test_nats_republishing_an_event_is_deduplicated(nats_url: str) -> None:
+    token = uuid.uuid4().hex
+    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
+                                     options=FAST)  # fmt: skip
+    try:
+        received = Recorder()
+        await bus.subscribe("t", received, group="g")
+        event = Event("t", {})
+        await bus.publish(event)
+        await bus.publish(event)  # an outbox retry after a crash
+        await bus.publish(Event("t", {"n": 2}))
+        await eventually(lambda: len(received.events) == 2)
+        assert [event.id] == [e.id for e in received.events if e.payload == {}]
+        await bus.client.close()
+        with pytest.raises(TransientError, match="not reachable"):
+            await bus.publish(event)
+    finally:
+        with contextlib.suppress(Exception):
+            await bus.close()
+    async with await NATSEventBus.connect(nats_url) as cleanup:
+        await cleanup.jetstream.delete_stream(f"T_{token}")
+
+
+@pytest.mark.nats
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stream": "a.b"}, "stream"),
+        ({"stream": ""}, "stream"),
+        ({"subject_prefix": "a.>"}, "invalid topic"),
+        ({"max_age": 0}, "max_age"),
+        ({"duplicate_window": 0}, "duplicate_window"),
+    ],
+)
+async def test_nats_settings_are_checked(
+    nats_url: str, kwargs: dict[str, object], message: str
+) -> None:
+    import nats
+
+    client = await nats.connect(nats_url)
+    try:
+        with pytest.raises(ValueError, match=message):
+            NATSEventBus(client, **kwargs)  # type: ignore[arg-type]
+    finally:
+        await client.close()
