@@ -103,3 +103,62 @@ def test_sql_store_refuses_odd_table_names() -> None:
     engine = create_async_engine("sqlite+aiosqlite://")
     with pytest.raises(ValueError, match="plain SQL identifier"):
         SqlApiKeyStore(engine, table_name="keys; DROP TABLE x")
+
+
+# --- review hardening (issue 3) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["x" * 201, "a\x00b", "line\nbreak", 7])
+async def test_names_are_checked_the_same_on_every_backend(store: ApiKeyStore, name: Any) -> None:
+    """PostgreSQL would raise a driver error (too long, NUL) where memory accepted the name."""
+    with pytest.raises(ValueError, match=r"needs a name|printable and at most 200"):
+        await store.create(name)
+    assert await store.list_keys() == []
+    assert (await store.create("é" * 200)).key.name == "é" * 200
+
+
+@pytest.mark.postgres
+async def test_revocation_is_seen_by_every_store_instance_on_postgres(postgres_url: str) -> None:
+    """Two processes (two engines, two stores, one table): no instance caches a verdict."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    table = f"api_keys_{uuid.uuid4().hex[:12]}"
+    engines = [create_async_engine(url), create_async_engine(url)]
+    issuing, checking = (SqlApiKeyStore(engine, table_name=table) for engine in engines)
+    await issuing.create_table()
+    try:
+        issued = await issuing.create("partner", scopes=["read"])
+        assert await checking.verify(issued.secret) == issued.key
+        assert await checking.revoke(issued.key.key_id) is True
+        assert await issuing.verify(issued.secret) is None
+        assert await checking.verify(issued.secret) is None
+        record = await issuing.get(issued.key.key_id)
+        assert record is not None
+        assert record.revoked
+    finally:
+        await issuing.drop_table()
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_digest_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest is compared with `hmac.compare_digest`, never with ``==``."""
+    import hmac
+
+    from mic.auth import _api_keys
+
+    calls: list[tuple[bytes, bytes]] = []
+    original = hmac.compare_digest
+
+    def recording(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(_api_keys.hmac, "compare_digest", recording)
+    store = InMemoryApiKeyStore()
+    issued = await store.create("partner")
+    wrong = issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B")
+    assert await store.verify(wrong) is None
+    assert await store.verify(issued.secret) == issued.key
+    assert len(calls) == 2

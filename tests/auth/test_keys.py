@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -130,4 +132,18 @@ def test_from_oct_jwk_is_an_hmac_key() -> None:
 )
 def test_bad_jwks_are_refused(jwk: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
+        ServiceKey.from_jwk(jwk)
+
+
+@pytest.mark.parametrize("secret", [64, None, 3.5])
+def test_hmac_secret_must_be_bytes_or_text(secret: Any) -> None:
+    """``bytes(64)`` is 64 zero bytes: a number must never become a secret."""
+    with pytest.raises(TypeError, match="must be bytes or str"):
+        ServiceKey.hmac("k", secret)
+
+
+def test_jwk_with_alg_none_is_refused_with_a_value_error() -> None:
+    """pyjwt raises NotImplementedError for ``alg: none``; callers expect ValueError."""
+    jwk = {**key("EdDSA").to_jwk(), "alg": "none"}
+    with pytest.raises(ValueError, match="cannot be read: NotImplementedError"):
         ServiceKey.from_jwk(jwk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -265,3 +266,58 @@ def test_openapi_of_custom_check_without_scheme_shows_only_errors() -> None:
     auth = CustomAuth(_check_header)
     assert auth.openapi_security() is None
     assert dict(auth.openapi_errors()) == {401: "Not authenticated"}
+
+
+# --- review hardening (issue 3) -------------------------------------------------------
+
+
+async def test_deeply_nested_token_is_401_not_500(framework: str) -> None:
+    nested = b'{"alg":"EdDSA","kid":"k1","x":' + b"[" * 3000 + b"]" * 3000 + b"}"
+    token = base64.urlsafe_b64encode(nested).rstrip(b"=").decode() + ".e30.c2ln"
+    async with make_client(framework, routes(ServiceAuth()), service_config()) as client:
+        response = await client.get("/me", headers=bearer(token))
+    assert (response.status_code, response.json()["code"]) == (401, "token_malformed")
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+@pytest.mark.parametrize("auth", [ServiceAuth(), ApiKeyAuth()])
+def test_app_wide_auth_without_verifier_or_store_refuses_to_build(
+    framework: str, auth: Any
+) -> None:
+    """An app-wide policy fails closed too, naming the first route it would guard."""
+    config = HttpRouterConfig(interceptors=(auth,))
+    with pytest.raises(RouteSpecError, match="route 'me' requires"):
+        build_app(framework, routes(None), config, prefix="/v1")
+
+
+@pytest.mark.parametrize("auth", [ServiceAuth(), ApiKeyAuth()])
+def test_prefixed_router_without_verifier_or_store_refuses_to_build(
+    framework: str, auth: Any
+) -> None:
+    if framework == "fastapi":
+        from mic.fastapi import build_fastapi_router as build_router
+    else:
+        from mic.litestar import build_litestar_router as build_router
+    with pytest.raises(RouteSpecError, match="route 'me' requires"):
+        build_router(routes=routes(auth), config=HttpRouterConfig(), prefix="/v1")
+
+
+async def test_app_wide_service_auth_guards_every_route(framework: str) -> None:
+    config = HttpRouterConfig(services={ServiceAuthVerifier: VERIFIER},
+                              interceptors=(ServiceAuth(),))  # fmt: skip
+    async with make_client(framework, routes(None), config, prefix="/v1") as client:
+        assert (await client.get("/v1/public")).status_code == 401
+        assert (await client.head("/v1/me")).status_code == 401
+        response = await client.get("/v1/me", headers=bearer(SIGNER.sign("billing")))
+    assert response.json()["subject"] == "orders"
+
+
+def test_api_key_store_under_its_concrete_class_says_how_to_register_it(framework: str) -> None:
+    config = HttpRouterConfig(services={InMemoryApiKeyStore: InMemoryApiKeyStore()})
+    with pytest.raises(RouteSpecError, match=r"services=\{ApiKeyStore: store\}"):
+        build_app(framework, routes(ApiKeyAuth()), config)
+
+
+def test_service_auth_issuers_as_one_string_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="not one string"):
+        ServiceAuth(issuers="orders")

@@ -372,3 +372,92 @@ async def test_unknown_key_with_garbage_payload_is_a_signature_error() -> None:
     head = base64.urlsafe_b64encode(b'{"alg":"EdDSA","kid":"zz"}').rstrip(b"=").decode()
     with pytest.raises(TokenSignatureError, match="No key with id 'zz'"):
         await verifier(key("EdDSA")).verify(f"{head}.bm90LWpzb24.c2ln")
+
+
+# --- review hardening (issue 3) -------------------------------------------------------
+
+
+def _raw(segment: bytes) -> str:
+    return base64.urlsafe_b64encode(segment).rstrip(b"=").decode()
+
+
+def _signed_raw(payload: bytes, signing: ServiceKey) -> str:
+    """An HS256 token over exactly these payload bytes (not produced by `json.dumps`)."""
+    head = _raw(b'{"alg":"HS256","kid":"k1"}')
+    body = _raw(payload)
+    algorithm = jwt.algorithms.get_default_algorithms()["HS256"]
+    signature = algorithm.sign(f"{head}.{body}".encode(), signing.signing_key)
+    return f"{head}.{body}.{_raw(signature)}"
+
+
+async def test_deeply_nested_header_is_malformed_not_a_crash() -> None:
+    """A header nested past the parser's recursion limit is the sender's fault (401)."""
+    nested = b'{"alg":"HS256","kid":"k1","x":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    with pytest.raises(MalformedTokenError, match="header is not base64url JSON"):
+        await verifier(key("HS256")).verify(f"{_raw(nested)}.e30.c2ln")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [b'"exp": NaN, "iat": 1700000000', b'"exp": 1700000300, "iat": NaN',
+     b'"exp": Infinity, "iat": -Infinity', b'"exp": 1e999, "iat": 1700000000'],
+)  # fmt: skip
+async def test_non_finite_dates_are_malformed(dates: bytes) -> None:
+    """``exp: NaN`` compares false with every clock: it must not make a token immortal."""
+    payload = b'{"iss": "orders", "sub": "orders", "aud": "billing", "jti": "j", ' + dates + b"}"
+    with pytest.raises(MalformedTokenError, match=r"not base64url JSON|no valid"):
+        await verifier(key("HS256")).verify(_signed_raw(payload, key("HS256")))
+
+
+async def test_integer_dates_past_the_float_range_are_malformed() -> None:
+    payload = json.dumps(claims(exp=10**400)).encode()
+    with pytest.raises(MalformedTokenError, match="no valid 'exp'"):
+        await verifier(key("HS256")).verify(_signed_raw(payload, key("HS256")))
+
+
+@pytest.mark.parametrize(
+    "options", [{"leeway": float("nan")}, {"leeway": float("inf")},
+                {"max_lifetime": float("nan")}, {"max_lifetime": float("inf")}],
+)  # fmt: skip
+def test_verifier_refuses_non_finite_durations(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        ServiceAuthVerifier(audience="b", issuers=["a"], keys=key("HS256"), **options)
+
+
+@pytest.mark.parametrize("lifetime", [float("nan"), float("inf")])
+def test_signer_refuses_non_finite_lifetimes(lifetime: float) -> None:
+    with pytest.raises(ValueError, match="lifetime must be > 0 seconds, and finite"):
+        ServiceAuthSigner(issuer="a", keys=key("HS256"), lifetime=lifetime)
+    with pytest.raises(ValueError, match="lifetime must be > 0 seconds, and finite"):
+        signer(key("HS256")).sign("billing", lifetime=lifetime)
+
+
+def test_issuers_as_one_string_is_a_type_error() -> None:
+    """``frozenset("orders")`` would trust the issuers "o", "r", "d", "e", "s"."""
+    with pytest.raises(TypeError, match="not one string"):
+        ServiceAuthVerifier(audience="b", issuers="orders", keys=key("HS256"))
+
+
+async def test_huge_kid_and_alg_are_cut_in_the_message() -> None:
+    token = forge({"alg": "EdDSA", "kid": "k" * 5000}, claims())
+    with pytest.raises(TokenSignatureError, match="No key") as unknown:
+        await verifier(key("EdDSA")).verify(token)
+    assert len(unknown.value.message) < 200
+    token = forge({"alg": "x" * 5000, "kid": "k1"}, claims())
+    with pytest.raises(TokenSignatureError, match="is not allowed") as algorithm:
+        await verifier(key("EdDSA")).verify(token)
+    assert len(algorithm.value.message) < 200
+
+
+@pytest.mark.parametrize("header", [{"jku": "https://evil.example/jwks.json"},
+                                    {"x5u": "https://evil.example/cert.pem"},
+                                    {"jwk": {"kty": "oct", "k": "c2VjcmV0"}}])  # fmt: skip
+async def test_key_location_headers_are_never_followed(header: dict[str, Any]) -> None:
+    """RFC 8725 section 3.10: ``jku``/``x5u``/``jwk`` never pick the key; ``kid`` does."""
+    hs = key("HS256")
+    genuine = forge({"alg": "HS256", "kid": "k1", **header}, claims(), hs)
+    assert (await verifier(hs).verify(genuine)).key_id == "k1"  # no fetch, no other key
+    attacker = ServiceKey.hmac("k1", b"s" * 32)
+    with pytest.raises(TokenSignatureError, match="does not verify"):
+        await verifier(hs).verify(forge({"alg": "HS256", "kid": "k1", **header}, claims(),
+                                        attacker))  # fmt: skip

@@ -273,3 +273,76 @@ def test_bad_configuration(options: dict[str, Any], message: str) -> None:
         ServiceHttpClient("http://billing", **options)
     with pytest.raises(ValueError, match=message):
         SyncServiceHttpClient("http://billing", **options)
+
+
+# --- review hardening (issue 3) -------------------------------------------------------
+
+
+class CountingSigner(ServiceAuthSigner):
+    """A real signer that counts its signatures."""
+
+    signatures = 0
+
+    def sign(self, *args: Any, **kwargs: Any) -> str:
+        self.signatures += 1
+        return super().sign(*args, **kwargs)
+
+
+async def test_concurrent_requests_share_one_signature() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return httpx.Response(200)
+
+    signer = CountingSigner(issuer="orders", keys=KEY)
+    service = ServiceHttpClient("http://billing", signer=signer, audience="billing",
+                                transport=httpx.MockTransport(slow))  # fmt: skip
+    async with service:
+        await asyncio.gather(*(service.get(f"/{i}") for i in range(50)))
+    assert signer.signatures == 1
+
+
+async def test_token_whose_whole_second_may_be_spent_is_not_reused() -> None:
+    """``iat`` is a whole second: a 1 s token signed at x.99 is gone 10 ms later."""
+    recorder = Recorder(httpx.Response(200))
+    signer = CountingSigner(issuer="orders", keys=KEY, lifetime=1, clock=lambda: 1_700_000_000.99)
+    async with client(recorder, signer=signer, audience="billing") as service:
+        await service.get("/a")
+        await service.get("/b")
+    assert signer.signatures == 2
+
+
+async def test_token_is_reused_well_within_its_guaranteed_life() -> None:
+    signer = CountingSigner(issuer="orders", keys=KEY, lifetime=300)
+    async with client(Recorder(httpx.Response(200)), signer=signer, audience="billing") as service:
+        for _ in range(5):
+            await service.get("/a")
+    assert signer.signatures == 1
+
+
+def test_scopes_as_one_string_is_refused_at_construction() -> None:
+    """``sorted("orders:read")`` would ask for the scopes "o", "r", "d"..."""
+    signer = ServiceAuthSigner(issuer="orders", keys=KEY)
+    with pytest.raises(TypeError, match="not one string"):
+        ServiceHttpClient("http://billing", signer=signer, audience="billing",
+                          scopes="orders:read")  # fmt: skip
+    with pytest.raises(ValueError, match="scope token"):
+        ServiceHttpClient("http://billing", signer=signer, audience="billing", scopes=["a b"])
+
+
+@pytest.mark.parametrize("key", ["", "   "])
+async def test_empty_idempotency_key_is_refused_before_sending(key: str) -> None:
+    """An empty key would make a POST look safe to repeat."""
+    recorder = Recorder(httpx.Response(503))
+    async with client(recorder) as service:
+        with pytest.raises(ValueError, match="idempotency_key must not be empty"):
+            await service.post("/pay", json={}, idempotency_key=key)
+    assert recorder.requests == []
+
+
+def test_sync_twin_has_every_verb() -> None:
+    recorder = Recorder(httpx.Response(200))
+    with SyncServiceHttpClient("http://billing", transport=httpx.MockTransport(recorder)) as sync:
+        sync.put("/a")
+        sync.patch("/a")
+        sync.delete("/a")
+    assert [r.method for r in recorder.requests] == ["PUT", "PATCH", "DELETE"]

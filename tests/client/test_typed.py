@@ -267,3 +267,63 @@ async def test_optional_body_and_cookie_parameters() -> None:
     assert seen[0].headers["cookie"] == "session=s1"
     assert (seen[0].content, seen[1].content) == (b"", b'{"text":"hi"}')
     assert seen[1].headers["content-type"] == "application/json"
+
+
+# --- review hardening (issue 3) -------------------------------------------------------
+
+
+async def _echo_name(*, name: str) -> str:
+    return name
+
+
+async def _echo_header(*, x_tenant: Annotated[str, Header()]) -> str:
+    return x_tenant
+
+
+async def _echo_cookie(*, session: Annotated[str, Cookie()]) -> str:
+    return session
+
+
+NAME = HttpRouteSpec(method="GET", path="/names/{name}", name="name", category="n",
+                     handler=_echo_name)  # fmt: skip
+TENANT = HttpRouteSpec(method="GET", path="/tenant", name="tenant", category="n",
+                       handler=_echo_header)  # fmt: skip
+SESSION = HttpRouteSpec(method="GET", path="/session", name="session", category="n",
+                        handler=_echo_cookie)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("route", "values", "location"),
+    [
+        (NAME, {"name": ".."}, ["path", "name"]),  # /names/.. would be normalised to /
+        (NAME, {"name": "."}, ["path", "name"]),  # /names/. would be /names/
+        (NAME, {"name": ""}, ["path", "name"]),  # /names/ would hit another route
+        (TENANT, {"x_tenant": "acme\r\nX-Admin: 1"}, ["header", "x-tenant"]),
+        (TENANT, {"x_tenant": "café"}, ["header", "x-tenant"]),
+        (SESSION, {"session": "s1; admin=1"}, ["cookie", "session"]),
+        (SESSION, {"session": "naïve"}, ["cookie", "session"]),
+        (CREATE, {"payload": {"customer": object(), "amount": 1}}, ["body"]),
+    ],
+)
+async def test_values_that_would_change_on_the_wire_are_refused_before_sending(
+    route: HttpRouteSpec, values: dict[str, Any], location: list[str]
+) -> None:
+    """A value the URL, header or cookie syntax would rewrite is a 422 here, not a detour."""
+    seen: list[httpx.Request] = []
+    async with _mock(httpx.Response(200, json="x"), seen) as client:
+        with pytest.raises(ValidationFailedError, match="does not fit its contract") as raised:
+            await client.call(route, **values)
+    assert raised.value.details["errors"][0]["loc"] == location
+    assert seen == []
+
+
+async def test_ordinary_values_still_go_through() -> None:
+    seen: list[httpx.Request] = []
+    async with _mock(httpx.Response(200, json="x"), seen) as client:
+        await client.call(NAME, name="a.b..c")
+        await client.call(TENANT, x_tenant="acme corp\tEU")
+        await client.call(TENANT, x_tenant="")
+        await client.call(SESSION, session="abc-123_=")
+    assert seen[0].url.raw_path == b"/names/a.b..c"
+    assert (seen[1].headers["x-tenant"], seen[2].headers["x-tenant"]) == ("acme corp\tEU", "")
+    assert seen[3].headers["cookie"] == "session=abc-123_="

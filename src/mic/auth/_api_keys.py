@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mic.healthcheck import Probe
 
 KEY_PREFIX = "mic"
+MAX_NAME_LENGTH = 200  # the SQL store's column width: every backend takes the same names
 _KEY_SHAPE = re.compile(r"mic_([0-9a-f]{16})_[A-Za-z0-9_-]{43}")
 
 
@@ -88,10 +89,17 @@ class ApiKeyStore(ABC):
         """Issue a new key with `scopes`; return it in clear, exactly once.
 
         Raises:
-            ValueError: An empty name or an invalid scope.
+            ValueError: An empty, too long (over 200 characters) or non-printable name, or
+                an invalid scope.
         """
-        if not name:
+        if not isinstance(name, str) or not name:
             raise ValueError("an API key needs a name")
+        if len(name) > MAX_NAME_LENGTH or not name.isprintable():
+            # Checked here, not left to the database: a PostgreSQL store would fail with a
+            # driver error (too long, NUL byte) where the in-memory one accepted the name.
+            raise ValueError(
+                f"an API key name must be printable and at most {MAX_NAME_LENGTH} characters"
+            )
         key_id = secrets.token_hex(8)
         secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(key_id, name, frozenset(check_scopes(scopes)), datetime.now(UTC))

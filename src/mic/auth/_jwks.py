@@ -41,8 +41,9 @@ class RemoteJwks:
     Raises:
         ValueError: A bad URL or non-positive durations.
 
-    Safe to share between concurrent requests on one event loop: one fetch runs at a time,
-    and callers waiting on it reuse its result. Symmetric (``oct``) keys in the document are
+    Safe to share between concurrent requests on one event loop: one fetch runs at a time
+    (in a task of its own, so a cancelled caller does not cancel it), and callers waiting on
+    it reuse its result. Symmetric (``oct``) keys in the document are
     ignored: a shared secret must never travel in a public key set.
     """
 
@@ -70,7 +71,7 @@ class RemoteJwks:
         self._keys: dict[str, ServiceKey] = {}
         self._loaded_at: float | None = None
         self._attempted_at: float | None = None
-        self._lock = asyncio.Lock()
+        self._flight: asyncio.Task[None] | None = None
 
     def fresh_keys(self) -> Mapping[str, ServiceKey] | None:
         """The cached keys when they are younger than `max_age`, else ``None`` (no I/O)."""
@@ -127,7 +128,11 @@ class RemoteJwks:
         return backend_probe(check, "jwks", name=name, required=required, timeout=timeout)
 
     async def aclose(self) -> None:
-        """Close the httpx client if this object created it."""
+        """Stop a fetch in flight, and close the httpx client if this object created it."""
+        flight = self._flight
+        if flight is not None:
+            flight.cancel()
+            await asyncio.wait([flight])
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -137,17 +142,34 @@ class RemoteJwks:
         return attempted is not None and self._clock() - attempted < self.cooldown
 
     async def _refresh(self, seen_loaded_at: float | None) -> Mapping[str, ServiceKey]:
-        async with self._lock:
-            # A refresh that finished while we waited for the lock is as good as our own;
-            # the cooldown bounds fetches whatever their cause (unknown kid, failure).
-            if self._loaded_at == seen_loaded_at and not self._in_cooldown():
-                self._attempted_at = self._clock()
-                await self._fetch()
+        # Single flight: one fetch runs at a time, as a task of its own, and every caller
+        # (the one that started it included) waits on it with `asyncio.wait`. A caller
+        # cancelled mid-fetch (its client went away) then no longer cancels the fetch the
+        # others wait for, nor burns the cooldown with a fetch that never finished.
+        # The cooldown bounds fetches whatever their cause (unknown kid, failure); a fetch
+        # that finished since the caller looked is as good as its own.
+        flight = self._flight
+        if flight is None and self._loaded_at == seen_loaded_at and not self._in_cooldown():
+            self._attempted_at = self._clock()
+            flight = self._flight = asyncio.get_running_loop().create_task(self._fetch())
+            flight.add_done_callback(self._landed)
+        if flight is not None:
+            # Unlike awaiting the task, `wait` neither cancels it when this caller is
+            # cancelled nor passes its end (cancelled by `aclose`) on as this caller's.
+            await asyncio.wait([flight])
         if self._loaded_at is None:
             raise TransientError(
                 "jwks_unavailable", "The keys to verify service tokens cannot be fetched"
             )
         return self._keys
+
+    def _landed(self, flight: asyncio.Task[None]) -> None:
+        if self._flight is flight:
+            self._flight = None
+        if not flight.cancelled() and (error := flight.exception()) is not None:
+            # `_fetch` handles every expected failure; anything else is a bug worth a trace.
+            # Waiters see a failed fetch (the last good set, or a TransientError).
+            logger.error("JWKS refresh from %s crashed", self.url, exc_info=error)
 
     async def _fetch(self) -> None:
         httpx = require("httpx", "auth")
@@ -157,7 +179,7 @@ class RemoteJwks:
             response = await self._client.get(self.url, timeout=self.timeout)
             response.raise_for_status()
             keys = _parse_jwks(response.json())
-        except (httpx.HTTPError, ValueError, TypeError) as exc:
+        except (httpx.HTTPError, ValueError, TypeError, RecursionError) as exc:
             logger.warning("JWKS refresh from %s failed, keeping the last good set: %s",
                            self.url, exc)  # fmt: skip
             return

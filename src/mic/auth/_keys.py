@@ -83,8 +83,15 @@ class ServiceKey:
 
         Raises:
             ValueError: The secret is too short.
+            TypeError: The secret is neither bytes nor str.
         """
-        raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        if isinstance(secret, str):
+            raw = secret.encode("utf-8")
+        elif isinstance(secret, bytes | bytearray | memoryview):
+            raw = bytes(secret)
+        else:
+            # bytes(64) is 64 zero bytes: an int must never become a "secret".
+            raise TypeError(f"an HS256 secret must be bytes or str, not {type(secret).__name__}")
         return cls(kid, "HS256", raw, raw)
 
     @classmethod
@@ -138,8 +145,11 @@ class ServiceKey:
             raise ValueError("a JWK for a service key needs a 'kid'")
         try:
             parsed = jwt.PyJWK(dict(jwk))
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise ValueError(f"JWK {kid!r} cannot be read: {exc}") from exc
+        except (jwt.PyJWTError, ValueError, TypeError, NotImplementedError) as exc:
+            # pyjwt answers ``"alg": "none"`` with NotImplementedError: refused like the rest.
+            raise ValueError(
+                f"JWK {kid!r} cannot be read: {str(exc) or type(exc).__name__}"
+            ) from exc
         algorithm = parsed.algorithm_name
         if algorithm == "HS256":
             return cls.hmac(kid, parsed.key)

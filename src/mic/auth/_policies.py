@@ -93,6 +93,10 @@ class ServiceAuth(RouteInterceptor):
         scopes: Scopes the token must all carry; otherwise 403 ``insufficient_scope``.
         scheme_name: The OpenAPI security scheme name.
 
+    Raises:
+        TypeError: `issuers` is one string rather than an iterable of names.
+        ValueError: An empty `issuers`, or an invalid scope.
+
     The `ServiceAuthVerifier` comes from ``HttpRouterConfig(services={ServiceAuthVerifier: ...})``.
     """
 
@@ -103,6 +107,8 @@ class ServiceAuth(RouteInterceptor):
         scopes: Iterable[str] = (),
         scheme_name: str = "serviceToken",
     ) -> None:
+        if isinstance(issuers, str):
+            raise TypeError("issuers must be an iterable of issuer names, not one string")
         self.issuers = None if issuers is None else frozenset(issuers)
         if self.issuers is not None and not self.issuers:
             raise ValueError("issuers=() would refuse every caller; use None for any issuer")
@@ -203,7 +209,8 @@ class ApiKeyAuth(RouteInterceptor):
         if store is None:
             raise RouteSpecError(
                 f"route {route.name!r} requires an API key, but HttpRouterConfig.services "
-                "has no ApiKeyStore"
+                "has no ApiKeyStore (register the store under that key: "
+                "services={ApiKeyStore: store})"
             )
         header, required = self.header, self.scopes
         challenge = f'ApiKey header="{header}"'

@@ -37,6 +37,11 @@ def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     return checked
 
 
+def _is_positive_duration(seconds: float) -> bool:
+    # `0 < x < inf` is False for NaN too, which `x <= 0` would let through.
+    return isinstance(seconds, int | float) and 0 < seconds < math.inf
+
+
 class ServiceAuthSigner:
     """Signs service tokens with one key, and publishes every public key as a JWKS.
 
@@ -65,8 +70,8 @@ class ServiceAuthSigner:
         key_list = [keys] if isinstance(keys, ServiceKey) else list(keys)
         if not issuer:
             raise ValueError("the signer needs an issuer")
-        if lifetime <= 0:
-            raise ValueError("lifetime must be > 0 seconds")
+        if not _is_positive_duration(lifetime):
+            raise ValueError("lifetime must be > 0 seconds, and finite")
         kids = [key.kid for key in key_list]
         if len(set(kids)) != len(kids):
             raise ValueError(f"key ids must be unique, got {kids}")
@@ -107,8 +112,8 @@ class ServiceAuthSigner:
         if not audiences or not all(isinstance(a, str) and a for a in audiences):
             raise ValueError("a token needs at least one non-empty audience")
         seconds = self.lifetime if lifetime is None else lifetime
-        if seconds <= 0:
-            raise ValueError("lifetime must be > 0 seconds")
+        if not _is_positive_duration(seconds):
+            raise ValueError("lifetime must be > 0 seconds, and finite")
         extra = dict(claims or {})
         if clash := sorted(RESERVED_CLAIMS & extra.keys()):
             raise ValueError(f"extra claims may not set registered claims {clash}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +31,8 @@ from mic.auth._jwks import RemoteJwks
 from mic.auth._keys import ServiceKey
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_NUMBER = (int, float)
+# Far beyond any real date (year ~33000), far below where `float()` overflows.
+_LARGEST_DATE = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +66,23 @@ def _segment(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
+def _refuse_constant(name: str) -> Any:
+    # RFC 8259 section 6: NaN and Infinity are not JSON; Python's parser would accept them,
+    # and an `exp` of NaN compares false with everything (a token that never expires).
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: `json.loads(..., parse_constant=...)` would build a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _json_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_segment(segment))
-    except (ValueError, binascii.Error) as exc:
+        # RFC 7515 section 2: the segments are UTF-8 (a bad byte is a ValueError too).
+        value = _DECODER.decode(_segment(segment).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers binascii.Error and bad UTF-8; RecursionError a deeply nested
+        # document, which is the sender's fault (401), not the server's (500).
         raise MalformedTokenError(message=f"The token {what} is not base64url JSON") from exc
     if not isinstance(value, dict):
         raise MalformedTokenError(message=f"The token {what} is not a JSON object")
@@ -82,8 +97,11 @@ def _string(claims: Mapping[str, Any], name: str) -> str:
 
 
 def _is_number(value: Any) -> TypeGuard[float]:
-    # bool is an int subclass, and not a NumericDate (RFC 7519 section 2).
-    return type(value) in _NUMBER
+    # bool is an int subclass, and not a NumericDate (RFC 7519 section 2). An integer past
+    # the float range would overflow in `float()`: it is no date either.
+    if type(value) is int:
+        return abs(value) < _LARGEST_DATE
+    return type(value) is float and math.isfinite(value)
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
@@ -107,7 +125,9 @@ class ServiceAuthVerifier:
         clock: Wall clock in seconds since the epoch (injectable for tests).
 
     Raises:
-        ValueError: No audience, issuer or key source; repeated kids; negative durations.
+        TypeError: `issuers` is one string rather than an iterable of names.
+        ValueError: No audience, issuer or key source; repeated kids; negative or
+            non-finite durations.
 
     `verify` is safe to call concurrently; with static keys only it does no I/O.
     """
@@ -125,16 +145,20 @@ class ServiceAuthVerifier:
     ) -> None:
         jwt = require("jwt", "auth")
         key_list = [keys] if isinstance(keys, ServiceKey) else list(keys)
+        if isinstance(issuers, str):
+            # frozenset("orders") would trust the issuers "o", "r", "d"...
+            raise TypeError("issuers must be an iterable of issuer names, not one string")
         self.audience = audience
         self.issuers = frozenset(issuers)
-        if not audience:
+        if not audience or not isinstance(audience, str):
             raise ValueError("the verifier needs its own audience (this service's name)")
         if not self.issuers or not all(self.issuers):
             raise ValueError("the verifier needs at least one non-empty issuer")
         if not key_list and jwks is None:
             raise ValueError("the verifier needs keys or a JWKS source")
-        if leeway < 0 or max_lifetime <= 0:
-            raise ValueError("leeway must be >= 0 and max_lifetime > 0")
+        # `not (x >= 0)` also refuses NaN, which would make every time comparison false.
+        if not (0 <= leeway < math.inf) or not (0 < max_lifetime < math.inf):
+            raise ValueError("leeway must be >= 0 and max_lifetime > 0 (both finite)")
         kids = [key.kid for key in key_list]
         if len(set(kids)) != len(kids):
             raise ValueError(f"key ids must be unique, got {kids}")
@@ -172,7 +196,7 @@ class ServiceAuthVerifier:
             # Also rejects "none" and HS/RS confusion: the key fixes the algorithm.
             self._raise_if_expired(payload_segment)
             raise TokenSignatureError(
-                message=f"Algorithm {algorithm!r} is not allowed for key {key.kid!r}"
+                message=f"Algorithm {repr(algorithm)[:40]} is not allowed for key {key.kid!r}"
             )
         if "crit" in header:
             raise MalformedTokenError(message="The token uses critical header extensions")
@@ -198,6 +222,9 @@ class ServiceAuthVerifier:
         key = self.keys.get(kid)
         if key is not None:
             return key
+        # An expired token is reported as expired during rotation, without asking the JWKS
+        # (no fetch, no 503 while the signer is down) for a key it would not need anyway.
+        self._raise_if_expired(payload_segment)
         if self.jwks is not None:
             remote = self.jwks.fresh_keys()
             if remote is None:
@@ -206,8 +233,7 @@ class ServiceAuthVerifier:
                 remote = await self.jwks.refresh_for_unknown_kid()
             if (key := remote.get(kid)) is not None:
                 return key
-        self._raise_if_expired(payload_segment)
-        raise TokenSignatureError(message=f"No key with id {kid!r} is known")
+        raise TokenSignatureError(message=f"No key with id {kid[:64]!r} is known")
 
     def _raise_if_expired(self, payload_segment: str) -> None:
         """Report an expired token as expired even when its key has been rotated away."""

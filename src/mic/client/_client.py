@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mic import context as mic_context
 from mic._deps import require
+from mic.auth._signer import check_scopes
 from mic.client._errors import error_from_response
 from mic.client._retry import DEFAULT_RETRY_POLICY, HttpAttemptRule, is_safe_to_repeat
 from mic.client._typed import PreparedRoute
@@ -33,7 +35,10 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class _TokenCache:
-    """One signed token per client, reused until `margin` seconds before it expires."""
+    """One signed token per client, reused until `margin` seconds before it expires.
+
+    `token` never awaits, so concurrent requests on the loop share one signature.
+    """
 
     def __init__(self, signer: ServiceAuthSigner, audience: str, scopes: tuple[str, ...]) -> None:
         self.signer, self.audience, self.scopes = signer, audience, scopes
@@ -45,8 +50,14 @@ class _TokenCache:
         now = time.monotonic()
         if self._token is None or now >= self._renew_at:
             self._token = self.signer.sign(self.audience, scopes=self.scopes)
-            self._renew_at = now + self.signer.lifetime - self.margin
+            self._renew_at = now + self._guaranteed_life - self.margin
         return self._token
+
+    @property
+    def _guaranteed_life(self) -> float:
+        # `iat` is a whole second and `exp` is `iat + ceil(lifetime)`: a token signed at x.99
+        # lives almost a second less than `ceil(lifetime)`, never less than this.
+        return float(math.ceil(self.signer.lifetime) - 1)
 
 
 def propagation_headers() -> dict[str, str]:
@@ -85,7 +96,8 @@ class ServiceHttpClient:
 
     Raises:
         MissingDependencyError: httpx is not installed (extra ``client``).
-        ValueError: A signer without an audience, or a non-positive timeout.
+        ValueError: A signer without an audience, a non-positive timeout, or an invalid scope.
+        TypeError: `scopes` is one string rather than an iterable of scopes.
 
     Use it as ``async with ServiceHttpClient(...) as client`` or call `aclose`. One instance
     is meant to be shared by every request to the target (the pool lives in it).
@@ -117,9 +129,11 @@ class ServiceHttpClient:
         self.base_url = base_url
         self.retry = retry or self.default_retry
         self.breaker = breaker
+        # Checked now, not at the first request (a string would be read letter by letter).
+        checked_scopes = check_scopes(scopes)
         self._tokens = (
             None if signer is None or not audience
-            else _TokenCache(signer, audience, tuple(sorted(scopes)))
+            else _TokenCache(signer, audience, checked_scopes)
         )  # fmt: skip
         self._http: httpx.AsyncClient = httpx_module.AsyncClient(
             base_url=base_url,
@@ -154,6 +168,7 @@ class ServiceHttpClient:
         """Send one request (retried when safe); return a 1xx-3xx answer.
 
         Raises:
+            ValueError: An empty `idempotency_key` (nothing was sent).
             DomainError: The target answered >= 400: the matching subclass, with the
                 problem's ``code``, ``detail`` (as message) and ``details``.
             TransientError: The target could not be reached, timed out, or answered
@@ -162,6 +177,10 @@ class ServiceHttpClient:
             CircuitOpenError: The breaker refused the attempt (nothing was sent).
         """
         method = method.upper()
+        if idempotency_key is not None and not idempotency_key.strip():
+            # An empty key would make a POST count as safe to repeat while the server,
+            # finding no usable key, may run it twice.
+            raise ValueError("idempotency_key must not be empty")
         merged = {**propagation_headers(), **{k.lower(): v for k, v in (headers or {}).items()}}
         if idempotency_key is not None:
             merged["idempotency-key"] = idempotency_key

@@ -69,6 +69,18 @@ class SyncServiceHttpClient:
         """`request` with POST."""
         return self.request("POST", url, **options)
 
+    def put(self, url: str, **options: Any) -> httpx.Response:
+        """`request` with PUT."""
+        return self.request("PUT", url, **options)
+
+    def patch(self, url: str, **options: Any) -> httpx.Response:
+        """`request` with PATCH."""
+        return self.request("PATCH", url, **options)
+
+    def delete(self, url: str, **options: Any) -> httpx.Response:
+        """`request` with DELETE."""
+        return self.request("DELETE", url, **options)
+
     def call(self, route: HttpRouteSpec, /, **options: Any) -> Any:
         """`ServiceHttpClient.call`, blocking."""
         return self._run(self._client.call(route, **options))

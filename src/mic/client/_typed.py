@@ -6,6 +6,7 @@ handler resolution the server uses), then reused: per call only the values are v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,36 @@ def _errors(error: ValidationError, prefix: tuple[str | int, ...]) -> list[dict[
         {"loc": [*prefix, *item["loc"]], "type": item["type"], "msg": item["msg"]}
         for item in error.errors(include_url=False, include_context=False, include_input=False)
     ]
+
+
+# RFC 9110 section 5.5: a field value is visible ASCII, spaces and tabs (no CR/LF: they
+# would smuggle a header of their own in); httpx sends header values as ASCII.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?")
+# RFC 6265 section 4.1.1: cookie-octet, so "a; admin=1" cannot add a cookie of its own.
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_REFUSED = {
+    "path": ("path_segment", "Path values must not be empty, '.' or '..'"),
+    "header": ("header_value", "Header values must be visible ASCII, without CR or LF"),
+    "cookie": ("cookie_value", "Cookie values must be RFC 6265 cookie octets"),
+}
+
+
+def _wire_error(location: str, alias: str, items: list[str]) -> dict[str, Any] | None:
+    """The error for values that would not reach the server as they are, or ``None``."""
+    if location == "path":
+        # An empty segment would hit another route (``/items/`` is ``/items``), and a
+        # dot segment is removed by URL normalisation (``/items/..`` is ``/``), RFC 3986 5.2.4.
+        refused = items[0] in ("", ".", "..")
+    elif location == "header":
+        refused = any(item and not _HEADER_VALUE.fullmatch(item) for item in items)
+    elif location == "cookie":
+        refused = not _COOKIE_VALUE.fullmatch(items[0])
+    else:
+        return None
+    if not refused:
+        return None
+    kind, message = _REFUSED[location]
+    return {"loc": [location, alias], "type": kind, "msg": message}
 
 
 def _text(value: Any) -> str:
@@ -81,6 +112,9 @@ class PreparedRoute:
                 continue
             wire = param.adapter.dump_python(value, mode="json")
             items = [_text(v) for v in wire] if param.is_sequence else [_text(wire)]
+            if (refused := _wire_error(param.location, param.alias, items)) is not None:
+                errors.append(refused)
+                continue
             if param.location == "path":
                 path_values[name] = quote(items[0], safe="")
             elif param.location == "query":
@@ -115,6 +149,10 @@ class PreparedRoute:
                 payload = model.model_validate_json(pydantic_core.to_json(payload))
             except ValidationError as exc:
                 errors.extend(_errors(exc, ("body",)))
+                return None
+            except pydantic_core.PydanticSerializationError as exc:
+                # Something JSON cannot hold (an arbitrary object): the caller's input.
+                errors.append({"loc": ["body"], "type": "json_unserializable", "msg": str(exc)})
                 return None
         body: str = payload.model_dump_json(by_alias=True)
         return body.encode("utf-8")
