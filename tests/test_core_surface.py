@@ -24,7 +24,7 @@ EXPECTED = {
     mic.http: ["PROBLEM_JSON", "ClientDisconnectedError", "CompiledRoute", "Cookie", "Endpoint",
                "HandlerParameter", "HandlerSignature", "Header", "Headers", "HttpCookieSpec",
                "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
-               "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Query",
+               "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
                "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"],

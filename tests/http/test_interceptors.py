@@ -171,3 +171,28 @@ async def test_security_and_errors_are_documented_on_both_frameworks() -> None:
             for k, v in document["components"]["securitySchemes"]["tagAuth"].items()
             if k in ("type", "in", "name")
         } == {"type": "apiKey", "in": "header", "name": "X-Tag"}
+
+
+async def test_default_auth_protects_every_route_that_declares_none(framework: str) -> None:
+    from mic.http import Public
+
+    recorder = Recorder()
+    routes = (
+        HttpRouteSpec(method="GET", path="/default", name="default", category="t", handler=who),
+        HttpRouteSpec(
+            method="GET", path="/public", name="public", category="t", handler=who, auth=Public()
+        ),
+        HttpRouteSpec(
+            method="GET", path="/own", name="own", category="t", handler=who, auth=Tag("own")
+        ),
+    )
+    config = HttpRouterConfig(services={Recorder: recorder}, default_auth=Tag("default"))
+    async with make_client(framework, routes, config) as client:
+        answers = [
+            (await client.get(path)).json()["subject"] for path in ("/default", "/public", "/own")
+        ]
+    assert ["default", None, "own"] == answers
+    assert "Public()" == repr(Public())
+    document = build_openapi(routes, config=config)
+    assert "security" not in document["paths"]["/public"]["get"]
+    assert [{"tagAuth": ["a"]}] == document["paths"]["/default"]["get"]["security"]

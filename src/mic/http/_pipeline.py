@@ -81,6 +81,21 @@ class RouteInterceptor(ABC):
         return {}
 
 
+class Public(RouteInterceptor):
+    """An explicit "no authentication" policy: `HttpRouteSpec(auth=Public())`.
+
+    Only needed under a router whose `HttpRouterConfig.default_auth` protects every route
+    that declares nothing: a route opts out by saying so, never by omission.
+    """
+
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | None:
+        """Nothing to do at request time."""
+        return None
+
+    def __repr__(self) -> str:
+        return "Public()"
+
+
 @dataclass(frozen=True, slots=True)
 class HttpRouterConfig:
     """What the routes of one router share.
@@ -88,11 +103,14 @@ class HttpRouterConfig:
     Attributes:
         services: Objects interceptors look up by type (a token verifier, a rate limiter...).
         interceptors: Interceptors applied to every route, outermost first.
+        default_auth: The auth policy of every route whose `auth` is ``None`` (fail closed:
+            a route is public under it only with ``auth=Public()``).
         max_body_size: Request body limit in bytes; a larger body is a 413.
     """
 
     services: Mapping[type[Any], Any] = field(default_factory=dict)
     interceptors: tuple[RouteInterceptor, ...] = ()
+    default_auth: RouteInterceptor | None = None
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
 
     def __post_init__(self) -> None:
@@ -163,7 +181,7 @@ class CompiledRoute:
         self.answers_head = "HEAD" not in spec.methods and "GET" in spec.methods
         policies = [
             *config.interceptors,
-            spec.auth,
+            spec.auth if spec.auth is not None else config.default_auth,
             spec.rate_limit,
             spec.idempotency,
             *spec.interceptors,

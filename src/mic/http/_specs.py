@@ -166,7 +166,8 @@ class HttpRouteSpec:
         response_model: Type of the success body, for docs and the typed client.
         responses: Other documented answers: status code to body type (or ``None``).
         errors: Domain errors the route may raise, documented as problem+json answers.
-        auth: Who may call the route (see `mic.auth`); ``None`` means public.
+        auth: Who may call the route (see `mic.auth`); ``None`` means the router's
+            `default_auth` (public when there is none); `Public()` is public in any case.
         rate_limit: Rate limit policy (see `mic.ratelimit`).
         idempotency: Idempotency-Key policy (see `mic.idempotency`).
         interceptors: Further interceptors, outermost first.
