@@ -279,3 +279,37 @@ async def test_redis_cache_clear_handles_many_keys(redis_url: str) -> None:
         assert [k async for k in client.scan_iter(match=cache.prefix + "*")] == []
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("ttl", [float("inf"), float("nan"), 1e20])
+async def test_ttl_must_be_finite(cache: CacheBackend, ttl: float) -> None:
+    """An infinite or huge TTL is a ValueError (Redis would refuse it with its own error)."""
+    with pytest.raises(ValueError, match="ttl must be > 0 and <="):
+        await cache.set("k", "v", ttl=ttl)
+    assert await cache.get("k") is None
+
+
+@pytest.mark.redis
+async def test_redis_cache_clear_treats_the_prefix_literally(redis_url: str) -> None:
+    """Glob characters in the prefix never make `clear` delete another application's keys."""
+    client = Redis.from_url(redis_url)
+    base = f"mic:test:{uuid.uuid4().hex}:"
+    cache = RedisCache(client, prefix=f"{base}[a]*:")
+    try:
+        await client.set(f"{base}a:x", "someone else's")
+        await client.set(f"{base}[a]x:y", "someone else's too")
+        await cache.set("k", 1)
+
+        await cache.clear()
+
+        assert await cache.get("k") is None
+        assert await client.get(f"{base}a:x") == b"someone else's"
+        assert await client.get(f"{base}[a]x:y") == b"someone else's too"
+    finally:
+        await client.delete(f"{base}a:x", f"{base}[a]x:y", f"{base}[a]*:k")
+        await client.aclose()
+
+
+def test_redis_cache_refuses_an_empty_prefix() -> None:
+    with pytest.raises(ValueError, match="prefix must not be empty"):
+        RedisCache(Redis(), prefix="")

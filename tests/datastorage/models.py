@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 
@@ -25,3 +28,14 @@ class Tag(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=20)
     version: int = 0
     label: str
+
+
+class Profile(SQLModel, table=True):
+    """An aggregate with a JSON column (no order, and no equality on PostgreSQL's json)."""
+
+    __tablename__ = "mic_test_profile"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = 0
+    name: str = ""
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

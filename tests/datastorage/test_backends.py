@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic import BaseModel
@@ -14,7 +17,9 @@ from sqlmodel import Field, SQLModel
 
 from mic import MissingDependencyError
 from mic.datastorage import (
+    DataStorage,
     Document,
+    Filter,
     InMemoryDataStorage,
     InMemoryDocumentDataStorage,
     InMemoryKeyValueDataStorage,
@@ -25,7 +30,7 @@ from mic.datastorage import (
 )
 from mic.model import ConflictError, TransientError, ValidationFailedError
 
-from .models import Item, Tag
+from .models import Item, Profile, Tag
 
 
 class NoVersion(BaseModel):
@@ -51,6 +56,7 @@ class Renamed(SQLModel, table=True):
         ({"max_page_size": 0}, "max_page_size must be >= 1"),
         ({"default_page_size": 0}, "default_page_size must be between"),
         ({"default_page_size": 20, "max_page_size": 10}, "default_page_size must be between"),
+        ({"max_filter_values": 0}, "max_filter_values must be between 1 and 10000"),
     ],
 )
 def test_storage_options_reject_bad_limits(kwargs: dict[str, int], message: str) -> None:
@@ -229,3 +235,76 @@ async def test_sqlite_file_database_persists_across_engines(tmp_path: Path) -> N
 
     assert reopened is not None
     assert reopened.name == "kept"
+
+
+@pytest.mark.parametrize(
+    "kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_json_fields_cannot_be_filtered_or_ordered(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL has no order (nor equality) on json: a 422 everywhere, never a SQL error."""
+    engine = None
+    schema = f"mic_t_{uuid.uuid4().hex[:12]}"
+    if kind == "memory":
+        profiles: DataStorage[Profile] = InMemoryDataStorage(Profile)
+    else:
+        url = "sqlite://" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+        engine = create_sql_engine(url)
+        if kind == "postgres":
+            async with engine.begin() as connection:
+                await connection.execute(CreateSchema(schema))
+        sql = SqlDataStorage(Profile, engine.execution_options(schema_translate_map={None: schema}
+                                                               if kind == "postgres" else {}))  # fmt: skip
+        await sql.create_schema()
+        profiles = sql
+    try:
+        await profiles.add(Profile(id=1, settings={"theme": "dark"}))
+        for call, message in [
+            (profiles.list(order_by=["settings"]), "cannot order on field 'settings'"),
+            (profiles.list({"settings": {"theme": "dark"}}), "cannot filter on field 'settings'"),
+            (profiles.count([Filter("settings", "in", [{}])]), "cannot filter on field"),
+        ]:
+            with pytest.raises(ValidationFailedError, match=message):
+                await call
+        assert [1] == [p.id for p in (await profiles.list({"name": ""})).items]
+    finally:
+        if engine is not None:
+            if kind == "postgres":
+                async with engine.begin() as connection:
+                    await connection.execute(DropSchema(schema, cascade=True))
+            await engine.dispose()
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Address(BaseModel):
+    city: str
+
+
+class Rich(BaseModel):
+    id: int
+    version: int = 0
+    colour: Colour = Colour.RED
+    kind: Literal["a", "b"] = "a"
+    address: Address = Address(city="x")
+    hook: Callable[[], None] | None = None
+
+
+@pytest.mark.parametrize(
+    ("field", "allowed"),
+    [("colour", True), ("kind", True), ("address", False), ("hook", False)],
+)
+async def test_only_scalar_fields_can_be_ordered(field: str, allowed: bool) -> None:
+    """Enums and literals order; nested models and types without a JSON schema do not."""
+    storage = InMemoryDataStorage(Rich)
+    await storage.add(Rich(id=1))
+
+    if allowed:
+        assert [1] == [r.id for r in (await storage.list(order_by=[field])).items]
+    else:
+        with pytest.raises(ValidationFailedError, match=f"cannot order on field '{field}'"):
+            await storage.list(order_by=[field])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -330,3 +332,90 @@ async def test_update_twice_in_one_unit_of_work(items: DataStorage[Item]) -> Non
 
     assert third == await items.get(1)
     assert third.version == 3
+
+
+async def failing_nested_unit(
+    items: DataStorage[Item], tags: DataStorage[Tag], callback: Callable[[], Awaitable[None]]
+) -> None:
+    async with items.unit_of_work() as inner:
+        await items.add(item(2))
+        await tags.add(Tag(id="t1", label="inner"))
+        await items.delete(1)
+        inner.on_commit(callback)
+        raise RuntimeError("inner")
+
+
+async def test_failed_nested_unit_of_work_undoes_only_its_own_writes(
+    items: DataStorage[Item], tags: DataStorage[Tag]
+) -> None:
+    """A nested block that raises is a savepoint: caught outside, the rest still commits."""
+    called: list[str] = []
+
+    async def after(name: str) -> None:
+        called.append(name)
+
+    async with items.unit_of_work() as outer:
+        async with items.unit_of_work():  # the savepoint is the transaction's first statement
+            pass
+        await items.add(item(1))
+        outer.on_commit(lambda: after("outer"))
+        with pytest.raises(RuntimeError, match="inner"):
+            await failing_nested_unit(items, tags, lambda: after("inner"))
+        assert await items.get(1) is not None  # the savepoint undid the delete
+        await tags.add(Tag(id="t2", label="outer"))
+
+    assert [1] == [row.id for row in (await items.list()).items]
+    assert (await tags.get("t1"), (await tags.get("t2")) is not None) == (None, True)
+    assert called == ["outer"]
+
+
+async def test_cancelled_unit_of_work_leaves_no_partial_write(items: DataStorage[Item]) -> None:
+    inside = asyncio.Event()
+
+    async def unit() -> None:
+        async with items.unit_of_work():
+            await items.add(item(1))
+            inside.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(unit())
+    await asyncio.wait_for(inside.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await items.get(1) is None
+    await items.add(item(2))  # the backend is still usable
+    assert await items.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.list("price"), "filters must be a list of Filter or a mapping"),
+        (lambda s: s.list(None), "filters must be a list of Filter or a mapping"),
+        (lambda s: s.count(["price"]), "not a Filter: str"),
+        (lambda s: s.list(order_by=[1]), "order_by must be a list of field names"),
+        (lambda s: s.list(order_by=None), "order_by must be a list of field names"),
+        (lambda s: s.list([Filter("id", "in", list(range(1001)))]), "at most 1000 values"),
+        (lambda s: s.list(cursor="W" * 40_000), "the cursor is not valid"),
+        (lambda s: s.delete(1, version="2"), "the version must be an integer"),
+        (lambda s: s.get(2**70), "invalid value|cannot be stored|does not fit"),
+        (lambda s: s.list({"name": "\ud800"}), "invalid value|cannot be stored"),
+    ],
+)
+async def test_malformed_arguments_are_validation_errors(
+    items: DataStorage[Item], call: object, message: str
+) -> None:
+    """Wrong shapes and values a driver cannot bind are 422s, never a raw Python/SQL error."""
+    await items.add(item(1))
+    with pytest.raises(ValidationFailedError, match=message):
+        await call(items)  # type: ignore[operator]
+    assert await items.count() == 1
+
+
+async def test_deeply_nested_cursor_is_a_validation_error(items: DataStorage[Item]) -> None:
+    cursor = base64.urlsafe_b64encode(b"[" * 100_000).decode()
+
+    with pytest.raises(ValidationFailedError, match="the cursor is not valid"):
+        await items.list(cursor=cursor)

@@ -28,9 +28,10 @@ from mic.idempotency import (
     IdempotencyStore,
     InMemoryIdempotencyStore,
     RedisIdempotencyStore,
+    StoredResponse,
 )
-from mic.model import NotFoundError
-from tests.support import build_app, make_client, wire
+from mic.model import NotFoundError, TransientError
+from tests.support import build_app, client_for, make_client, wire
 
 from .conftest import delete_prefix
 
@@ -268,3 +269,178 @@ async def test_concurrent_duplicates_on_real_redis(framework: str, redis_url: st
     finally:
         await delete_prefix(redis, prefix)
         await redis.aclose()
+
+
+class FlakyStore(InMemoryIdempotencyStore):
+    """An in-memory store whose claims or records fail like a store that went down."""
+
+    def __init__(self, *, fail_begin: bool = False, fail_complete: bool = False) -> None:
+        super().__init__()
+        self.fail_begin = fail_begin
+        self.fail_complete = fail_complete
+
+    async def begin(self, key: str, fingerprint: str, owner: str, *, lease: float):  # type: ignore[no-untyped-def]
+        if self.fail_begin:
+            raise ConnectionError("store down")
+        return await super().begin(key, fingerprint, owner, lease=lease)
+
+    async def complete(self, key: str, owner: str, response: StoredResponse, *, ttl: float) -> bool:
+        if self.fail_complete:
+            raise ConnectionError("store down")
+        return await super().complete(key, owner, response, ttl=ttl)
+
+
+async def test_store_down_before_the_handler_is_503_and_runs_nothing(framework: str) -> None:
+    orders = Orders()
+    policy = Idempotency(store=FlakyStore(fail_begin=True))
+    async with make_client(framework, [route(orders, policy)]) as http:
+        response = await post(http, "k1", {"item": "tea"})
+
+    assert (503, "idempotency_store_unavailable") == (response.status_code, response.json()["code"])
+    assert response.headers["retry-after"] == "1"
+    assert orders.calls == 0
+
+
+async def test_a_domain_error_from_the_store_is_answered_as_it_is(framework: str) -> None:
+    class Throttled(InMemoryIdempotencyStore):
+        async def begin(self, key: str, fingerprint: str, owner: str, *, lease: float):  # type: ignore[no-untyped-def]
+            raise TransientError("store_throttled", "slow down", retry_after=7)
+
+    orders = Orders()
+    policy = Idempotency(store=Throttled())
+    async with make_client(framework, [route(orders, policy)]) as http:
+        response = await post(http, "k1", {"item": "tea"})
+
+    assert (503, "store_throttled", "7") == (
+        response.status_code, response.json()["code"], response.headers["retry-after"],
+    )  # fmt: skip
+    assert orders.calls == 0
+
+
+async def test_store_down_after_the_handler_still_returns_its_answer(framework: str) -> None:
+    orders = Orders()
+    policy = Idempotency(store=FlakyStore(fail_complete=True))
+    async with make_client(framework, [route(orders, policy)]) as http:
+        response = await post(http, "k1", {"item": "tea"})
+
+    assert (201, {"order": 1, "item": "tea"}) == (response.status_code, response.json())
+
+
+async def test_handler_that_raises_releases_the_key(framework: str) -> None:
+    """An unexpected exception is a 500, never stored: the retry runs the handler again."""
+    calls: list[int] = []
+
+    async def explode(*, payload: NewOrder) -> dict[str, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        return {"item": payload.item}
+
+    spec = HttpRouteSpec(method="POST", path="/orders", name="orders.create", category="orders",
+                         handler=explode, idempotency=Idempotency(store=InMemoryIdempotencyStore()))  # fmt: skip
+    async with make_client(framework, [spec]) as http:
+        first = await post(http, "k1", {"item": "tea"})
+        retry = await post(http, "k1", {"item": "tea"})
+        replay = await post(http, "k1", {"item": "tea"})
+
+    assert [first.status_code, retry.status_code, replay.status_code] == [500, 200, 200]
+    assert (len(calls), replay.headers["idempotent-replayed"]) == (2, "true")
+
+
+async def test_completed_keys_expire(framework: str) -> None:
+    now = [0.0]
+    orders = Orders()
+    policy = Idempotency(store=InMemoryIdempotencyStore(clock=lambda: now[0]), ttl=60)
+    async with make_client(framework, [route(orders, policy)]) as http:
+        await post(http, "k1", {"item": "tea"})
+        now[0] = 59.9
+        replayed = await post(http, "k1", {"item": "tea"})
+        now[0] = 60.0
+        rerun = await post(http, "k1", {"item": "coffee"})
+
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert (rerun.status_code, rerun.json()["item"], orders.calls) == (201, "coffee", 2)
+
+
+async def test_client_gone_mid_body_claims_nothing(framework: str) -> None:
+    """A client that disconnects while sending its body leaves the key free for its retry."""
+    orders = Orders()
+    store = InMemoryIdempotencyStore()
+    app = build_app(framework, [route(orders, Idempotency())],
+                    HttpRouterConfig(services={IdempotencyStore: store}))  # fmt: skip
+    messages = [{"type": "http.request", "body": b'{"item":', "more_body": True},
+                {"type": "http.disconnect"}]  # fmt: skip
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/orders", "raw_path": b"/orders", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"idempotency-key", b"k1")]}  # fmt: skip
+    await app(scope, receive, send)
+    async with client_for(app) as http:
+        retry = await post(http, "k1", {"item": "tea"})
+
+    assert (retry.status_code, orders.calls) == (201, 1)
+    assert "idempotent-replayed" not in retry.headers
+
+
+async def test_cancellation_while_recording_still_stores_the_answer() -> None:
+    """Cancelled after the handler ran: the answer is still stored, so a retry replays it."""
+    gate = asyncio.Event()
+
+    class SlowStore(InMemoryIdempotencyStore):
+        async def complete(
+            self, key: str, owner: str, response: StoredResponse, *, ttl: float
+        ) -> bool:
+            await gate.wait()
+            return await super().complete(key, owner, response, ttl=ttl)
+
+    store = SlowStore()
+    policy = Idempotency(store=store)
+    bound = policy.bind(route(Orders(), policy), HttpRouterConfig())
+    handled: list[str] = []
+
+    async def handler(context: HttpRequestContext) -> HttpResponse:
+        handled.append("ran")
+        return HttpResponse(201, [(b"x-order", b"1")], b"created")
+
+    def request() -> HttpRequestContext:
+        return HttpRequestContext(method="POST", path="/orders",
+                                  headers={"idempotency-key": "k"}, body=b"{}")  # fmt: skip
+
+    task = asyncio.create_task(bound(request(), handler))
+    for _ in range(200):
+        if handled:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):  # the shielded write finishes in the background
+        replay = await bound(request(), handler)
+        if replay.status_code != 409:
+            break
+        await asyncio.sleep(0.01)
+
+    assert (replay.status_code, replay.body, handled) == (201, b"created", ["ran"])
+    assert replay.header("idempotent-replayed") == "true"
+
+
+def test_nan_wait_is_rejected() -> None:
+    with pytest.raises(ValueError, match="wait must be >= 0"):
+        Idempotency(wait=float("nan"))
+
+
+def test_an_empty_store_given_on_the_policy_is_used() -> None:
+    store = InMemoryIdempotencyStore()
+    policy = Idempotency(store=store)
+
+    assert policy.bind(route(Orders(), policy), HttpRouterConfig()) is not None

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
+
+from mic.datastorage import create_sql_engine
 from mic.idempotency import (
     IdempotencyRecord,
     IdempotencyStore,
     InMemoryIdempotencyStore,
+    SqlIdempotencyStore,
     StoredResponse,
 )
+from mic.idempotency import _sql as sql_module
 
 RESPONSE = StoredResponse(201, (("content-type", "application/json"), ("x-a", "1")), b'{"id":1}')
 
@@ -83,3 +89,56 @@ def test_record_json_round_trip() -> None:
     assert record == IdempotencyRecord.from_json(record.to_json())
     in_flight = IdempotencyRecord("fp", "o", None)
     assert in_flight == IdempotencyRecord.from_json(in_flight.to_json())
+
+
+async def test_memory_store_forgets_expired_keys() -> None:
+    """Expired records are swept as the store grows: memory follows the live keys only."""
+    now = [0.0]
+    store = InMemoryIdempotencyStore(clock=lambda: now[0])
+    for n in range(3000):
+        await store.begin(f"old-{n}", "fp", "o", lease=1)
+    now[0] = 2.0
+    for n in range(3000):
+        await store.begin(f"new-{n}", "fp", "o", lease=1)
+
+    assert store.purge_expired() < 3000  # most of the old keys were already swept
+    now[0] = 4.0
+    assert store.purge_expired() == 3000
+    assert await store.begin("new-1", "fp", "o", lease=1) is None
+
+
+async def test_sql_store_purges_while_claiming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_module, "PURGE_EVERY", 2)
+    now = [0.0]
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'auto.db'}")
+    store = SqlIdempotencyStore(engine, clock=lambda: now[0])
+    await store.create_schema()
+    try:
+        await store.begin("old", "fp", "o", lease=1)
+        now[0] = 5.0
+        await store.begin("new", "fp", "o", lease=1)  # the second claim purges "old"
+
+        assert await store.purge_expired() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_sql_store_purges_expired_records(tmp_path: Path) -> None:
+    now = [0.0]
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'purge.db'}")
+    store = SqlIdempotencyStore(engine, clock=lambda: now[0])
+    await store.create_schema()
+    try:
+        await store.begin("crashed", "fp", "o", lease=1)
+        await store.begin("done", "fp", "o", lease=1)
+        await store.complete("done", "o", RESPONSE, ttl=10)
+        now[0] = 5.0
+
+        assert await store.purge_expired() == 1
+        assert await store.begin("done", "fp", "o2", lease=1) == IdempotencyRecord(
+            "fp", None, RESPONSE
+        )
+    finally:
+        await engine.dispose()

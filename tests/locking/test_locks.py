@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -16,6 +17,7 @@ from mic.locking import (
     Lease,
     LockLostError,
     LockNotAcquiredError,
+    RedisDistributedLock,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +137,10 @@ async def test_tasks_never_overlap_and_tokens_increase(locks: DistributedLock) -
         (lambda locks: locks.acquire("a", ttl=-1), "ttl must be > 0"),
         (lambda locks: locks.acquire("a", ttl=1, wait=-1), "wait must be >= 0"),
         (lambda locks: locks.extend(Lease("a", "o", 1, 1), ttl=0), "ttl must be > 0"),
+        (lambda locks: locks.try_acquire("a", ttl=float("inf")), "ttl must be > 0 and <="),
+        (lambda locks: locks.acquire("a", ttl=1e20), "ttl must be > 0 and <="),
+        (lambda locks: locks.acquire("a", ttl=1, wait=float("nan")), "wait must be >= 0"),
+        (lambda locks: locks.acquire("a", ttl=1, retry_interval=0), "retry_interval must be"),
     ],
 )
 async def test_bad_arguments_are_rejected(
@@ -189,3 +195,43 @@ async def test_processes_contending_on_redis_never_hold_the_lock_together(
         tokens.append(int(enter.rsplit(":", 1)[1]))
     assert list(range(1, workers * rounds + 1)) == tokens
     assert {f"w{n}" for n in range(workers)} == {e.split(":")[1] for e in log}
+
+
+class ReplyLostRedis(Redis):
+    """A real Redis client whose next script reply arrives late once `slow` is set."""
+
+    slow = False
+
+    async def evalsha(self, *args: Any) -> Any:  # type: ignore[override]
+        result = await super().evalsha(*args)
+        if self.slow:
+            self.slow = False
+            await asyncio.sleep(30)  # the script ran on the server; the reply is "in transit"
+        return result
+
+
+@pytest.mark.redis
+async def test_cancelled_acquire_on_redis_does_not_leave_the_lock_taken(
+    redis_url: str, redis_prefix: tuple[Redis, str]
+) -> None:
+    """Cancelled after Redis granted the lock: it is released, not blocked for the TTL."""
+    client, prefix = redis_prefix
+    slow_client = ReplyLostRedis.from_url(redis_url)
+    locks = RedisDistributedLock(slow_client, prefix=prefix)
+    try:
+        slow_client.slow = True
+        task = asyncio.create_task(locks.try_acquire("job", ttl=60))
+        for _ in range(500):  # wait (bounded) until the server has granted the lock
+            if await client.exists(f"{prefix}held:job"):
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        lease = await locks.try_acquire("job", ttl=60)
+
+        assert lease is not None
+        assert lease.fencing_token == 2
+    finally:
+        await slow_client.aclose()

@@ -21,14 +21,19 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+MAX_TTL = 10**9
+"""Longest TTL in seconds (about 31 years): Redis refuses expiries beyond 64-bit milliseconds."""
+
+
 def check_ttl(ttl: float | None) -> None:
-    """Reject a non-positive TTL.
+    """Reject a TTL that is not a positive, finite number of seconds (at most `MAX_TTL`).
 
     Raises:
-        ValueError: `ttl` is zero or negative.
+        ValueError: `ttl` is zero, negative, NaN, infinite or larger than `MAX_TTL`; use
+            ``None`` for "no expiry".
     """
-    if ttl is not None and not ttl > 0:
-        raise ValueError(f"ttl must be > 0 seconds or None, got {ttl!r}")
+    if ttl is not None and not 0 < ttl <= MAX_TTL:
+        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds or None, got {ttl!r}")
 
 
 class CacheBackend(ABC):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from mic.healthcheck import Probe
+
+_GLOB_SPECIAL = re.compile(r"[\\*?\[\]^-]")
 
 
 class RedisCache(CacheBackend):
@@ -25,7 +28,8 @@ class RedisCache(CacheBackend):
 
     Raises:
         MissingDependencyError: The ``redis`` extra is not installed.
-        ValueError: A non-positive `default_ttl`.
+        ValueError: An empty `prefix` (`clear` would empty the whole database) or a bad
+            `default_ttl`.
     """
 
     def __init__(
@@ -33,6 +37,8 @@ class RedisCache(CacheBackend):
     ) -> None:
         require("redis.asyncio", "redis")
         super().__init__()
+        if not prefix:
+            raise ValueError("prefix must not be empty: clear() deletes every key under it")
         check_ttl(default_ttl)
         self.client = client
         self.prefix = prefix
@@ -91,7 +97,10 @@ class RedisCache(CacheBackend):
     async def clear(self) -> None:
         """Remove every key under the prefix (SCAN + UNLINK, never KEYS or FLUSHDB)."""
         batch: list[Any] = []
-        async for found in self.client.scan_iter(match=self.prefix + "*", count=500):
+        # The prefix is literal: escape the glob characters of SCAN MATCH, or a prefix such
+        # as "app[1]:" would match (and delete) another application's keys.
+        pattern = _GLOB_SPECIAL.sub(r"\\\g<0>", self.prefix) + "*"
+        async for found in self.client.scan_iter(match=pattern, count=500):
             batch.append(found)
             if len(batch) >= 500:
                 await self.client.unlink(*batch)

@@ -26,6 +26,7 @@ FILTER_OPERATORS: frozenset[str] = frozenset(get_args(FilterOperator))
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_MAX_PAGE_SIZE = 1000
+DEFAULT_MAX_FILTER_VALUES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,10 @@ class UnitOfWork:
     (the same SQL engine; any in-memory storage) made while it is open join it. On a normal
     exit it commits; on an exception it rolls back and nothing it wrote is visible. Callbacks
     registered with `on_commit` run after a successful commit, in order.
+
+    A nested ``unit_of_work()`` joins the open one (same object) as a savepoint: if the
+    nested block raises, its own writes and callbacks are undone even when the outer block
+    catches the exception and commits (ADR 0021).
     Not for concurrent use: one unit of work belongs to one task.
     """
 
@@ -88,6 +93,13 @@ class UnitOfWork:
     def on_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` once the unit of work has committed (never after a rollback)."""
         self._after_commit.append(callback)
+
+    def _callbacks_mark(self) -> int:
+        """How many callbacks are registered, to drop later ones when a savepoint fails."""
+        return len(self._after_commit)
+
+    def _drop_callbacks_after(self, mark: int) -> None:
+        del self._after_commit[mark:]
 
     async def _run_after_commit(self) -> None:
         callbacks, self._after_commit = self._after_commit, []
@@ -102,16 +114,21 @@ class StorageOptions:
     Attributes:
         default_page_size: Page size when the caller gives none.
         max_page_size: Largest page a caller may ask for; more is a 422.
+        max_filter_values: Most values one ``in`` filter may list; more is a 422 (each
+            value is a bound parameter, and databases cap those: 65535 on PostgreSQL).
     """
 
     default_page_size: int = DEFAULT_PAGE_SIZE
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
+    max_filter_values: int = DEFAULT_MAX_FILTER_VALUES
 
     def __post_init__(self) -> None:
         if self.max_page_size < 1:
             raise ValueError("max_page_size must be >= 1")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ValueError("default_page_size must be between 1 and max_page_size")
+        if not 1 <= self.max_filter_values <= 10_000:
+            raise ValueError("max_filter_values must be between 1 and 10000")
 
 
 class DataStorage(ABC, Generic[ModelT]):
@@ -198,7 +215,8 @@ class DataStorage(ABC, Generic[ModelT]):
         Args:
             filters: Conditions, all of which must hold.
             order_by: Field names, ``-name`` for descending; ``id`` is always the final
-                tie-breaker. Nullable fields cannot be ordered on.
+                tie-breaker. Nullable fields, and fields holding lists or objects, cannot
+                be ordered on.
             limit: Page size (default and maximum come from the storage's options).
             cursor: `Page.next_cursor` of the previous page, with the same order.
         """

@@ -180,6 +180,7 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
     async def delete(self, record_id: Any, *, version: int | None = None) -> None:
         """Delete the record (only at `version`, when given)."""
         record_id = self.schema.validate_id(record_id)
+        version = self.schema.validate_version(version)
 
         def check(current: Row | None) -> None:
             if current is None:
@@ -218,7 +219,15 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
         """Open (or join) a unit of work shared by every in-memory storage."""
         current = _active.get()
         if current is not None:
-            yield current  # joined: the outermost unit of work commits
+            # Joined: the outermost unit of work commits; this block is a savepoint.
+            staged = {storage: dict(writes) for storage, writes in current.staged.items()}
+            mark = current._callbacks_mark()
+            try:
+                yield current
+            except BaseException:
+                current.staged = staged
+                current._drop_callbacks_after(mark)
+                raise
             return
         uow = InMemoryUnitOfWork()
         token = _active.set(uow)

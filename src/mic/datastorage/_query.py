@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError
 
 from mic.datastorage._base import Filter, Filters, StorageOptions
 from mic.model import ValidationFailedError
@@ -57,6 +57,10 @@ class ModelSchema:
         }
         self.nullable = frozenset(name for name, adapter in self.adapters.items()
                                   if _accepts_none(adapter))  # fmt: skip
+        # Lists and objects have no order (PostgreSQL's json type not even equality), so
+        # they are neither filtered nor ordered on, on any backend.
+        self.comparable = frozenset(name for name, adapter in self.adapters.items()
+                                    if _is_scalar(adapter))  # fmt: skip
         if "id" in self.nullable:
             raise TypeError(f"{model.__name__}.id must not be optional: the storage keys by it")
 
@@ -68,9 +72,21 @@ class ModelSchema:
         """
         return self._value("id", record_id)
 
+    def validate_version(self, version: Any) -> int | None:
+        """`version` (of a versioned delete) as an integer, or ``None``.
+
+        Raises:
+            ValidationFailedError: It is not an integer.
+        """
+        if version is None:
+            return None
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise _invalid("invalid_value", "the version must be an integer", field="version")
+        return version
+
     def _value(self, name: str, value: Any) -> Any:
         try:
-            return self.adapters[name].validate_python(value)
+            checked = self.adapters[name].validate_python(value)
         except ValidationError as exc:
             raise _invalid(
                 "invalid_value",
@@ -78,6 +94,14 @@ class ModelSchema:
                 field=name,
                 errors=[e["msg"] for e in exc.errors(include_url=False, include_input=False)],
             ) from None
+        if not _storable(checked):
+            # The same 422 on every backend, rather than a driver error on SQL only.
+            raise _invalid(
+                "invalid_value",
+                f"invalid value for field {name!r}: beyond 64-bit integers or not UTF-8",
+                field=name,
+            )
+        return checked
 
     def filters(self, filters: Filters) -> tuple[Filter, ...]:
         """Filters with known fields and values of the field's type.
@@ -87,16 +111,27 @@ class ModelSchema:
         """
         if isinstance(filters, Mapping):
             filters = [Filter(name, "eq", value) for name, value in filters.items()]
+        elif isinstance(filters, str | bytes) or not isinstance(filters, Sequence):
+            raise _invalid("invalid_filter", "filters must be a list of Filter or a mapping")
         return tuple(self._filter(item) for item in filters)
 
-    def _filter(self, item: Filter) -> Filter:
+    def _filter(self, item: Any) -> Filter:
+        if not isinstance(item, Filter):
+            raise _invalid("invalid_filter", f"not a Filter: {type(item).__name__}")
         if item.field not in self.adapters:
             raise _invalid("unknown_field", f"unknown filter field {item.field!r}",
                            field=item.field, allowed=sorted(self.adapters))  # fmt: skip
+        if item.field not in self.comparable:
+            raise _invalid("invalid_filter", f"cannot filter on field {item.field!r}: it holds "
+                           "lists or objects", field=item.field)  # fmt: skip
         if item.op == "in":
             if isinstance(item.value, str | bytes) or not isinstance(item.value, Sequence | set):
                 raise _invalid("invalid_value", "the 'in' operator needs a list of values",
                                field=item.field)  # fmt: skip
+            most = self.options.max_filter_values
+            if len(item.value) > most:
+                raise _invalid("invalid_value", f"the 'in' operator takes at most {most} values",
+                               field=item.field, max_filter_values=most)  # fmt: skip
             if any(v is None for v in item.value):
                 raise _invalid("invalid_value", "the 'in' operator does not accept null",
                                field=item.field)  # fmt: skip
@@ -116,12 +151,17 @@ class ModelSchema:
         """
         if isinstance(order_by, str):
             order_by = (order_by,)
+        if not isinstance(order_by, Sequence) or not all(isinstance(r, str) for r in order_by):
+            raise _invalid("invalid_order", "order_by must be a list of field names")
         keys: list[OrderKey] = []
         for raw in order_by:
             name = raw[1:] if raw.startswith("-") else raw
             if name not in self.adapters:
                 raise _invalid("unknown_field", f"unknown order field {name!r}",
                                field=name, allowed=sorted(self.adapters))  # fmt: skip
+            if name not in self.comparable:
+                raise _invalid("invalid_order", f"cannot order on field {name!r}: it holds "
+                               "lists or objects", field=name)  # fmt: skip
             if name in self.nullable:
                 raise _invalid("invalid_order", f"cannot order on nullable field {name!r}",
                                field=name)  # fmt: skip
@@ -165,7 +205,7 @@ class ModelSchema:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             spec, values = json.loads(raw)
-        except (ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError, binascii.Error, RecursionError):
             raise _invalid("invalid_cursor", "the cursor is not valid") from None
         expected = [("-" if k.descending else "") + k.field for k in order]
         if spec != expected or not isinstance(values, list) or len(values) != len(order):
@@ -175,6 +215,43 @@ class ModelSchema:
                          for k, v in zip(order, values, strict=True))  # fmt: skip
         except ValidationError:
             raise _invalid("invalid_cursor", "the cursor is not valid") from None
+
+
+def _storable(value: Any) -> bool:
+    """Whether every database can bind `value`: 64-bit integers, UTF-8 encodable text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return bool(-(2**63) <= value < 2**63)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean", "null"})
+
+
+def _is_scalar(adapter: TypeAdapter[Any]) -> bool:
+    """Whether a field's values are scalars (comparable and orderable in SQL and Python)."""
+    try:
+        schema = adapter.json_schema()
+    except PydanticUserError:  # a type pydantic cannot describe: assume the worst
+        return False
+    return _scalar_schema(schema, schema.get("$defs", {}))
+
+
+def _scalar_schema(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> bool:
+    if "$ref" in schema:
+        target = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1])
+        return target is not None and _scalar_schema(target, defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return all(_scalar_schema(branch, defs) for branch in schema[key])
+    if "enum" in schema or "const" in schema:
+        values = schema.get("enum", [schema.get("const")])
+        return all(v is None or isinstance(v, str | int | float) for v in values)
+    return schema.get("type") in _SCALAR_TYPES
 
 
 def _accepts_none(adapter: TypeAdapter[Any]) -> bool:

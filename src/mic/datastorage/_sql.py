@@ -100,6 +100,20 @@ def _translate(error: Exception) -> Exception:
     return error
 
 
+async def _begin_sqlite_transaction(connection: AsyncConnection) -> None:
+    """Make sure SQLite has really begun the transaction before a SAVEPOINT.
+
+    sqlite3 (and so aiosqlite) sends BEGIN lazily, before the first write. A SAVEPOINT sent
+    first opens a transaction of its own, and releasing it commits: the outer rollback would
+    then undo nothing. Sending BEGIN first keeps the savepoint inside the unit of work.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    raw = await connection.get_raw_connection()
+    if not getattr(raw.driver_connection, "in_transaction", True):
+        await connection.exec_driver_sql("BEGIN")
+
+
 class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
     """`DataStorage` on a SQLModel table model (``table=True``) and an async engine.
 
@@ -208,6 +222,12 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
             if translated is error:
                 raise
             raise translated from error
+        except (OverflowError, UnicodeEncodeError) as error:
+            # Raised by the driver while binding, before the statement runs: an integer
+            # beyond 64 bits on SQLite, a lone surrogate in a string on either database.
+            raise ValidationFailedError(
+                "invalid_value", "a value cannot be stored in the database"
+            ) from error
 
     def _load(self, row: Any) -> ModelT:
         return self.model.model_validate(dict(row._mapping))
@@ -262,6 +282,7 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
     async def delete(self, record_id: Any, *, version: int | None = None) -> None:
         """Delete the record (only at `version`, when given)."""
         pk = self.schema.validate_id(record_id)
+        version = self.schema.validate_version(version)
         async with self._connection() as (connection, _):
             if version is None:
                 result = await connection.execute(self._delete, {"pk": pk})
@@ -338,7 +359,8 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
         """
         current = _active.get()
         if current is not None and current.engine is self.engine:
-            yield current  # joined: the outermost unit of work commits
+            async with self._savepoint(current):
+                yield current  # joined: the outermost unit of work commits
             return
         async with self._begin() as connection:
             uow = SqlUnitOfWork(self.engine, connection)
@@ -348,6 +370,24 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
             finally:
                 _active.reset(token)
         await uow._run_after_commit()
+
+    @asynccontextmanager
+    async def _savepoint(self, uow: SqlUnitOfWork) -> AsyncIterator[None]:
+        """A nested unit of work: a SAVEPOINT, rolled back alone if the block raises."""
+        mark = uow._callbacks_mark()
+        async with uow.lock:
+            await _begin_sqlite_transaction(uow.connection)
+            savepoint = await uow.connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            async with uow.lock:
+                if savepoint.is_active:
+                    await asyncio.shield(savepoint.rollback())
+            uow._drop_callbacks_after(mark)
+            raise
+        async with uow.lock:
+            await savepoint.commit()
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
 from mic.http import (
@@ -23,7 +24,9 @@ from mic.http import (
     RouteSpecError,
 )
 from mic.idempotency._store import IdempotencyStore, StoredResponse
-from mic.model import ConflictError, DomainError, ValidationFailedError
+from mic.model import ConflictError, DomainError, TransientError, ValidationFailedError
+
+logger = logging.getLogger("mic.idempotency")
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_KEY_LENGTH = 255
@@ -75,7 +78,7 @@ class Idempotency(RouteInterceptor):
     def __post_init__(self) -> None:
         if not self.ttl > 0 or not self.lease > 0 or not self.poll_interval > 0:
             raise ValueError("ttl, lease and poll_interval must be > 0 seconds")
-        if self.wait < 0:
+        if not self.wait >= 0:
             raise ValueError("wait must be >= 0 seconds")
         if not self.header:
             raise ValueError("header must not be empty")
@@ -86,7 +89,7 @@ class Idempotency(RouteInterceptor):
         Raises:
             RouteSpecError: No store is configured, or the route only serves safe methods.
         """
-        store = self.store or config.get(IdempotencyStore)
+        store = self.store if self.store is not None else config.get(IdempotencyStore)
         if store is None:
             raise RouteSpecError(
                 f"route {route.name!r}: Idempotency needs a store: pass store= or register "
@@ -104,6 +107,7 @@ class Idempotency(RouteInterceptor):
             400: f"The {self.header} header is missing or invalid",
             409: f"A request with this {self.header} is still being processed",
             422: f"This {self.header} was already used with a different request",
+            503: "The idempotency store is unavailable; retry later",
         }
 
 
@@ -152,7 +156,7 @@ class _Guard:
         try:
             response = await call_next(context)
         except BaseException:
-            await asyncio.shield(self.store.release(storage_key, owner))
+            await asyncio.shield(self._settle(self.store.release(storage_key, owner)))
             raise
         if is_replayable(response.status_code):
             stored = StoredResponse(
@@ -160,17 +164,47 @@ class _Guard:
                 tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers),
                 response.body,
             )
-            await self.store.complete(storage_key, owner, stored, ttl=self.policy.ttl)
+            settle: Awaitable[object] = self.store.complete(
+                storage_key, owner, stored, ttl=self.policy.ttl
+            )
         else:
-            await self.store.release(storage_key, owner)
+            settle = self.store.release(storage_key, owner)
+        # Shielded: the handler's work is done, so a cancellation now (client gone, server
+        # shutting down) must not leave the key claimed until its lease ends, after which a
+        # retry would run the handler a second time.
+        await asyncio.shield(self._settle(settle))
         return response
+
+    async def _settle(self, outcome: Awaitable[object]) -> None:
+        """Record a finished request; a store failure is logged, never turned into an error.
+
+        The handler has run: its answer goes back to the client even if the store is down
+        (the claim then ends with its lease).
+        """
+        try:
+            await outcome
+        except Exception:
+            logger.warning("idempotency store failed to record route %s", self.route_name,
+                           exc_info=True)  # fmt: skip
 
     async def _claim(self, storage_key: str, fingerprint: str, owner: str) -> HttpResponse | None:
         """``None`` once we own the key; else the answer for a duplicate."""
         policy = self.policy
         deadline = time.monotonic() + policy.wait
         while True:
-            record = await self.store.begin(storage_key, fingerprint, owner, lease=policy.lease)
+            try:
+                record = await self.store.begin(storage_key, fingerprint, owner, lease=policy.lease)
+            except DomainError:
+                raise
+            except Exception as error:
+                # Without the store, running the handler could run it twice: fail closed.
+                logger.warning("idempotency store unavailable for route %s", self.route_name,
+                               exc_info=True)  # fmt: skip
+                raise TransientError(
+                    "idempotency_store_unavailable",
+                    "idempotency keys cannot be checked right now; retry later",
+                    retry_after=1,
+                ) from error
             if record is None:
                 return None
             if record.fingerprint != fingerprint:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from mic.healthcheck import Probe
 
 
+PURGE_EVERY = 1000
+"""`SqlIdempotencyStore.begin` deletes expired records once every this many claims."""
+
+
 class SqlIdempotencyStore(IdempotencyStore):
     """Records in table `table_name` (key, record JSON, owner, expiry).
 
@@ -54,6 +58,7 @@ class SqlIdempotencyStore(IdempotencyStore):
             sa.Column("expires_at", sa.Float, nullable=False),
         )
         self._clock = clock
+        self._claims = 0
 
     def probe(
         self, *, name: str | None = None, required: bool = True, timeout: float | None = None
@@ -89,10 +94,26 @@ class SqlIdempotencyStore(IdempotencyStore):
         async with self.engine.begin() as connection:
             await connection.run_sync(self.metadata.drop_all)
 
+    async def purge_expired(self) -> int:
+        """Delete every expired record; how many were deleted.
+
+        `begin` also runs it once every `PURGE_EVERY` claims of this process, so the table
+        stays proportional to the live keys; call it from a scheduled job for a tighter bound.
+        """
+        sa, table = self._sa, self.table
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                sa.delete(table).where(table.c.expires_at <= self._clock())
+            )
+        return int(result.rowcount)
+
     async def begin(
         self, key: str, fingerprint: str, owner: str, *, lease: float
     ) -> IdempotencyRecord | None:
         """Claim `key` if it is free or expired."""
+        self._claims += 1
+        if self._claims % PURGE_EVERY == 0:
+            await self.purge_expired()
         sa, table = self._sa, self.table
         record = IdempotencyRecord(fingerprint, owner, None).to_json()
         values: dict[str, Any] = {"key": key, "owner": owner, "record": record}

@@ -73,6 +73,9 @@ class IdempotencyRecord:
         return cls(data["f"], data["o"], response)
 
 
+_FIRST_SWEEP = 1024
+
+
 class IdempotencyStore(ABC):
     """Atomic claim / complete / release of idempotency keys. Safe to share between tasks."""
 
@@ -128,6 +131,24 @@ class InMemoryIdempotencyStore(IdempotencyStore):
         self._clock = clock
         self._lock = threading.Lock()
         self._records: dict[str, tuple[IdempotencyRecord, float]] = {}
+        self._sweep_at = _FIRST_SWEEP
+
+    def purge_expired(self) -> int:
+        """Drop every expired record now; how many were dropped.
+
+        `begin` also sweeps on its own whenever the store has doubled since the last sweep,
+        so memory stays proportional to the live keys.
+        """
+        with self._lock:
+            return self._purge()
+
+    def _purge(self) -> int:
+        now = self._clock()
+        expired = [key for key, (_, expires_at) in self._records.items() if expires_at <= now]
+        for key in expired:
+            del self._records[key]
+        self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._records))
+        return len(expired)
 
     def _live(self, key: str) -> IdempotencyRecord | None:
         found = self._records.get(key)
@@ -140,6 +161,8 @@ class InMemoryIdempotencyStore(IdempotencyStore):
     ) -> IdempotencyRecord | None:
         """Claim `key` if it is free or expired."""
         with self._lock:
+            if len(self._records) >= self._sweep_at:
+                self._purge()  # amortized O(1): each sweep follows a doubling
             existing = self._live(key)
             if existing is not None:
                 return existing

@@ -55,16 +55,20 @@ class Lease:
     ttl: float
 
 
+MAX_TTL = 10**9
+"""Longest lease in seconds (about 31 years): Redis refuses expiries beyond 64-bit milliseconds."""
+
+
 def check_lock_args(name: str, ttl: float) -> None:
-    """Reject an empty name or a non-positive TTL.
+    """Reject an empty name or a TTL that is not a positive, finite number of seconds.
 
     Raises:
         ValueError: One of them is invalid.
     """
     if not name:
         raise ValueError("a lock name must not be empty")
-    if not ttl > 0:
-        raise ValueError(f"ttl must be > 0 seconds, got {ttl!r}")
+    if not 0 < ttl <= MAX_TTL:
+        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds, got {ttl!r}")
 
 
 class DistributedLock(ABC):
@@ -133,11 +137,14 @@ class DistributedLock(ABC):
 
         Raises:
             LockNotAcquiredError: `wait` elapsed (``Retry-After`` is the TTL).
-            ValueError: Empty name, non-positive TTL or negative `wait`.
+            ValueError: Empty name, bad TTL, negative or NaN `wait`, or a `retry_interval`
+                that is not positive.
         """
         check_lock_args(name, ttl)
-        if wait is not None and wait < 0:
+        if wait is not None and not wait >= 0:
             raise ValueError("wait must be >= 0")
+        if not 0 < retry_interval <= MAX_RETRY_INTERVAL:
+            raise ValueError(f"retry_interval must be > 0 and <= {MAX_RETRY_INTERVAL} seconds")
         deadline = None if wait is None else time.monotonic() + wait
         interval = retry_interval
         while True:

@@ -8,6 +8,8 @@ fencing tokens let storage detect.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import secrets
 from dataclasses import replace
@@ -101,8 +103,19 @@ class RedisDistributedLock(DistributedLock):
         check_lock_args(name, ttl)
         owner = secrets.token_hex(16)
         keys = [self._held_key(name), f"{self.prefix}fence:{name}"]
-        token = int(await self._acquire(keys=keys, args=[owner, _ms(ttl)]))
+        try:
+            token = int(await self._acquire(keys=keys, args=[owner, _ms(ttl)]))
+        except BaseException:
+            # Cancelled (or the connection broke) after Redis may have run the script: the
+            # lock could be ours with nobody left to release it. Release it by owner, so it
+            # is not blocked for the whole TTL; a no-op when the script never ran.
+            await asyncio.shield(self._release_quietly(name, owner))
+            raise
         return Lease(name, owner, token, ttl) if token else None
+
+    async def _release_quietly(self, name: str, owner: str) -> None:
+        with contextlib.suppress(Exception):  # best effort: the TTL frees it otherwise
+            await self._release(keys=[self._held_key(name)], args=[owner])
 
     async def release(self, lease: Lease) -> bool:
         """Free the lock if `lease` still owns it."""
