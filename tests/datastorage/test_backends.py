@@ -308,3 +308,21 @@ async def test_only_scalar_fields_can_be_ordered(field: str, allowed: bool) -> N
     else:
         with pytest.raises(ValidationFailedError, match=f"cannot order on field '{field}'"):
             await storage.list(order_by=[field])
+
+
+async def test_current_unit_of_work_is_visible_only_inside_it() -> None:
+    """`current()` lets components that write beside a storage (the outbox) join its unit."""
+    from pydantic import BaseModel
+
+    from mic.datastorage import InMemoryDataStorage, InMemoryUnitOfWork, SqlUnitOfWork
+
+    class Thing(BaseModel):
+        id: int
+        version: int = 0
+
+    storage = InMemoryDataStorage(Thing)
+    assert None is InMemoryUnitOfWork.current()
+    async with storage.unit_of_work() as uow:
+        assert uow is InMemoryUnitOfWork.current()
+        assert None is SqlUnitOfWork.current()
+    assert None is InMemoryUnitOfWork.current()

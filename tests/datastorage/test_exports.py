@@ -15,6 +15,7 @@ def test_all_is_pinned() -> None:
         "InMemoryDataStorage",
         "InMemoryDocumentDataStorage",
         "InMemoryKeyValueDataStorage",
+        "InMemoryUnitOfWork",
         "KeyValueEntry",
         "Page",
         "SqlDataStorage",

@@ -21,7 +21,7 @@ from mic.datastorage._flavours import (
     InMemoryKeyValueDataStorage,
     KeyValueEntry,
 )
-from mic.datastorage._memory import InMemoryDataStorage
+from mic.datastorage._memory import InMemoryDataStorage, InMemoryUnitOfWork
 from mic.datastorage._sql import SqlDataStorage, SqlUnitOfWork, create_sql_engine
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "InMemoryDataStorage",
     "InMemoryDocumentDataStorage",
     "InMemoryKeyValueDataStorage",
+    "InMemoryUnitOfWork",
     "KeyValueEntry",
     "Page",
     "SqlDataStorage",

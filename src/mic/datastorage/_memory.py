@@ -45,6 +45,11 @@ def _exists(record_id: Any) -> ConflictError:
 class InMemoryUnitOfWork(UnitOfWork):
     """Staged writes of in-memory storages, applied atomically on commit."""
 
+    @classmethod
+    def current(cls) -> InMemoryUnitOfWork | None:
+        """The in-memory unit of work open in this task, or ``None``."""
+        return _active.get()
+
     def __init__(self) -> None:
         super().__init__()
         # storage -> id -> (committed version expected at commit, None if absent; new row or

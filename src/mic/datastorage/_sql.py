@@ -81,6 +81,14 @@ class SqlUnitOfWork(UnitOfWork):
             at a time; storages take `lock` around each statement.
     """
 
+    @classmethod
+    def current(cls) -> SqlUnitOfWork | None:
+        """The SQL unit of work open in this task (the innermost one), or ``None``.
+
+        Components that write beside a storage (the outbox) join it through `connection`.
+        """
+        return _active.get()
+
     def __init__(self, engine: AsyncEngine, connection: AsyncConnection) -> None:
         super().__init__()
         self.engine = engine

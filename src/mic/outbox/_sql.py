@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
-from mic.datastorage._sql import _active as _active_sql_unit
+from mic.datastorage import SqlUnitOfWork
 from mic.eventbus import Event
 from mic.outbox._store import NoUnitOfWorkError, OutboxBatch, OutboxRecord, OutboxStore
 
@@ -119,7 +119,7 @@ class SqlOutboxStore(OutboxStore):
             await connection.run_sync(self._metadata.drop_all, checkfirst=True)
 
     async def _insert(self, event: Event) -> None:
-        uow = _active_sql_unit.get()
+        uow = SqlUnitOfWork.current()
         if uow is None or uow.engine is not self.engine:
             raise NoUnitOfWorkError(
                 "outbox events are written inside `async with storage.unit_of_work()` of a "

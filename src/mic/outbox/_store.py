@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from mic.datastorage import InMemoryDataStorage
-from mic.datastorage._memory import _active as _active_memory_unit
+from mic.datastorage import InMemoryDataStorage, InMemoryUnitOfWork
 from mic.eventbus import Event
 from mic.outbox._redaction import TopicRedactionPolicy, sanitize_payload
 
@@ -170,7 +169,7 @@ class InMemoryOutboxStore(OutboxStore):
         self._claim_lock = asyncio.Lock()
 
     async def _insert(self, event: Event) -> None:
-        if _active_memory_unit.get() is None:
+        if InMemoryUnitOfWork.current() is None:
             raise NoUnitOfWorkError(
                 "outbox events are written inside `async with storage.unit_of_work()` "
                 "of an in-memory storage"
