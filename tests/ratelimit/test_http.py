@@ -28,6 +28,7 @@ from mic.ratelimit import (
     TrustedProxies,
     per_api_key,
     per_identity,
+    per_ip,
     per_route,
 )
 from tests.support import build_app, client_for, make_client
@@ -153,6 +154,18 @@ async def test_different_client_ips_have_separate_budgets(framework: str) -> Non
     async with (
         client_for(app, client=("192.0.2.1", 1)) as one,
         client_for(app, client=("192.0.2.2", 1)) as two,
+    ):
+        assert (await one.get("/items")).status_code == 200
+        assert (await two.get("/items")).status_code == 200
+        assert (await one.get("/items")).status_code == 429
+
+
+async def test_ipv4_clients_of_a_dual_stack_socket_have_separate_budgets(framework: str) -> None:
+    """Review regression: ``::ffff:a.b.c.d`` peers were all keyed as one ``::/64``."""
+    app = build_app(framework, [route(RateLimit(limit=1, period=60))], config())
+    async with (
+        client_for(app, client=("::ffff:192.0.2.1", 1)) as one,
+        client_for(app, client=("::ffff:192.0.2.2", 1)) as two,
     ):
         assert (await one.get("/items")).status_code == 200
         assert (await two.get("/items")).status_code == 200
@@ -297,8 +310,19 @@ def test_the_route_documents_its_429() -> None:
     ("kwargs", "error", "message"),
     [
         ({"limit": 0, "period": 1}, ValueError, "limit must be an integer >= 1"),
-        ({"limit": 2, "period": 1, "cost": 3}, ValueError, "cost must be between 1 and 2"),
-        ({"limit": 2, "period": 1, "cost": True}, ValueError, "cost must be between 1 and 2"),
+        (
+            {"limit": 2, "period": 1, "cost": 3},
+            ValueError,
+            "cost must be an integer between 1 and 2",
+        ),
+        ({"limit": 2, "period": 1, "cost": True}, ValueError, "cost must be an integer between 1"),
+        # Review regression: a fractional cost passed here and failed every request (500).
+        ({"limit": 2, "period": 1, "cost": 1.5}, ValueError, "cost must be an integer between 1"),
+        (
+            {"limit": 2, "period": 1, "key": per_ip, "cost": 0},
+            ValueError,
+            "cost must be an integer",
+        ),
         ({"limit": 2, "period": 1, "key": "ip"}, TypeError, "key must be callable"),
     ],
 )

@@ -73,7 +73,7 @@ def test_ipv6_clients_are_grouped_by_prefix() -> None:
 
 @pytest.mark.parametrize("prefix", [0, 129])
 def test_bad_ipv6_prefixes_are_refused(prefix: int) -> None:
-    with pytest.raises(ValueError, match="ipv6_prefix must be between 1 and 128"):
+    with pytest.raises(ValueError, match="ipv6_prefix must be an integer between 1 and 128"):
         PerIp(ipv6_prefix=prefix)
 
 
@@ -82,3 +82,59 @@ def test_identity_keys_name_kind_and_subject() -> None:
     assert per_identity(ctx, "192.0.2.1") == "ip:192.0.2.1"
     ctx.identity = Identity(subject="orders", kind="service")
     assert per_identity(ctx, "192.0.2.1") == "id:service:orders"
+
+
+# --- Review regressions: addresses as proxies and dual-stack sockets write them ---------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        # Proxies that append the client's port (and bracket IPv6) still name the client,
+        # instead of the walk stopping at the proxy and every client sharing its budget.
+        ("10.0.0.1", ["198.51.100.7:4711, 10.0.0.2"], "198.51.100.7"),
+        ("10.0.0.1", ["[2001:db8::5]:4711"], "2001:db8::5"),
+        ("10.0.0.1", ["[2001:db8::5]"], "2001:db8::5"),
+        ("10.0.0.1", ["10.0.0.9:80"], "10.0.0.9"),  # a trusted hop with a port is skipped
+        # A dual-stack socket reports IPv4 peers as IPv4-mapped IPv6 addresses.
+        ("::ffff:10.0.0.1", ["198.51.100.7"], "198.51.100.7"),
+        ("10.0.0.1", ["::ffff:198.51.100.7"], "198.51.100.7"),
+        ("::ffff:203.0.113.1", ["9.9.9.9"], "203.0.113.1"),  # untrusted: header ignored
+        # Malformed entries stop the walk at the last vouched-for address.
+        ("10.0.0.1", ["[2001:db8::5"], "10.0.0.1"),
+        ("10.0.0.1", ["198.51.100.7, , 10.0.0.2"], "10.0.0.2"),
+        ("10.0.0.1", ["unknown"], "10.0.0.1"),
+        ("10.0.0.1", ["1.2.3.4.5"], "10.0.0.1"),
+    ],
+)
+def test_client_ip_reads_ports_brackets_and_mapped_addresses(
+    peer: str, forwarded: list[str], expected: str
+) -> None:
+    assert PROXIES.client_ip(context(peer, forwarded)) == expected
+
+
+def test_ipv4_mapped_clients_keep_separate_budgets() -> None:
+    """Each IPv4 client behind a dual-stack socket is its own key, not one shared ::/64."""
+    ctx = context("::ffff:203.0.113.5")
+    assert per_ip(ctx, "::ffff:203.0.113.5") == "ip:203.0.113.5"
+    assert per_ip(ctx, "::ffff:198.51.100.1") == "ip:198.51.100.1"
+
+
+@pytest.mark.parametrize("header", ["", "x forwarded for", "x-forwarded-for\r\n"])
+def test_a_header_that_cannot_be_a_field_name_is_refused(header: str) -> None:
+    with pytest.raises(ValueError, match="header must be an HTTP field name"):
+        TrustedProxies(("10.0.0.1",), header=header)
+
+
+@pytest.mark.parametrize("prefix", [True, 64.5, "64"])
+def test_ipv6_prefixes_must_be_integers(prefix: object) -> None:
+    with pytest.raises(ValueError, match="ipv6_prefix must be an integer"):
+        PerIp(ipv6_prefix=prefix)  # type: ignore[arg-type]
+
+
+def test_is_trusted_reads_addresses_as_proxies_write_them() -> None:
+    assert PROXIES.is_trusted("10.1.2.3:8080")
+    assert PROXIES.is_trusted("::ffff:10.1.2.3")
+    assert PROXIES.is_trusted("[::1]:443")
+    assert not PROXIES.is_trusted("203.0.113.1")
+    assert not PROXIES.is_trusted("not-an-ip")

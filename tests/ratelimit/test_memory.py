@@ -119,6 +119,22 @@ async def test_a_full_table_evicts_the_oldest_tenth(
     assert not await limiter.consume("k19")
 
 
+async def test_eviction_spares_a_client_that_keeps_hammering_at_its_limit(
+    clock: FakeClock,
+) -> None:
+    """Review regression: eviction was first-inserted-first, so flooding the table with new
+    keys reset the counter of the oldest key, even one refused a moment ago."""
+    policy = RateLimitPolicy(1, 3600)
+    limiter = InMemoryRateLimiter(policy, clock=clock, max_keys=20)
+    assert await limiter.consume("abuser")
+    for index in range(100):
+        await limiter.consume(f"flood-{index}")
+        # The abuser keeps trying (and is refused) between the new keys.
+        assert not await limiter.consume("abuser")
+    assert limiter.evictions > 0
+    assert not await limiter.consume("abuser")
+
+
 async def test_a_full_table_of_idle_keys_is_swept_not_evicted(clock: FakeClock) -> None:
     limiter = InMemoryRateLimiter(RateLimitPolicy(1, 10), clock=clock, max_keys=3)
     for index in range(3):
@@ -130,7 +146,14 @@ async def test_a_full_table_of_idle_keys_is_swept_not_evicted(clock: FakeClock) 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"max_keys": 0}, "max_keys must be >= 1"), ({"sweep_interval": 0}, "sweep_interval")],
+    [
+        ({"max_keys": 0}, "max_keys must be an integer >= 1"),
+        ({"max_keys": 2.5}, "max_keys must be an integer >= 1"),
+        ({"sweep_interval": 0}, "sweep_interval"),
+        # Review regression: a NaN interval never came due, so idle keys were never swept.
+        ({"sweep_interval": float("nan")}, "sweep_interval must be a finite number"),
+        ({"sweep_interval": float("inf")}, "sweep_interval must be a finite number"),
+    ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -143,8 +166,15 @@ def test_bad_settings_are_refused(kwargs: dict[str, float], message: str) -> Non
         ({"limit": 0, "period": 1}, "limit must be an integer >= 1"),
         ({"limit": True, "period": 1}, "limit must be an integer >= 1"),
         ({"limit": 1.5, "period": 1}, "limit must be an integer >= 1"),
-        ({"limit": 1, "period": 0}, "period must be >= 0.001"),
-        ({"limit": 1, "period": float("inf")}, "period must be >= 0.001"),
+        ({"limit": 1, "period": 0}, "period must be a number of seconds between 0.001"),
+        ({"limit": 1, "period": float("inf")}, "period must be a number of seconds between"),
+        # Review regressions: values the headers or the Redis scripts cannot carry.
+        ({"limit": 1, "period": float("nan")}, "period must be a number of seconds between"),
+        ({"limit": 1, "period": 1e300}, "period must be a number of seconds between"),
+        ({"limit": 1, "period": True}, "period must be a number of seconds between"),
+        ({"limit": 10**15, "period": 1}, r"limit must be an integer >= 1 and <= 999999999999999"),
+        ({"limit": 1, "period": 1, "strategy": "token_bucket", "burst": 2.5}, "burst must be an"),
+        ({"limit": 1, "period": 1, "strategy": "token_bucket", "burst": 10**15}, "burst must be"),
         ({"limit": 1, "period": 1, "burst": 2}, "burst only applies to the token bucket"),
         ({"limit": 1, "period": 1, "strategy": "token_bucket", "burst": 0}, "burst must be"),
         ({"limit": 1, "period": 1, "strategy": "leaky"}, "'leaky' is not a valid Strategy"),
@@ -153,6 +183,11 @@ def test_bad_settings_are_refused(kwargs: dict[str, float], message: str) -> Non
 def test_bad_policies_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RateLimitPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_policy_name_must_be_a_string() -> None:
+    with pytest.raises(TypeError, match="rate limit policy name must be a string"):
+        RateLimitPolicy(1, 1, name=5)  # type: ignore[arg-type]
 
 
 def test_policy_accepts_strategy_names_and_reports_capacity() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -275,10 +276,16 @@ def test_a_failing_listener_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
     ("kwargs", "message"),
     [
         ({"failure_threshold": None}, "set failure_threshold or failure_rate_threshold"),
-        ({"failure_threshold": 0}, "failure_threshold must be >= 1"),
+        ({"failure_threshold": 0}, "failure_threshold must be an integer >= 1"),
+        ({"failure_threshold": 2.5}, "failure_threshold must be an integer >= 1"),
+        ({"half_open_max_calls": 1.5}, "half_open_max_calls and success_threshold must be"),
+        ({"window_size": True}, "window_size, minimum_calls"),
+        # Review regression: a NaN recovery time kept the circuit open for ever.
+        ({"recovery_time": float("nan")}, "recovery_time must be a finite number >= 0"),
+        ({"recovery_time": float("inf")}, "recovery_time must be a finite number >= 0"),
         ({"failure_rate_threshold": 1.5}, r"failure_rate_threshold must be in \(0, 1\]"),
         ({"minimum_calls": 30}, "minimum_calls <= window_size"),
-        ({"recovery_time": -1}, "recovery_time must be >= 0"),
+        ({"recovery_time": -1}, "recovery_time must be a finite number >= 0"),
         ({"success_threshold": 2}, "success_threshold <= half_open_max_calls"),
         ({"counted_exceptions": ()}, "counted_exceptions must not be empty"),
     ],
@@ -286,3 +293,126 @@ def test_a_failing_listener_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
 def test_bad_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CircuitBreaker("bad", **kwargs)  # type: ignore[arg-type]
+
+
+# --- Review regressions: the half-open bound under heavy concurrency --------------------
+
+
+async def _opened(clock: Clock, **kwargs: object) -> CircuitBreaker:
+    breaker, _ = make(clock, **kwargs)
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            await breaker.call(fail)
+    clock.now += 10.0
+    return breaker
+
+
+async def test_exactly_n_probes_among_many_concurrent_callers() -> None:
+    breaker = await _opened(Clock(), half_open_max_calls=3, success_threshold=3)
+    release = asyncio.Event()
+    running = peak = 0
+
+    async def probe() -> str:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+        return "probed"
+
+    calls = [asyncio.create_task(breaker.call(probe)) for _ in range(200)]
+    # The refusals finish on their first step: wait until 197 are done.
+    refused = asyncio.Event()
+    for task in calls:
+        task.add_done_callback(
+            lambda _: refused.set() if sum(t.done() for t in calls) >= 197 else None
+        )
+    await asyncio.wait_for(refused.wait(), timeout=30)
+    release.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert results.count("probed") == 3
+    assert sum(isinstance(r, CircuitOpenError) for r in results) == 197
+    assert peak == 3
+    assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_probe_still_running_from_an_earlier_round_counts_against_the_bound() -> None:
+    """Review regression: re-opening forgot running probes, so the next half-open round
+    let `half_open_max_calls` new probes run beside them."""
+    clock = Clock()
+    breaker = await _opened(clock, half_open_max_calls=2, success_threshold=2)
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        await release.wait()
+        return "late"
+
+    straggler = asyncio.create_task(breaker.call(slow))
+    await asyncio.sleep(0)
+    with pytest.raises(TransientError, match="down"):
+        await breaker.call(fail)  # the other probe fails: open again
+    clock.now += 10.0
+    assert breaker.state is CircuitState.HALF_OPEN
+    second = asyncio.create_task(breaker.call(slow))
+    await asyncio.sleep(0)
+    with pytest.raises(CircuitOpenError, match="is open"):
+        await breaker.call(succeed)  # the straggler and `second` fill the two slots
+    release.set()
+    assert await asyncio.gather(straggler, second) == ["late", "late"]
+    # The straggler's outcome belongs to the earlier round; `second` is one success of two.
+    assert breaker.state is CircuitState.HALF_OPEN
+    assert await breaker.call(succeed) == "ok"
+    assert breaker.state is CircuitState.CLOSED
+
+
+def test_the_sync_breaker_admits_exactly_n_probes_across_threads() -> None:
+    clock = Clock()
+    breaker, _ = make(clock, half_open_max_calls=2, success_threshold=2)
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            breaker.call_sync(_fail_sync)
+    clock.now += 10.0
+    threads_count = 16
+    start = threading.Barrier(threads_count)
+    release = threading.Event()
+    lock = threading.Lock()
+    outcomes: list[str] = []
+    running = peak = 0
+
+    def probe() -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        assert release.wait(timeout=30)
+        with lock:
+            running -= 1
+        return "probed"
+
+    def worker() -> None:
+        start.wait(timeout=30)
+        try:
+            outcome = breaker.call_sync(probe)
+        except CircuitOpenError:
+            outcome = "refused"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for _ in range(3000):  # the refused threads finish at once; wait (up to 30 s) for them
+        with lock:
+            if len(outcomes) == threads_count - 2:
+                break
+        release.wait(timeout=0.01)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["probed"] * 2 + ["refused"] * (threads_count - 2)
+    assert peak == 2
+    assert breaker.state is CircuitState.CLOSED
+
+
+def _fail_sync() -> None:
+    raise TransientError(message="down")

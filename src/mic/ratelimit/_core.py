@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# The largest limit, burst or cost: an RFC 9651 Integer (the ``q`` and ``r`` header parameters)
+# has at most 15 digits, and the Redis scripts compute in doubles, exact to 2**53.
+MAX_UNITS = 999_999_999_999_999
+# The longest period: ten years keeps every time in the Redis scripts (integer microseconds
+# of server time plus a few periods) exact in a double.
+MAX_PERIOD = 315_360_000.0
+
 # Float error allowance when turning a fractional token count into whole units: 2.9999999997
 # tokens after a refill are 3 tokens, not 2.
 _EPSILON = 1e-9
@@ -73,18 +80,32 @@ class RateLimitPolicy:
     storage_id: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
-            raise ValueError(f"rate limit policy {self.name!r}: limit must be an integer >= 1")
-        if not math.isfinite(self.period) or self.period < 0.001:
-            raise ValueError(f"rate limit policy {self.name!r}: period must be >= 0.001 seconds")
+        if not isinstance(self.name, str):
+            raise TypeError("rate limit policy name must be a string")
+        if not _is_units(self.limit):
+            raise ValueError(
+                f"rate limit policy {self.name!r}: limit must be an integer >= 1 and <= {MAX_UNITS}"
+            )
+        if (
+            isinstance(self.period, bool)
+            or not isinstance(self.period, int | float)
+            or not 0.001 <= self.period <= MAX_PERIOD
+        ):
+            raise ValueError(
+                f"rate limit policy {self.name!r}: period must be a number of seconds "
+                f"between 0.001 and {MAX_PERIOD:.0f}"
+            )
         object.__setattr__(self, "strategy", Strategy(self.strategy))
         if self.burst is not None:
             if self.strategy is not Strategy.TOKEN_BUCKET:
                 raise ValueError(
                     f"rate limit policy {self.name!r}: burst only applies to the token bucket"
                 )
-            if isinstance(self.burst, bool) or self.burst < 1:
-                raise ValueError(f"rate limit policy {self.name!r}: burst must be >= 1")
+            if not _is_units(self.burst):
+                raise ValueError(
+                    f"rate limit policy {self.name!r}: burst must be an integer >= 1 "
+                    f"and <= {MAX_UNITS}"
+                )
         # The storage id names the counting rules, so two policies that differ in any rule
         # never share (and corrupt) one counter.
         period_us = round(self.period * 1_000_000)
@@ -122,6 +143,11 @@ class RateLimitDecision(NamedTuple):
     def __bool__(self) -> bool:
         """True when allowed, so ``if await limiter.consume(key):`` reads as it should."""
         return self.allowed
+
+
+def _is_units(value: object) -> bool:
+    """Whether `value` is a whole number of units the headers and scripts can carry."""
+    return type(value) is int and 1 <= value <= MAX_UNITS
 
 
 def check_cost(policy: RateLimitPolicy, cost: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,17 +26,43 @@ from mic.http import (
     RouteSpecError,
 )
 from mic.model import RateLimitedError
-from mic.ratelimit._core import RateLimiter, RateLimitPolicy, Strategy
+from mic.ratelimit._core import RateLimiter, RateLimitPolicy, Strategy, check_cost
 
 if TYPE_CHECKING:
     from mic.http import Endpoint
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 RateLimitKey = Callable[[HttpRequestContext, str], "str | None"]
 """A key function: ``(context, client_ip) -> key``; ``None`` leaves the request uncounted."""
 
 _UNKNOWN_CLIENT = "unknown"
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 section 5.6.2: a field name
+
+
+def parse_ip(value: str) -> IpAddress | None:
+    """Parse one address as proxies and servers write it, or ``None`` when it is not one.
+
+    Accepts ``203.0.113.5``, ``203.0.113.5:4711``, ``2001:db8::1``, ``[2001:db8::1]`` and
+    ``[2001:db8::1]:4711`` (some proxies append the client's port), and unwraps IPv4-mapped
+    IPv6 addresses (``::ffff:203.0.113.5``, what a dual-stack socket reports for an IPv4
+    peer) to the IPv4 address, so one client has one address whichever way it is written.
+    """
+    text = value.strip()
+    if text.startswith("["):
+        text, bracket, _ = text[1:].partition("]")
+        if not bracket:
+            return None
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,37 +94,43 @@ class TrustedProxies:
             raise ValueError(f"invalid trusted proxy network: {error}") from None
         if not parsed:
             raise ValueError("networks must name at least one proxy")
+        if not isinstance(self.header, str) or not _TOKEN.fullmatch(self.header):
+            raise ValueError(f"header must be an HTTP field name, got {self.header!r}")
         object.__setattr__(self, "networks", tuple(self.networks))
         object.__setattr__(self, "_parsed", parsed)
         object.__setattr__(self, "header", self.header.lower())
 
     def is_trusted(self, address: str) -> bool:
         """Whether `address` is one of the trusted proxies (``False`` when not an IP)."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
+        ip = parse_ip(address)
+        return ip is not None and self._trusts(ip)
+
+    def _trusts(self, ip: IpAddress) -> bool:
         return any(ip in network for network in self._parsed)
 
     def client_ip(self, context: HttpRequestContext) -> str | None:
-        """The client address for `context`, believing only trusted proxies."""
+        """The client address for `context`, believing only trusted proxies.
+
+        Hops may carry ports or IPv6 brackets; the answer is the bare address.
+        """
         peer = context.client_host
-        if peer is None or not self.is_trusted(peer):
+        if peer is None:
+            return None
+        client = parse_ip(peer)
+        if client is None:
             return peer
-        chain = [
-            hop.strip() for value in context.headers.getall(self.header) for hop in value.split(",")
-        ]
-        client = peer
-        for hop in reversed(chain):
-            try:
-                ipaddress.ip_address(hop)
-            except ValueError:
+        if not self._trusts(client):
+            return str(client)
+        hops = (hop for value in context.headers.getall(self.header) for hop in value.split(","))
+        for hop in reversed(list(hops)):
+            address = parse_ip(hop)
+            if address is None:
                 # A malformed hop: stop at the last address a trusted proxy vouched for.
                 break
-            client = hop
-            if not self.is_trusted(hop):
+            client = address
+            if not self._trusts(address):
                 break
-        return client
+        return str(client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +147,13 @@ class PerIp:
     ipv6_prefix: int = 64
 
     def __post_init__(self) -> None:
-        if not 1 <= self.ipv6_prefix <= 128:
-            raise ValueError("ipv6_prefix must be between 1 and 128")
+        if type(self.ipv6_prefix) is not int or not 1 <= self.ipv6_prefix <= 128:
+            raise ValueError("ipv6_prefix must be an integer between 1 and 128")
 
     def __call__(self, context: HttpRequestContext, client_ip: str) -> str:
-        """``ip:<address>`` (``ip:<network>`` for IPv6)."""
-        try:
-            address = ipaddress.ip_address(client_ip)
-        except ValueError:
+        """``ip:<address>`` (``ip:<network>`` for IPv6; IPv4-mapped IPv6 as IPv4)."""
+        address = parse_ip(client_ip)
+        if address is None:
             return f"ip:{client_ip}"
         if address.version == 6 and self.ipv6_prefix < 128:
             network = ipaddress.IPv6Network((int(address), self.ipv6_prefix), strict=False)
@@ -210,8 +242,7 @@ class RateLimit(RouteInterceptor):
     def __post_init__(self) -> None:
         # Build a policy once to check limit, period, strategy and burst.
         policy = RateLimitPolicy(self.limit, self.period, self.strategy, self.burst)
-        if isinstance(self.cost, bool) or not 1 <= self.cost <= policy.capacity:
-            raise ValueError(f"cost must be between 1 and {policy.capacity}")
+        check_cost(policy, self.cost)
         if not callable(self.key):
             raise TypeError("key must be callable: (context, client_ip) -> str | None")
 

@@ -7,6 +7,7 @@ workers (each process counts alone). Use `RedisRateLimiter` when several workers
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,8 +33,10 @@ class InMemoryRateLimiter(RateLimiter):
     """A rate limiter held in this process's memory.
 
     Idle keys (whose state has decayed to "never seen") are swept when new keys arrive, at
-    most once per `sweep_interval`. When `max_keys` live keys exist, the oldest tenth is
-    evicted (each evicted key restarts with a full allowance; `evictions` counts them).
+    most once per `sweep_interval`. When `max_keys` live keys exist, the least recently used
+    tenth is evicted (each evicted key restarts with a full allowance; `evictions` counts
+    them). Every decision, a refusal too, makes its key the most recently used: a client
+    hammering at its limit stays counted however many other keys arrive.
 
     Async-safe on one event loop (a decision never awaits); not thread-safe.
 
@@ -54,16 +57,16 @@ class InMemoryRateLimiter(RateLimiter):
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep | None = None,
     ) -> None:
-        if max_keys < 1:
-            raise ValueError("max_keys must be >= 1")
-        if sweep_interval <= 0:
-            raise ValueError("sweep_interval must be > 0")
+        if type(max_keys) is not int or max_keys < 1:
+            raise ValueError("max_keys must be an integer >= 1")
+        if not 0 < sweep_interval < math.inf:
+            raise ValueError("sweep_interval must be a finite number of seconds > 0")
         super().__init__(policy, sleep)
         self.max_keys = max_keys
         self.sweep_interval = sweep_interval
         self.evictions = 0
         self._clock = clock
-        # storage key -> (expiry, state); insertion order is age order for eviction.
+        # storage key -> (expiry, state), least recently used first.
         self._entries: dict[str, tuple[float, Any]] = {}
         self._next_sweep = clock() + sweep_interval
 
@@ -81,7 +84,8 @@ class InMemoryRateLimiter(RateLimiter):
         now = self._clock()
         storage_key = policy.storage_id + key
         entries = self._entries
-        entry = entries.get(storage_key)
+        # Popped and put back at the end: the dict's order is least recently used first.
+        entry = entries.pop(storage_key, None)
         state = entry[1] if entry is not None and entry[0] > now else None
         strategy = policy.strategy
         new_state: Any
@@ -95,6 +99,8 @@ class InMemoryRateLimiter(RateLimiter):
             if entry is None:
                 self._admit_new_key(now)
             entries[storage_key] = (expiry, new_state)
+        elif entry is not None:
+            entries[storage_key] = entry
         return decision
 
     async def reset(self, key: str, policy: RateLimitPolicy | None = None) -> None:
@@ -116,8 +122,8 @@ class InMemoryRateLimiter(RateLimiter):
             del self._entries[storage_key]
 
     def _evict_oldest(self) -> None:
-        # Evict a tenth at once so a full table costs one scan per max_keys/10 new keys,
-        # not one per key.
+        # Evict the least recently used tenth at once, so a full table costs one scan per
+        # max_keys/10 new keys, not one per key.
         count = max(1, self.max_keys // 10)
         oldest = [k for k, _ in zip(self._entries, range(count), strict=False)]
         for storage_key in oldest:

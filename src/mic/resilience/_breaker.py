@@ -2,8 +2,9 @@
 
 Closed: calls go through and outcomes are counted. Open: calls fail fast with
 `CircuitOpenError` (a 503 with ``Retry-After`` on HTTP) until `recovery_time` has passed.
-Half-open: at most `half_open_max_calls` probes run at once; `success_threshold` successful
-probes close the circuit, one failed probe opens it again.
+Half-open: at most `half_open_max_calls` probes run at once (a probe from an earlier
+half-open round that is still running counts too); `success_threshold` successful probes
+close the circuit, one failed probe opens it again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -58,6 +60,10 @@ class CircuitOpenError(TransientError):
 
 StateListener = Callable[["CircuitBreaker", CircuitState, CircuitState], None]
 """Called as ``listener(breaker, old_state, new_state)`` on every state change."""
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +124,21 @@ class CircuitBreaker:
     ) -> None:
         if failure_threshold is None and failure_rate_threshold is None:
             raise ValueError(f"circuit {name!r}: set failure_threshold or failure_rate_threshold")
-        if failure_threshold is not None and failure_threshold < 1:
-            raise ValueError(f"circuit {name!r}: failure_threshold must be >= 1")
+        if failure_threshold is not None and not _is_count(failure_threshold):
+            raise ValueError(f"circuit {name!r}: failure_threshold must be an integer >= 1")
         if failure_rate_threshold is not None and not 0 < failure_rate_threshold <= 1:
             raise ValueError(f"circuit {name!r}: failure_rate_threshold must be in (0, 1]")
+        counts = (window_size, minimum_calls, half_open_max_calls, success_threshold)
+        if not all(_is_count(count) for count in counts):
+            raise ValueError(
+                f"circuit {name!r}: window_size, minimum_calls, half_open_max_calls and "
+                "success_threshold must be integers >= 1"
+            )
         if not 1 <= minimum_calls <= window_size:
             raise ValueError(f"circuit {name!r}: need 1 <= minimum_calls <= window_size")
-        if recovery_time < 0:
-            raise ValueError(f"circuit {name!r}: recovery_time must be >= 0")
+        # NaN would keep the circuit open for ever (no time is ever >= opened_at + NaN).
+        if not 0 <= recovery_time < math.inf:
+            raise ValueError(f"circuit {name!r}: recovery_time must be a finite number >= 0")
         if not 1 <= success_threshold <= half_open_max_calls:
             raise ValueError(
                 f"circuit {name!r}: need 1 <= success_threshold <= half_open_max_calls"
@@ -210,6 +223,10 @@ class CircuitBreaker:
     def _record(
         self, permit: _Permit, *, failed: bool, neutral: bool
     ) -> list[tuple[CircuitState, CircuitState]]:
+        if permit.probe:
+            # Every probe still running counts against the half-open bound, even one from
+            # an earlier half-open round (its call is still hitting the dependency).
+            self._probes_in_flight -= 1
         if permit.generation != self._generation:
             # The circuit changed state while this call ran: its outcome describes the
             # dependency as it was, so it must not move the new state.
@@ -227,7 +244,6 @@ class CircuitBreaker:
     def _record_probe(
         self, *, failed: bool, neutral: bool
     ) -> list[tuple[CircuitState, CircuitState]]:
-        self._probes_in_flight -= 1
         if failed:
             return self._transition(CircuitState.OPEN)
         if neutral:
@@ -258,7 +274,6 @@ class CircuitBreaker:
         old = self._state
         self._state = new
         self._generation += 1
-        self._probes_in_flight = 0
         self._probe_successes = 0
         if new is CircuitState.OPEN:
             self._opened_at = self._clock()

@@ -65,14 +65,15 @@ class RetryPolicy:
     retry_if: RetryPredicate | None = None
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("attempts must be >= 1")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("base_delay and max_delay must be >= 0")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be >= 1")
-        if self.deadline is not None and self.deadline <= 0:
-            raise ValueError("deadline must be > 0")
+        if type(self.attempts) is not int or self.attempts < 1:
+            raise ValueError("attempts must be an integer >= 1")
+        # NaN slips through every comparison; each bound is written so that it fails.
+        if not (0 <= self.base_delay < math.inf and 0 <= self.max_delay < math.inf):
+            raise ValueError("base_delay and max_delay must be finite numbers >= 0")
+        if not 1 <= self.multiplier < math.inf:
+            raise ValueError("multiplier must be a finite number >= 1")
+        if self.deadline is not None and not 0 < self.deadline < math.inf:
+            raise ValueError("deadline must be a finite number > 0 (or None)")
         if not self.retry_on:
             raise ValueError("retry_on must name at least one exception type")
         if self.retry_if is not None and not callable(self.retry_if):

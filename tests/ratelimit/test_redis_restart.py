@@ -1,0 +1,140 @@
+"""`RedisRateLimiter` while its server flushes its scripts, goes down and comes back.
+
+These tests start a private ``redis-server`` on a free loopback port, so ``SCRIPT FLUSH``
+and a restart touch nobody else's data; they skip when the binary is not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mic.model import TransientError
+from mic.ratelimit import RateLimitPolicy, RedisRateLimiter, Strategy
+
+pytestmark = pytest.mark.redis
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, without persistence, that can be restarted."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary = binary
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                   "--save", "", "--appendonly", "no", "--dir", str(self.directory)]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            except OSError:
+                time.sleep(0.05)
+            else:
+                return
+        pytest.fail(f"private redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis(redis_url: str, tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A private server (the `redis_url` fixture gates it like every Redis test)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(binary, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class CountingRedis:
+    """Wraps a real client and records every script command sent."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.commands: list[str] = []
+
+    async def evalsha(self, *args: Any) -> Any:
+        self.commands.append("EVALSHA")
+        return await self.client.evalsha(*args)
+
+    async def eval(self, *args: Any) -> Any:
+        self.commands.append("EVAL")
+        return await self.client.eval(*args)
+
+
+@pytest.fixture
+async def client(private_redis: PrivateRedis) -> AsyncIterator[Any]:
+    """A client of the private server, with short timeouts and no client-side retries."""
+    from redis.asyncio import Redis
+
+    redis = Redis(host="127.0.0.1", port=private_redis.port, socket_connect_timeout=1,
+                  socket_timeout=5, retry=None)  # fmt: skip
+    yield redis
+    await redis.aclose()
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+async def test_script_flush_falls_back_to_eval_and_keeps_the_count(
+    client: Any, strategy: Strategy
+) -> None:
+    counting = CountingRedis(client)
+    limiter = RedisRateLimiter(counting, RateLimitPolicy(2, 60, strategy))  # type: ignore[arg-type]
+    assert (await limiter.consume("k")).allowed
+    await client.script_flush()
+    counting.commands.clear()
+    assert (await limiter.consume("k")).allowed
+    assert not (await limiter.consume("k")).allowed  # the count survived the flush
+    assert counting.commands == ["EVALSHA", "EVAL", "EVALSHA"]
+
+
+async def test_a_restart_fails_as_configured_then_recovers(
+    client: Any, private_redis: PrivateRedis
+) -> None:
+    policy = RateLimitPolicy(2, 60, Strategy.FIXED_WINDOW)
+    seen: list[Exception] = []
+    closed = RedisRateLimiter(client, policy, on_unavailable=seen.append)
+    opened = RedisRateLimiter(client, policy, failure_mode="open")
+    assert (await closed.consume("k")).remaining == 1
+
+    private_redis.stop()
+    with pytest.raises(TransientError, match="temporarily unavailable") as refused:
+        await closed.consume("k")
+    assert refused.value.http_status_code == 503
+    assert (await opened.consume("k")).allowed
+    assert (closed.unavailable_count, opened.unavailable_count, len(seen)) == (1, 1, 1)
+
+    # Back without its data or scripts: the next decision reconnects, answers NOSCRIPT,
+    # sends the script with EVAL and counts from zero (the server kept no state).
+    private_redis.start()
+    decision = None
+    for _ in range(100):  # the client may need a moment to notice the new server
+        try:
+            decision = await closed.consume("k")
+            break
+        except TransientError:
+            await asyncio.sleep(0.1)
+    assert decision is not None
+    assert (decision.allowed, decision.remaining) == (True, 1)
