@@ -1,16 +1,22 @@
 """In-memory event bus: publish + consume throughput vs a plain `asyncio.Queue`, side by side.
 
 Ours builds an `Event`, JSON-encodes it on publish, decodes it per delivery and runs the
-full delivery loop (context variables, ack); the reference puts the same dict on an
-`asyncio.Queue` read by one task. Informative only: there is no goal (ADR 0052 explains
-the JSON round trip). Run: ``.venv/bin/python -m benchmarks.bench_events``.
+full delivery loop (context variables, ack). Two references on an `asyncio.Queue` read by
+one task: the bare dict (the floor), and the same work written by hand (an envelope with
+id, time and correlation id, JSON on put, JSON on get, the correlation id set around the
+handler), which is the fair comparison. Informative only: there is no goal (ADR 0052
+explains the JSON round trip). Run: ``.venv/bin/python -m benchmarks.bench_events``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
+from datetime import UTC, datetime
 
+from mic import context
 from mic.eventbus import Event, InMemoryEventBus
 
 EVENTS = 20_000
@@ -56,14 +62,56 @@ async def _reference() -> float:
     return rate
 
 
-def main() -> None:
-    """Print ours vs the reference (best of a few rounds each)."""
-    ours = max(asyncio.run(_ours()) for _ in range(ROUNDS))
-    reference = max(asyncio.run(_reference()) for _ in range(ROUNDS))
-    print(
-        f"in-memory publish+consume: ours {ours:,.0f} ops/s, reference {reference:,.0f} ops/s, "
+async def _reference_envelope() -> float:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    done = asyncio.Event()
+    handled = 0
+
+    async def handler(envelope: dict[str, object]) -> None:
+        nonlocal handled
+        handled += 1
+
+    async def consume() -> None:
+        for _ in range(EVENTS):
+            envelope = json.loads(await queue.get())
+            token = context.correlation_id.set(envelope["correlation_id"])
+            try:
+                await handler(envelope)
+            finally:
+                context.correlation_id.reset(token)
+            queue.task_done()
+        done.set()
+
+    task = asyncio.create_task(consume())
+    started = time.perf_counter()
+    for n in range(EVENTS):
+        envelope = {"id": uuid.uuid4().hex, "topic": "bench.topic",
+                    "payload": {"n": n, "name": "order"},
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "correlation_id": context.correlation_id.get()}  # fmt: skip
+        await queue.put(json.dumps(envelope, separators=(",", ":")))
+    await done.wait()
+    rate = EVENTS / (time.perf_counter() - started)
+    await task
+    return rate
+
+
+def _line(name: str, ours: float, reference: float) -> str:
+    return (
+        f"{name}: ours {ours:,.0f} ops/s, reference {reference:,.0f} ops/s, "
         f"ratio {ours / reference:.2f}x (goal >= none, informative)"
     )
+
+
+def main() -> None:
+    """Print ours vs the references (best of a few rounds each, interleaved)."""
+    ours, bare, envelope = 0.0, 0.0, 0.0
+    for _ in range(ROUNDS):
+        ours = max(ours, asyncio.run(_ours()))
+        bare = max(bare, asyncio.run(_reference()))
+        envelope = max(envelope, asyncio.run(_reference_envelope()))
+    print(_line("in-memory publish+consume vs hand-written JSON envelope queue", ours, envelope))
+    print(_line("in-memory publish+consume vs bare asyncio.Queue of dicts", ours, bare))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -22,6 +22,15 @@ async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None
     async with asyncio.timeout(within):
         while True:
             if predicate():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def eventually_async(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Poll the async `check` until true; fail after `within` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            if await check():
                 return
             await asyncio.sleep(0.01)
 

@@ -217,6 +217,29 @@ async def test_bad_subscriptions_are_refused(
         await bus.subscribe(topics, Recorder(), group=group)
 
 
+async def test_bad_publishes_and_handlers_are_typed_errors(bus: EventBus) -> None:
+    with pytest.raises(TypeError, match="publish takes an Event, not dict"):
+        await bus.publish({"topic": "t"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="handler must be an async callable"):
+        await bus.subscribe("t", "not a handler", group="g")  # type: ignore[arg-type]
+
+
+async def test_a_retry_waits_for_its_delay(bus: EventBus) -> None:
+    seen: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def fails_once(event: Event) -> None:
+        seen.append(loop.time())
+        if len(seen) == 1:
+            raise RuntimeError("handler failed")
+
+    options = SubscriptionOptions(**{**_fields(FAST), "retry_delay": 0.4, "max_retry_delay": 0.4})
+    await bus.subscribe("t", fails_once, group="g", options=options)
+    await bus.publish(Event("t", {}))
+    await eventually(lambda: len(seen) == 2)
+    assert seen[1] - seen[0] >= 0.39  # nak(delay) / XCLAIM min-idle / a delayed queue
+
+
 async def test_the_probe_is_up(bus: EventBus) -> None:
     probe = bus.probe()
     assert "eventbus" == probe.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import ClassVar
 
 import pytest
 
@@ -12,6 +13,7 @@ from mic.eventbus import (
     Delivery,
     Event,
     InMemoryEventBus,
+    Subscription,
     SubscriptionOptions,
 )
 from mic.eventbus._memory import _MemoryConsumer
@@ -157,3 +159,108 @@ def test_bad_options_are_refused(kwargs: dict[str, float], message: str) -> None
 def test_retry_delay_doubles_up_to_the_cap() -> None:
     options = SubscriptionOptions(retry_delay=1, max_retry_delay=5)
     assert [1, 2, 4, 5, 5] == [options.delay_after(n) for n in range(1, 6)]
+
+
+async def test_a_handler_raising_cancelled_error_is_a_failure_not_a_stop() -> None:
+    """A handler awaiting a cancelled task raises CancelledError; the loop must go on."""
+    async with InMemoryEventBus(options=FAST) as bus:
+        calls: list[int] = []
+
+        async def awaits_a_cancelled_task(event: Event) -> None:
+            calls.append(event.payload["n"])
+            if len(calls) == 1:
+                task = asyncio.create_task(asyncio.sleep(10))
+                await asyncio.sleep(0)
+                task.cancel()
+                await task
+
+        await bus.subscribe("t", awaits_a_cancelled_task, group="g")
+        await bus.publish(Event("t", {"n": 1}))
+        await bus.publish(Event("t", {"n": 2}))
+        await eventually(lambda: len(calls) == 3)
+        assert [1, 2, 1] == calls  # retried after the others, like any failure
+
+
+async def test_a_handler_can_close_its_own_subscription() -> None:
+    options = dataclasses.replace(FAST, drain_timeout=30.0)
+    async with InMemoryEventBus(options=options) as bus:
+        box: dict[str, Subscription] = {}
+        handled: list[int] = []
+
+        async def handle_one_then_stop(event: Event) -> None:
+            await box["subscription"].close()  # must not wait for itself (drain_timeout)
+            handled.append(event.payload["n"])
+
+        box["subscription"] = await bus.subscribe("t", handle_one_then_stop, group="g")
+        await bus.publish(Event("t", {"n": 1}))
+        await bus.publish(Event("t", {"n": 2}))
+        await eventually(lambda: handled == [1] and bus.pending("t", "g") == 1, within=10)
+        received = Recorder()
+        await bus.subscribe("t", received, group="g")
+        await eventually(lambda: len(received.events) == 1)
+        assert [{"n": 2}] == [e.payload for e in received.events]  # given back, not lost
+
+
+async def test_a_topic_too_long_for_its_dead_letter_topic_is_refused() -> None:
+    topic = "x" * 190  # a valid topic whose "<topic>.dead-letter" is over 200 characters
+    async with InMemoryEventBus(options=FAST) as bus:
+        with pytest.raises(ValueError, match="too long for its dead-letter topic"):
+            await bus.subscribe(topic, Recorder(), group="g")
+        no_dead_letters = dataclasses.replace(FAST, dead_letter=False)
+        await bus.subscribe(topic, Recorder(), group="g", options=no_dead_letters)
+
+
+class BrokenDeadLetterConsumer(_MemoryConsumer):
+    broken = True
+
+    async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        if self.broken:
+            self.broken = False
+            raise ValueError("a bug in the delivery code")
+        await super()._dead_letter(delivery, reason)
+
+
+class BrokenDeadLetterBus(InMemoryEventBus):
+    def _consumer(self, topic, group, handler, options):  # type: ignore[no-untyped-def]
+        consumer = super()._consumer(topic, group, handler, options)
+        assert isinstance(consumer, _MemoryConsumer)
+        return BrokenDeadLetterConsumer(self, topic, group, handler, options, queue=consumer.queue)
+
+
+async def test_an_error_in_the_delivery_code_does_not_end_the_loop() -> None:
+    options = dataclasses.replace(FAST, max_attempts=1)
+    async with BrokenDeadLetterBus(options=options) as bus:
+        dead = Recorder()
+        await bus.subscribe("t.dead-letter", dead, group="ops")
+        await bus.subscribe("t", Recorder(failures=100), group="g")
+        await bus.publish(Event("t", {"n": 1}))
+        await eventually(lambda: len(dead.events) == 1)  # kept, retried, then dead-lettered
+        await bus.publish(Event("t", {"n": 2}))
+        await eventually(lambda: len(dead.events) == 2)
+
+
+class FailingSetupBus(InMemoryEventBus):
+    """The consumer of topic ``bad`` cannot be set up; the others record their teardown."""
+
+    torn_down: ClassVar[list[str]] = []
+
+    def _consumer(self, topic, group, handler, options):  # type: ignore[no-untyped-def]
+        consumer = super()._consumer(topic, group, handler, options)
+        assert isinstance(consumer, _MemoryConsumer)
+        return SetupConsumer(self, topic, group, handler, options, queue=consumer.queue)
+
+
+class SetupConsumer(_MemoryConsumer):
+    async def setup(self) -> None:
+        if self.topic == "bad":
+            raise ConnectionError("server away")
+
+    async def teardown(self) -> None:
+        FailingSetupBus.torn_down.append(self.topic)
+
+
+async def test_a_failed_subscribe_tears_down_the_topics_already_set_up() -> None:
+    async with FailingSetupBus(options=FAST) as bus:
+        with pytest.raises(ConnectionError, match="server away"):
+            await bus.subscribe(["good", "bad"], Recorder(), group="g")
+        assert ["good"] == FailingSetupBus.torn_down

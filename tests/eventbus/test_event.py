@@ -19,6 +19,14 @@ JSON = st.recursive(
 )  # fmt: skip
 
 
+def _nested(depth: int) -> dict[str, object]:
+    payload: dict[str, object] = {}
+    inner = payload
+    for _ in range(depth):
+        inner["a"] = inner = {}
+    return payload
+
+
 @given(st.dictionaries(st.text(), JSON, max_size=4))
 def test_any_json_payload_survives_the_round_trip(payload: dict[str, object]) -> None:
     event = Event("t", payload, headers={"k": "v"}, correlation_id="c", traceparent="p")
@@ -72,6 +80,13 @@ def test_defaults() -> None:
         ({"occurred_at": datetime(2024, 1, 1)}, ValueError, "timezone-aware"),
         ({"headers": {"a": 1}}, TypeError, "header"),
         ({"headers": {"": "v"}}, TypeError, "header"),
+        ({"headers": [("a", "b")]}, TypeError, "headers must be a mapping"),
+        ({"occurred_at": "2024-01-01T00:00:00+00:00"}, TypeError, "must be a datetime"),
+        ({"correlation_id": 5}, TypeError, "correlation_id must be a string"),
+        ({"traceparent": b"00-"}, TypeError, "traceparent must be a string"),
+        ({"id": "a\r\nPUB x"}, ValueError, "control characters"),
+        ({"id": "a\x00"}, ValueError, "control characters"),
+        ({"payload": _nested(5000)}, TypeError, "nested too deeply"),
     ],
 )
 def test_bad_events_are_refused(
@@ -85,6 +100,10 @@ def test_bad_events_are_refused(
 @pytest.mark.parametrize(
     "data",
     [
+        '{"id":"x","topic":"t","occurred_at":"2024-01-01T00:00:00+00:00","payload":'
+        + '{"a":' * 100_000
+        + "1"
+        + "}" * 100_001,
         b"\xff",
         "not json",
         "[1]",

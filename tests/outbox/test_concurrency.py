@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mic.datastorage import create_sql_engine
 from mic.eventbus import Event
 from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
 
-from .conftest import Backend, RecordingBus, sql_backend
+from .conftest import Backend, RecordingBus, postgres_backend, sql_backend
 from .test_outbox import place
 
 
@@ -70,11 +73,11 @@ async def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
     engine = create_sql_engine(f"sqlite:///{tmp_path / 'lease.db'}")
     try:
         backend = await sql_backend("sqlite", engine)
-        store = SqlOutboxStore(engine, table_name=backend.store.table.name, lease_ttl=0.01)
+        store = SqlOutboxStore(engine, table_name=backend.store.table.name, lease_ttl=0.5)
         await place(backend, 1, Event("t", {"n": 1}), Event("t", {"n": 2}))
         options = DispatcherOptions(batch_size=1)
         assert 1 == await OutboxDispatcher(store, RecordingBus(), options=options).run_once()
-        await asyncio.sleep(0.02)  # let the 10 ms lease expire (no polling target exists)
+        await asyncio.sleep(0.6)  # let the 0.5 s lease expire (no polling target exists)
         assert 1 == await OutboxDispatcher(store, RecordingBus(), options=options).run_once()
     finally:
         await engine.dispose()
@@ -88,5 +91,79 @@ async def test_bad_store_settings_are_refused(kwargs: dict[str, object], message
     try:
         with pytest.raises(ValueError, match=message):
             SqlOutboxStore(engine, **kwargs)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+class SlowerBus(RecordingBus):
+    """Each publish takes 0.25 s."""
+
+    async def publish(self, event: Event) -> None:
+        await asyncio.sleep(0.25)
+        await super().publish(event)
+
+
+async def test_on_sqlite_publishing_stops_before_the_lease_lapses(tmp_path: Path) -> None:
+    """Past its lease another dispatcher may claim the rows: publishing them is a duplicate."""
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'lease.db'}")
+    try:
+        backend = await sql_backend("sqlite", engine)
+        store = SqlOutboxStore(engine, table_name=backend.store.table.name, lease_ttl=1.0)
+        await place(backend, 1, *[Event("t", {"n": n}) for n in range(10)])
+        first_bus = SlowerBus()
+        first = OutboxDispatcher(store, first_bus, options=DispatcherOptions(batch_size=10))
+        published = await first.run_once()  # no OutboxPublishError: nothing failed
+        assert published < 10  # all 10 would take 2.5 s, past the 1 s lease
+        assert 10 - published == await store.pending_count()
+        await asyncio.sleep(1.0)  # the lease lapses
+        second_bus = RecordingBus()
+        second = OutboxDispatcher(store, second_bus, options=DispatcherOptions(batch_size=10))
+        assert 10 - published == await second.run_once()
+        numbers = [e.payload["n"] for e in first_bus.published + second_bus.published]
+        assert list(range(10)) == numbers  # each once, in order
+        async with engine.connect() as connection:
+            attempts = await connection.execute(sa.select(store.table.c.attempts))
+            assert {0} == set(attempts.scalars())  # running out of lease is no failure
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_mid_batch_publishes_the_batch_again(postgres_url: str) -> None:
+    """The marks die with the claim's transaction: nothing is lost, the batch goes again."""
+    application = f"mic_outbox_{uuid.uuid4().hex[:12]}"  # only our own connections are cut
+    backends = postgres_backend(f"{postgres_url}?application_name={application}")
+    async with contextlib.aclosing(backends):  # the schema is dropped even when this fails
+        backend = await anext(backends)
+        await place(backend, 1, *[Event("t", {"n": n}) for n in range(4)])
+
+        class CuttingBus(RecordingBus):
+            async def publish(self, event: Event) -> None:
+                await super().publish(event)
+                if self.calls == 2:  # mid-batch: the claim's connection dies
+                    await _terminate(postgres_url, application)
+
+        bus = CuttingBus()
+        dispatcher = OutboxDispatcher(backend.store, bus, options=DispatcherOptions())
+        with pytest.raises(sa.exc.OperationalError, match=r"terminat|closed|connection"):
+            await dispatcher.run_once()
+        assert 4 == await backend.store.pending_count()
+        assert 4 == await dispatcher.run_once()
+        numbers = [e.payload["n"] for e in bus.published]
+        assert list(range(4)) == numbers[-4:]  # all of it again, in order
+        assert 0 == await backend.store.pending_count()
+
+
+async def _terminate(url: str, application: str) -> None:
+    engine = create_sql_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND state = 'idle in transaction'"
+                ),
+                {"name": application},
+            )
     finally:
         await engine.dispose()

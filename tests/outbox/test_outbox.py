@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
 from mic import context
+from mic.datastorage import InMemoryDataStorage
 from mic.eventbus import Event
 from mic.outbox import (
     DispatcherOptions,
+    InMemoryOutboxStore,
     NoUnitOfWorkError,
+    OutboxBatch,
     OutboxDispatcher,
     OutboxPublishError,
     TopicRedactionPolicy,
     redact_hash,
 )
-from tests.eventbus.conftest import eventually
+from tests.eventbus.conftest import eventually, eventually_async
 
 from .conftest import Backend, RecordingBus
 from .models import Order
@@ -59,6 +64,12 @@ async def test_rollback_leaves_no_event(backend: Backend) -> None:
     assert 0 == await backend.store.pending_count()
     assert 0 == await OutboxDispatcher(backend.store, bus, options=FAST).run_once()
     assert [] == bus.published
+
+
+async def test_only_events_are_stored(backend: Backend) -> None:
+    async with backend.orders.unit_of_work():
+        with pytest.raises(TypeError, match="stores an Event, not dict"):
+            await backend.store.add({"topic": "orders.placed"})  # type: ignore[arg-type]
 
 
 async def test_an_event_outside_a_unit_of_work_is_refused(backend: Backend) -> None:
@@ -172,3 +183,99 @@ async def test_the_probe_is_up(backend: Backend) -> None:
 def test_bad_dispatcher_options_are_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DispatcherOptions(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_rolled_back_nested_unit_of_work_drops_only_its_events(backend: Backend) -> None:
+
+    async def nested_fails() -> None:
+        async with backend.orders.unit_of_work():  # a savepoint
+            await backend.orders.add(Order(id=2, total=5.0))
+            await backend.store.add(Event("orders.placed", {"order": 2}))
+            raise RuntimeError("refused")
+
+    async with backend.orders.unit_of_work():
+        await backend.orders.add(Order(id=1, total=10.0))
+        await backend.store.add(Event("orders.placed", {"order": 1}))
+        with pytest.raises(RuntimeError, match="refused"):
+            await nested_fails()
+    bus = RecordingBus()
+    assert 1 == await OutboxDispatcher(backend.store, bus, options=FAST).run_once()
+    assert [{"order": 1}] == [event.payload for event in bus.published]
+
+
+async def test_stop_before_the_task_started_still_ends_run(backend: Backend) -> None:
+    dispatcher = OutboxDispatcher(backend.store, RecordingBus(), options=FAST)
+    task = asyncio.create_task(dispatcher.run())
+    await dispatcher.stop()  # the task has not run a single step yet
+    await asyncio.wait_for(task, 5)
+    again = asyncio.create_task(dispatcher.run())  # and it can run again afterwards
+    await eventually(lambda: dispatcher._running)
+    await dispatcher.stop()
+    await asyncio.wait_for(again, 5)
+
+
+async def test_a_dispatcher_started_inside_a_unit_of_work_marks_its_rows(
+    backend: Backend,
+) -> None:
+    """Its task inherits the request's context; its marks must still be committed."""
+    bus = RecordingBus()
+    dispatcher = OutboxDispatcher(backend.store, bus, options=FAST)
+    async with backend.orders.unit_of_work():
+        await backend.orders.add(Order(id=1, total=10.0))
+        await backend.store.add(Event("orders.placed", {"order": 1}))
+        task = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: len(bus.published) == 1)
+
+    async def drained() -> bool:
+        return not await backend.store.pending_count()
+
+    await eventually_async(drained)
+    await asyncio.sleep(0.05)  # several more rounds: none may publish it again
+    await dispatcher.stop()
+    await asyncio.wait_for(task, 5)
+    assert 1 == len(bus.published)
+
+
+class FailingReleaseStore(InMemoryOutboxStore):
+    async def release(self, owner: str) -> None:
+        raise ConnectionError("database away")
+
+
+async def test_a_failed_release_at_shutdown_does_not_raise() -> None:
+    dispatcher = OutboxDispatcher(FailingReleaseStore(), RecordingBus(), options=FAST)
+    task = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: dispatcher._running)
+    await dispatcher.stop()
+    await asyncio.wait_for(task, 5)
+
+
+class GatedStore(InMemoryOutboxStore):
+    """Holds its first claim open (after reading the rows) until `gate` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.gate = asyncio.Event(), asyncio.Event()
+
+    @asynccontextmanager
+    async def claim(self, limit: int, *, owner: str) -> AsyncIterator[OutboxBatch]:
+        async with super().claim(limit, owner=owner) as batch:
+            if not self.entered.is_set():
+                self.entered.set()
+                await self.gate.wait()
+            yield batch
+
+
+async def test_a_notify_during_a_round_is_not_lost() -> None:
+    store, bus = GatedStore(), RecordingBus()
+    orders = InMemoryDataStorage(Order)
+    options = DispatcherOptions(poll_interval=30.0)
+    dispatcher = OutboxDispatcher(store, bus, options=options)
+    task = asyncio.create_task(dispatcher.run())
+    await asyncio.wait_for(store.entered.wait(), 5)  # the round has read: nothing pending
+    async with orders.unit_of_work():
+        await store.add(Event("orders.placed", {"order": 1}))
+    dispatcher.notify()  # the commit hook, while the round still runs
+    store.gate.set()
+    await eventually(lambda: len(bus.published) == 1)  # not after poll_interval (30 s)
+    await dispatcher.stop()
+    await asyncio.wait_for(task, 5)

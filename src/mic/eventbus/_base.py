@@ -9,6 +9,7 @@ failure, and moves the event to its dead-letter topic after the last attempt.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -27,6 +28,12 @@ Handler = Callable[[Event], Awaitable[None]]
 """An async callable receiving one event; raising means "not handled, retry"."""
 
 logger = logging.getLogger("mic.eventbus")
+
+# The consumer whose handler is running in this task: `Consumer.stop` called from inside
+# that handler (a handler closing its own subscription or bus) must not wait for itself.
+_handling: contextvars.ContextVar[Consumer | None] = contextvars.ContextVar(
+    "mic_eventbus_handling", default=None
+)
 
 _GROUP = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
@@ -162,6 +169,13 @@ class Consumer(ABC):
         self._task = asyncio.create_task(self._run(), name=f"mic-eventbus:{self.topic}")
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            # Here rather than in `stop`, so a loop stopped from its own handler cleans up too.
+            await _quietly(self.teardown())
+
+    async def _loop(self) -> None:
         failures = 0
         while not self._stopping:
             self._fetching = True
@@ -184,6 +198,9 @@ class Consumer(ABC):
                 except asyncio.CancelledError:  # closed while the handler ran
                     await self._release_all(batch[index:])
                     raise
+                except Exception:  # a bug of ours must never end the loop: retry the event
+                    logger.exception("delivering event %s failed", delivery.event.id)
+                    await _quietly(self.retry(delivery, self.options.max_retry_delay))
 
     async def _release_all(self, deliveries: list[Delivery]) -> None:
         # Backwards, so a queue that takes them back at its front keeps their order.
@@ -196,22 +213,36 @@ class Consumer(ABC):
             await self._dead_letter(delivery, "DeliveryLimitExceeded")
             return
         event = delivery.event
+        error = await self._call_handler(event)
+        if error is None:
+            await _quietly(self.ack(delivery))
+            return
+        logger.warning("handler failed for event %s on %s (attempt %d)", event.id,
+                       self.topic, delivery.attempt, exc_info=error)  # fmt: skip
+        if delivery.attempt >= self.options.max_attempts and self.options.dead_letter:
+            await self._dead_letter(delivery, type(error).__name__)
+        else:
+            await _quietly(self.retry(delivery, self.options.delay_after(delivery.attempt)))
+
+    async def _call_handler(self, event: Event) -> BaseException | None:
+        """Run the handler in the event's context; the exception it raised, if any."""
         ids = context.correlation_id.set(event.correlation_id)
         parent = context.traceparent.set(event.traceparent)
+        handling = _handling.set(self)
         try:
             await self.handler(event)
-        except Exception as error:
-            logger.warning("handler failed for event %s on %s (attempt %d)", event.id,
-                           self.topic, delivery.attempt, exc_info=True)  # fmt: skip
-            if delivery.attempt >= self.options.max_attempts and self.options.dead_letter:
-                await self._dead_letter(delivery, type(error).__name__)
-            else:
-                await _quietly(self.retry(delivery, self.options.delay_after(delivery.attempt)))
-        else:
-            await _quietly(self.ack(delivery))
+        except asyncio.CancelledError as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # `close` cancelled us: stop
+                raise
+            return error  # the handler's own (awaited a cancelled task): a failure like any
+        except Exception as error:  # noqa: BLE001 (any failure means "retry me")
+            return error
         finally:
+            _handling.reset(handling)
             context.traceparent.reset(parent)
             context.correlation_id.reset(ids)
+        return None
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
         event = delivery.event
@@ -239,7 +270,10 @@ class Consumer(ABC):
         """Stop fetching, let the running handler finish (bounded), then end the loop."""
         self._stopping = True
         task = self._task
-        if task is None:
+        if task is None or task.done():
+            return
+        if _handling.get() is self:
+            # Called from this consumer's own handler: the loop ends when it returns.
             return
         if self._fetching:
             task.cancel()
@@ -252,7 +286,16 @@ class Consumer(ABC):
             current = asyncio.current_task()
             if current is not None and current.cancelling():  # our caller was cancelled
                 raise
-        await _quietly(self.teardown())
+
+
+def _check_dead_letter_topic(topic: str) -> None:
+    try:
+        check_topic(dead_letter_topic(topic))
+    except ValueError:
+        raise ValueError(
+            f"topic {topic!r} is too long for its dead-letter topic "
+            f"{dead_letter_topic(topic)!r}: shorten it or pass dead_letter=False"
+        ) from None
 
 
 async def _quietly(action: Awaitable[None]) -> None:
@@ -309,6 +352,7 @@ class EventBus(ABC):
         """Publish `event` to ``event.topic``; returns once the bus has stored it.
 
         Raises:
+            TypeError: `event` is not an `Event`.
             RuntimeError: The bus is closed.
             TransientError: The server is not reachable (networked buses).
         """
@@ -322,6 +366,11 @@ class EventBus(ABC):
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the event bus is closed")
+
+    def _check_publish(self, event: object) -> None:
+        if not isinstance(event, Event):
+            raise TypeError(f"publish takes an Event, not {type(event).__name__}")
+        self._check_open()
 
     async def subscribe(
         self,
@@ -340,22 +389,35 @@ class EventBus(ABC):
         event's values.
 
         Raises:
-            ValueError: An invalid topic or group name, or no topic.
+            TypeError: `handler` is not callable.
+            ValueError: An invalid topic or group name, no topic, or (with dead letters) a
+                topic whose ``<topic>.dead-letter`` would be longer than 200 characters.
             RuntimeError: The bus is closed.
         """
         self._check_open()
+        if not callable(handler):
+            raise TypeError(f"handler must be an async callable, not {type(handler).__name__}")
         names = (topics,) if isinstance(topics, str) else tuple(topics)
         if not names:
             raise ValueError("subscribe needs at least one topic")
+        chosen = options or self.options
         for topic in names:
             check_topic(topic)
+            if chosen.dead_letter:  # checked now, not when the first event dies
+                _check_dead_letter_topic(topic)
         check_group(group)
-        chosen = options or self.options
         consumers = [
             self._consumer(topic, group, handler, chosen) for topic in dict.fromkeys(names)
         ]
-        for consumer in consumers:
-            await consumer.setup()
+        ready: list[Consumer] = []
+        try:
+            for consumer in consumers:
+                await consumer.setup()
+                ready.append(consumer)
+        except BaseException:  # give back what the topics set up so far (NATS subscriptions)
+            for consumer in ready:
+                await _quietly(consumer.teardown())
+            raise
         for consumer in consumers:
             consumer.start()
         subscription = Subscription(names, group, consumers)

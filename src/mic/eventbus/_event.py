@@ -26,6 +26,9 @@ DEAD_LETTER_SUFFIX = ".dead-letter"
 # Dot-separated tokens: valid as a NATS subject and as a Redis key suffix alike, and free of
 # wildcards (``*``, ``>``) so a topic never subscribes to more than itself.
 _TOPIC = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+# Ids travel in NATS headers (``Nats-Msg-Id``) and PostgreSQL text columns: no control
+# characters (CR/LF would end a header line; PostgreSQL refuses NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_topic(topic: object) -> str:
@@ -45,6 +48,21 @@ def check_topic(topic: object) -> str:
 def dead_letter_topic(topic: str) -> str:
     """The topic where events of `topic` go after their last failed attempt."""
     return topic + DEAD_LETTER_SUFFIX
+
+
+def _check_payload(payload: Any) -> None:
+    """Raise `TypeError` unless `payload` is a dict that survives a JSON round trip."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload must be a dict, not {type(payload).__name__}")
+    try:
+        _check_json(payload, "payload")
+    except RecursionError:
+        raise TypeError("payload is nested too deeply to be encoded as JSON") from None
+
+
+def _check_optional_text(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
 
 
 def _check_json(value: Any, path: str) -> None:
@@ -91,8 +109,11 @@ class Event:
         headers: Extra string metadata; names starting with ``mic-`` are set by the toolkit.
 
     Raises:
-        ValueError: An invalid topic, empty or oversized id, naive `occurred_at`.
-        TypeError: A payload or header that is not JSON-safe / not strings.
+        ValueError: An invalid topic, an empty or oversized id or one with control
+            characters, a naive `occurred_at`.
+        TypeError: A payload or header that is not JSON-safe / not strings (or nested too
+            deeply), an `occurred_at` that is not a datetime, a non-string
+            `correlation_id` or `traceparent`.
     """
 
     topic: str
@@ -105,13 +126,26 @@ class Event:
 
     def __post_init__(self) -> None:
         check_topic(self.topic)
-        if not isinstance(self.payload, dict):
-            raise TypeError(f"payload must be a dict, not {type(self.payload).__name__}")
-        _check_json(self.payload, "payload")
-        if not isinstance(self.id, str) or not 0 < len(self.id) <= MAX_ID_LENGTH:
-            raise ValueError(f"event id must be a non-empty string of at most {MAX_ID_LENGTH}")
+        _check_payload(self.payload)
+        if (
+            not isinstance(self.id, str)
+            or not 0 < len(self.id) <= MAX_ID_LENGTH
+            or _CONTROL.search(self.id)
+        ):
+            raise ValueError(
+                f"event id must be a non-empty string of at most {MAX_ID_LENGTH} characters "
+                "without control characters"
+            )
+        if not isinstance(self.occurred_at, datetime):
+            raise TypeError(
+                f"occurred_at must be a datetime, not {type(self.occurred_at).__name__}"
+            )
         if self.occurred_at.tzinfo is None:
             raise ValueError("occurred_at must be timezone-aware")
+        _check_optional_text("correlation_id", self.correlation_id)
+        _check_optional_text("traceparent", self.traceparent)
+        if not isinstance(self.headers, Mapping):
+            raise TypeError(f"headers must be a mapping, not {type(self.headers).__name__}")
         for name, value in self.headers.items():
             if not isinstance(name, str) or not name or not isinstance(value, str):
                 raise TypeError(f"header {name!r} must be a non-empty name with a string value")
@@ -148,7 +182,7 @@ class Event:
         """
         try:
             return contextvars.Context().run(cls._build, data)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
             raise ValueError(f"not a valid event: {error}") from error
 
     @classmethod
@@ -172,7 +206,9 @@ class Event:
         """
         try:
             parsed = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            # A foreign producer's deeply nested JSON must be an undecodable message (dead
+            # letter), never an error that stops a consumer.
             raise ValueError(f"not a valid event: {error}") from error
         if not isinstance(parsed, dict):
             raise ValueError("not a valid event: expected a JSON object")  # noqa: TRY004 (one error type for bad input)

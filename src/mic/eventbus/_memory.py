@@ -67,7 +67,7 @@ class InMemoryEventBus(EventBus):
 
     async def publish(self, event: Event) -> None:
         """Store `event` for every group subscribed to its topic."""
-        self._check_open()
+        self._check_publish(event)
         data = event.encode()
         for queue in self._queues.get(event.topic, {}).values():
             queue.put(_Item(data))

@@ -120,15 +120,24 @@ class NATSEventBus(EventBus):
 
         Raises:
             RuntimeError: The bus is closed.
+            ValueError: The encoded event exceeds the server's ``max_payload`` (1 MiB by
+                default): it can never be published as it is.
             TransientError: NATS is not reachable or did not confirm in time.
         """
-        self._check_open()
+        self._check_publish(event)
         nats_errors = require("nats.errors", "nats")
         # The dead-letter copy keeps the event id, so the group joins the dedup key.
         message_id = f"{event.topic}/{event.id}/{event.headers.get(DEAD_LETTER_GROUP, '')}"
+        data = event.encode().encode()
+        limit = self.client.max_payload
+        if limit and len(data) > limit:  # a permanent refusal, not an outage
+            raise ValueError(
+                f"event {event.id} is {len(data)} bytes encoded; the NATS server accepts at "
+                f"most {limit} (max_payload)"
+            )
         try:
             await self.ensure_stream()
-            await self.jetstream.publish(self.subject(event.topic), event.encode().encode(),
+            await self.jetstream.publish(self.subject(event.topic), data,
                                          headers={"Nats-Msg-Id": message_id})  # fmt: skip
         except (nats_errors.Error, TimeoutError) as error:
             raise TransientError(
@@ -192,8 +201,11 @@ class _NatsConsumer(Consumer):
             ack_policy=api.AckPolicy.EXPLICIT, deliver_policy=api.DeliverPolicy.NEW,
             ack_wait=self.options.ack_timeout, max_deliver=-1,
         )  # fmt: skip
-        self._subscription = await bus.jetstream.pull_subscribe(
-            bus.subject(self.topic), durable=durable, stream=bus.stream, config=config
+        # Create, or update an existing group to these options (``ack_wait`` above all):
+        # `pull_subscribe` alone would silently keep the first subscriber's settings.
+        await bus.jetstream.add_consumer(bus.stream, config=config)
+        self._subscription = await bus.jetstream.pull_subscribe_bind(
+            durable=durable, stream=bus.stream
         )
 
     async def teardown(self) -> None:

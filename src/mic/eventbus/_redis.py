@@ -101,7 +101,7 @@ class RedisStreamsEventBus(EventBus):
             RuntimeError: The bus is closed.
             TransientError: Redis is not reachable.
         """
-        self._check_open()
+        self._check_publish(event)
         exceptions = require("redis.exceptions", "redis")
         try:
             await self.client.xadd(
@@ -158,8 +158,11 @@ class _RedisConsumer(Consumer):
         self._exceptions = require("redis.exceptions", "redis")
 
     async def setup(self) -> None:
+        await self._create_group("$")
+
+    async def _create_group(self, start: str) -> None:
         try:
-            await self.client.xgroup_create(self.key, self.group, id="$", mkstream=True)
+            await self.client.xgroup_create(self.key, self.group, id=start, mkstream=True)
         except self._exceptions.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -173,6 +176,22 @@ class _RedisConsumer(Consumer):
             await self.client.xgroup_delconsumer(self.key, self.group, self.name)
 
     async def fetch(self) -> list[Delivery]:
+        try:
+            return await self._fetch()
+        except self._exceptions.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+        # The stream or its group is gone (Redis restarted without persistence, the key was
+        # deleted): recreate the group from the stream's start, so that events added to the
+        # new stream meanwhile are delivered rather than skipped. Pending retries went with
+        # the old group.
+        logger.warning("consumer group %s of %s vanished; recreated", self.group, self.key)
+        self._retries.clear()
+        self._claim_cursor = "0-0"
+        await self._create_group("0")
+        return []
+
+    async def _fetch(self) -> list[Delivery]:
         loop = asyncio.get_running_loop()
         now = loop.time()
         due = await self._due_retries(now)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 from mic.eventbus import EventBus
-from mic.outbox._store import OutboxStore
+from mic.outbox._store import OutboxBatch, OutboxStore
 
 logger = logging.getLogger("mic.outbox")
 
@@ -97,10 +98,15 @@ class OutboxDispatcher:
         failure: BaseException | None = None
         async with self.store.claim(self.options.batch_size, owner=self.name) as batch:
             for record in batch.records:
+                budget = self._budget(batch)
+                if budget <= 0:  # the claim ran out: the rest waits for the next round
+                    break
                 try:
-                    async with asyncio.timeout(self.options.publish_timeout):
+                    async with asyncio.timeout(budget):
                         await self.bus.publish(record.event)
                 except Exception as error:  # noqa: BLE001 (any failure leaves the record pending)
+                    if isinstance(error, TimeoutError) and budget < self.options.publish_timeout:
+                        break  # the claim ran out mid-publish: not this record's failure
                     batch.mark_failed(record, error)
                     failure = error
                     break
@@ -110,6 +116,12 @@ class OutboxDispatcher:
                 f"publishing an outbox event failed ({type(failure).__name__})"
             ) from failure
         return len(batch.dispatched)
+
+    def _budget(self, batch: OutboxBatch) -> float:
+        """Seconds the next publish may take: `publish_timeout`, less if the claim ends sooner."""
+        if batch.deadline is None:
+            return self.options.publish_timeout
+        return min(self.options.publish_timeout, batch.deadline - time.time())
 
     def notify(self) -> None:
         """Start the next round now (for example from ``uow.on_commit``)."""
@@ -124,10 +136,12 @@ class OutboxDispatcher:
         if self._running:
             raise RuntimeError(f"{self.name} is already running")
         self._running = True
-        self._stopping.clear()
         failures = 0
         try:
             while not self._stopping.is_set():
+                # Cleared before the round, not before the pause: a `notify` made while this
+                # round runs (its rows committed after our read) starts another one at once.
+                self._wake.clear()
                 try:
                     published = await self.run_once()
                 except Exception:
@@ -140,7 +154,12 @@ class OutboxDispatcher:
                     await self._pause(self.options.poll_interval)
         finally:
             self._running = False
-            await self.store.release(self.name)
+            # Cleared here, not at the start: a `stop` made before the task first ran counts.
+            self._stopping.clear()
+            try:
+                await self.store.release(self.name)
+            except Exception:  # the lease then lapses by itself after lease_ttl
+                logger.warning("releasing %s's claim failed", self.name, exc_info=True)
 
     def _backoff(self, failures: int) -> float:
         options = self.options
@@ -148,7 +167,6 @@ class OutboxDispatcher:
 
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less when stopped or notified."""
-        self._wake.clear()
         stop = asyncio.ensure_future(self._stopping.wait())
         wake = asyncio.ensure_future(self._wake.wait())
         try:
@@ -158,5 +176,8 @@ class OutboxDispatcher:
             wake.cancel()
 
     async def stop(self) -> None:
-        """Ask `run` to return after its current round (the caller awaits the task)."""
+        """Ask `run` to return after its current round (the caller awaits the task).
+
+        Safe to call before the task running `run` has started: it then returns at once.
+        """
         self._stopping.set()

@@ -149,18 +149,21 @@ class SqlOutboxStore(OutboxStore):
                 yield batch
                 await self._finish(connection, batch)
             return
+        taken_at = time.time()
         async with self.engine.begin() as connection:
-            held = await self._take_lease(connection, owner)
+            held = await self._take_lease(connection, owner, taken_at)
             rows = (await connection.execute(self._select_pending(limit))).all() if held else []
         batch = _batch(rows)
+        # Publishing stops well before the lease lapses (another dispatcher could then claim
+        # the same rows), leaving a fifth of it to record the marks.
+        batch.deadline = taken_at + self.lease_ttl * 0.8
         yield batch
         if batch.dispatched or batch.failed:
             async with self.engine.begin() as connection:
                 await self._finish(connection, batch)
 
-    async def _take_lease(self, connection: AsyncConnection, owner: str) -> bool:
+    async def _take_lease(self, connection: AsyncConnection, owner: str, now: float) -> bool:
         sa, lease = self._sa, self.lease_table
-        now = time.time()
         taken = await connection.execute(
             sa.update(lease)
             .where(lease.c.name == self.table.name,

@@ -8,6 +8,7 @@ are redacted (`sanitize_payload`) before they are stored.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import itertools
 import time
@@ -57,11 +58,15 @@ class OutboxBatch:
         records: The claimed records, in sequence order.
         dispatched: Sequences published successfully.
         failed: Sequence to a short error description (the exception type).
+        deadline: Wall-clock time (`time.time()`) after which another dispatcher may claim
+            these records (a SQLite lease running out); the dispatcher publishes none of
+            them after it. ``None``: the claim holds until the context ends.
     """
 
     records: list[OutboxRecord]
     dispatched: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    deadline: float | None = None
 
     def mark_dispatched(self, record: OutboxRecord) -> None:
         """Record that `record` was published (the store marks it when the claim ends)."""
@@ -97,8 +102,11 @@ class OutboxStore(ABC):
 
         Raises:
             NoUnitOfWorkError: No unit of work of this store's backend is open.
-            TypeError: Redaction produced a payload or header that is not JSON-safe.
+            TypeError: `event` is not an `Event`, or redaction produced a payload or header
+                that is not JSON-safe.
         """
+        if not isinstance(event, Event):
+            raise TypeError(f"the outbox stores an Event, not {type(event).__name__}")
         stored = self.redact(event)
         await self._insert(stored)
         return stored
@@ -189,19 +197,18 @@ class InMemoryOutboxStore(OutboxStore):
             batch = OutboxBatch([OutboxRecord(row.id, Event.decode(row.event), row.attempts)
                                  for row in rows])  # fmt: skip
             yield batch
-            now = time.time()
-            for row in rows:
-                if row.id in batch.dispatched:
-                    await self.rows.update(row.model_copy(update={"dispatched_at": now}))
-                elif row.id in batch.failed:
-                    await self.rows.update(
-                        row.model_copy(
-                            update={
-                                "attempts": row.attempts + 1,
-                                "last_error": batch.failed[row.id],
-                            }
-                        )
-                    )
+            # In a context of its own: a dispatcher started (or called) inside a unit of work
+            # would otherwise stage its marks there, and they would never be committed.
+            await asyncio.create_task(self._mark(rows, batch), context=contextvars.Context())
+
+    async def _mark(self, rows: list[_OutboxRow], batch: OutboxBatch) -> None:
+        now = time.time()
+        for row in rows:
+            if row.id in batch.dispatched:
+                await self.rows.update(row.model_copy(update={"dispatched_at": now}))
+            elif row.id in batch.failed:
+                changes = {"attempts": row.attempts + 1, "last_error": batch.failed[row.id]}
+                await self.rows.update(row.model_copy(update=changes))
 
     async def pending_count(self) -> int:
         """How many events wait for dispatch."""
