@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import httpx
@@ -192,3 +194,98 @@ async def test_http_probe_own_client_against_a_down_port(unused_port: int) -> No
     probe = http_probe(f"http://127.0.0.1:{unused_port}/health", timeout=1.0)
     report = await ReadinessChecker([probe]).check()
     assert (report.results[0].status, report.results[0].error) == ("down", "ConnectError")
+
+
+async def _eventually(condition: Any, seconds: float = 10.0) -> None:
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        assert time.perf_counter() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_stubborn_probe_is_not_started_again_until_it_ends() -> None:
+    """Polling /ready while a probe ignores cancellation used to pile up one task per poll."""
+    release = asyncio.Event()
+    starts = 0
+
+    async def stubborn() -> None:
+        nonlocal starts
+        starts += 1
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await release.wait()
+
+    checker = ReadinessChecker([Probe("stubborn", stubborn, timeout=0.05)])
+    first = await checker.check()
+    again = [await checker.check() for _ in range(3)]
+    assert first.results[0].status == "timeout"
+    assert [r.results[0].error for r in again] == ["the previous check has not ended yet"] * 3
+    assert [r.results[0].status for r in again] == ["timeout"] * 3
+    assert starts == 1
+    release.set()
+    await _eventually(lambda: not checker._stragglers)
+    await checker.check()
+    assert starts == 2
+
+
+async def test_a_hung_sync_probe_holds_at_most_one_thread() -> None:
+    """A blocked worker thread outlives the cancelled task: it is watched, not re-spawned."""
+    release = threading.Event()
+    threads: list[int] = []
+
+    def blocked() -> None:
+        threads.append(threading.get_ident())
+        release.wait(30)
+
+    checker = ReadinessChecker([Probe("blocked", blocked, timeout=0.05)])
+    try:
+        for _ in range(4):
+            report = await checker.check()
+            assert report.results[0].status == "timeout"
+        assert len(threads) == 1
+    finally:
+        release.set()
+    await _eventually(checker._abandoned["blocked"][1].is_set)
+    await checker.check()
+    assert len(threads) == 2
+
+
+@pytest.fixture
+def health_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Warnings of the ``mic.healthcheck`` logger.
+
+    Re-enabled first: Alembic's generated ``env.py`` (run by tests/datastorage) calls
+    ``logging.config.fileConfig``, which disables every logger that exists at that time.
+    """
+    logger = logging.getLogger("mic.healthcheck")
+    was_disabled, logger.disabled = logger.disabled, False
+    try:
+        with caplog.at_level("WARNING", logger="mic.healthcheck"):
+            yield caplog
+    finally:
+        logger.disabled = was_disabled
+
+
+async def test_a_failure_is_logged_without_credentials(
+    health_log: pytest.LogCaptureFixture,
+) -> None:
+    report = await ReadinessChecker([Probe("db", _down)]).check()
+    assert report.results[0].error == "ConnectionRefusedError"
+    assert "secret" not in health_log.text
+    assert "ConnectionRefusedError: postgres://app:[REDACTED]@db refused" in health_log.text
+
+
+async def test_an_exception_without_text_is_still_reported(
+    health_log: pytest.LogCaptureFixture,
+) -> None:
+    class MuteError(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    async def mute() -> None:
+        raise MuteError
+
+    report = await ReadinessChecker([Probe("m", mute)]).check()
+    assert (report.results[0].status, report.results[0].error) == ("down", "MuteError")
+    assert "MuteError: (no description)" in health_log.text

@@ -165,3 +165,16 @@ def test_sampled_flag() -> None:
     unsampled = parse_traceparent(TRACEPARENT[:-2] + "00")
     assert unsampled is not None
     assert not unsampled.sampled
+
+
+async def _fails() -> None:
+    raise RuntimeError("boom")
+
+
+async def test_id_is_echoed_on_error_answers_and_reset_afterwards(framework: str) -> None:
+    routes = (*ROUTES, HttpRouteSpec(method="GET", path="/fails", name="fails",
+                                     category="items", handler=_fails))  # fmt: skip
+    async with make_client(framework, routes, CONFIG) as client:
+        response = await client.get("/fails", headers={"X-Request-ID": "abc-1"})
+    assert (response.status_code, response.headers["x-request-id"]) == (500, "abc-1")
+    assert mic_context.correlation_id.get() is None

@@ -156,3 +156,38 @@ async def test_metrics_route_bytes_match_across_frameworks() -> None:
             answers.append(wire(await client.get("/m")))
     assert answers[0] == answers[1]
     assert b"fixed_total 3.0" in answers[0][2]
+
+
+async def test_unknown_paths_and_methods_add_no_series(framework: str) -> None:
+    """404 on unrouted paths and 405 answer outside the routes: no series per raw path."""
+    backend = InMemoryMetricsBackend()
+    config = HttpRouterConfig(interceptors=(HttpMetricsInterceptor(backend),))
+    async with make_client(framework, ROUTES, config) as client:
+        statuses = [(await client.get(f"/nope/{n}")).status_code for n in range(20)]
+        statuses.append((await client.delete("/items/1")).status_code)
+        statuses.append((await client.head("/items/7")).status_code)
+    assert statuses == [404] * 20 + [405, 200]
+    assert backend.series(REQUESTS_TOTAL) == [
+        {"method": "HEAD", "route": "/items/{item_id}", "status_class": "2xx"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "match"),
+    [
+        (
+            {"kind": "a"},
+            {"other": "b"},
+            r"'jobs' is a counter with labels \('kind',\); got labels \('other',\)",
+        ),
+        ({"kind": "a"}, {"kind": "a", "extra": "b"}, r"got labels \('extra', 'kind'\)"),
+        ({"kind": "a"}, None, r"got labels \(\)"),
+    ],
+)
+def test_prometheus_backend_names_the_metric_on_other_labels(
+    first: dict[str, str], then: dict[str, str] | None, match: str
+) -> None:
+    backend = PrometheusMetricsBackend(CollectorRegistry())
+    backend.increment("jobs", labels=first)
+    with pytest.raises(ValueError, match=match):
+        backend.increment("jobs", labels=then)

@@ -45,12 +45,15 @@ def _forms(secret: str, other: str) -> list[str]:
         f"eyJ{secret}.eyJ{other}.{secret}",
         f"postgres://app:{secret}@{other}@db.example:5432/x",
         f"https://user:{secret}@host/path?q=1",
+        f"eyJ{other}.{secret}",
+        f"Authorization: Token {secret}",
+        f"redis://:{secret}%40x:y@cache:6379/0",
     ]
 
 
 @st.composite
 def planted_text(draw: st.DrawFn) -> str:
-    form = draw(st.sampled_from(range(8)))
+    form = draw(st.sampled_from(range(11)))
     text = _forms(draw(secrets_), draw(secrets_))[form]
     return f"{draw(filler)} {text} {draw(filler)}"
 
@@ -72,6 +75,10 @@ def _children(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         plain,
         with_secret,
         st.builds(Envelope, children, secrets_),
+        # A header pair, as in ASGI scopes and httpx: (name, value), str or bytes.
+        st.tuples(sensitive_names, secrets_),
+        st.builds(lambda name, secret: [name.encode(), secret.encode()], sensitive_names, secrets_),
+        st.builds(lambda text: text.encode(), planted_text()),
     )
 
 
@@ -90,9 +97,20 @@ def _log_output(structure: Any, text: str, secret: str) -> str:
     logger.info("got %s and %r: " + text, structure, structure,
                 extra={"payload": structure, "password": secret, "note": text})  # fmt: skip
     try:
-        raise ValueError(text)
+        try:
+            raise KeyError(structure)
+        except KeyError as cause:
+            raise ValueError(text) from cause
     except ValueError:
         logger.exception("failed with %s", text)
+    try:
+        try:
+            raise RuntimeError(text)
+        except RuntimeError:
+            raise LookupError(structure)  # noqa: B904 - implicit chaining (__context__) on purpose
+    except LookupError:
+        logger.exception("failed again")
+    logger.info(f"interpolated by the caller: {structure!r} {structure}")
     return stream.getvalue()
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from mic.redaction import RedactionPolicy
+
 logger = logging.getLogger("mic.healthcheck")
+_SCRUB: Final = RedactionPolicy()
 
 DEFAULT_PROBE_TIMEOUT: Final = 2.0
 
@@ -62,14 +66,34 @@ class Probe:
             ProbeFailedError: The check answered ``False``.
             Exception: Whatever the check raised.
         """
+        await self._execute(None)
+
+    async def _execute(self, thread_exited: threading.Event | None) -> None:
+        # `thread_exited` is set when a sync check's worker thread returns: cancelling the
+        # awaiting task does not stop the thread, so the checker watches this instead.
         if self.is_async:
             result = await self.check()  # type: ignore[misc]
         else:
-            result = await asyncio.to_thread(self.check)
+            result = await asyncio.to_thread(_call_in_thread, self.check, thread_exited)
             if inspect.isawaitable(result):
                 result = await result
         if result is False:
             raise ProbeFailedError(f"probe {self.name!r} answered False")
+
+
+def _describe(error: BaseException) -> str:
+    try:
+        return _SCRUB.scrub_text(str(error))
+    except Exception:  # noqa: BLE001 - an exception whose str() fails
+        return "(no description)"
+
+
+def _call_in_thread(check: ProbeCheck, exited: threading.Event | None) -> object:
+    try:
+        return check()
+    finally:
+        if exited is not None:
+            exited.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +162,12 @@ class ReadinessChecker:
         probes: The probes; names must be unique.
 
     A probe that does not finish in time is cancelled and reported as ``timeout``; the
-    checker does not wait for it to acknowledge the cancellation. Safe to call from many
-    requests at once (each call runs every probe).
+    checker does not wait for it to acknowledge the cancellation. Until such an abandoned
+    run has really ended (a check that ignores cancellation, or a sync check whose worker
+    thread is still blocked), the probe is not started again: it is reported as
+    ``timeout`` at once, so a hung dependency holds at most one task and one thread per
+    probe however often ``/ready`` is polled. Safe to call from many requests at once
+    (each call runs every probe).
 
     Raises:
         ValueError: Two probes share a name.
@@ -152,6 +180,7 @@ class ReadinessChecker:
             raise ValueError(f"probe names must be unique: {duplicates}")
         self.probes = tuple(probes)
         self._stragglers: set[asyncio.Task[None]] = set()
+        self._abandoned: dict[str, tuple[asyncio.Task[None], threading.Event]] = {}
 
     async def check(self) -> ReadinessReport:
         """Run every probe once and report."""
@@ -159,8 +188,19 @@ class ReadinessChecker:
         return ReadinessReport(tuple(results))
 
     async def _run(self, probe: Probe) -> ProbeResult:
+        previous = self._abandoned.get(probe.name)
+        if previous is not None:
+            if not (previous[0].done() and previous[1].is_set()):
+                return ProbeResult(probe.name, "timeout", probe.required, 0.0,
+                                   "the previous check has not ended yet")  # fmt: skip
+            del self._abandoned[probe.name]
         started = time.perf_counter()
-        task = asyncio.create_task(probe.run(), name=f"mic-probe-{probe.name}")
+        exited = threading.Event()
+        if probe.is_async:
+            exited.set()  # nothing of an async check runs outside its task
+        task = asyncio.create_task(
+            probe._execute(None if probe.is_async else exited), name=f"mic-probe-{probe.name}"
+        )
         try:
             done, _ = await asyncio.wait({task}, timeout=probe.timeout)
         except BaseException:
@@ -169,13 +209,17 @@ class ReadinessChecker:
         elapsed = time.perf_counter() - started
         if not done:
             self._abandon(task)
+            self._abandoned[probe.name] = (task, exited)
             logger.warning("readiness probe %s timed out after %ss", probe.name, probe.timeout)
             return ProbeResult(probe.name, "timeout", probe.required, elapsed,
                                f"no answer within {probe.timeout}s")  # fmt: skip
         error = None if task.cancelled() else task.exception()
         if task.cancelled() or error is not None:
-            logger.warning("readiness probe %s failed: %r", probe.name, error or "cancelled")
             reason = type(error).__name__ if error is not None else "CancelledError"
+            # The exception text may hold a connection string: it is logged only through
+            # the default redaction (URL passwords, ``password=...``), never answered.
+            detail = _describe(error) if error is not None else "cancelled"
+            logger.warning("readiness probe %s failed: %s: %s", probe.name, reason, detail)
             return ProbeResult(probe.name, "down", probe.required, elapsed, reason)
         return ProbeResult(probe.name, "up", probe.required, elapsed)
 

@@ -20,6 +20,9 @@ STANDARD_RECORD_ATTRIBUTES: Final = frozenset(
 )
 """Attributes every `LogRecord` has; anything else on a record came from ``extra``."""
 
+CONTEXT_FIELDS: Final = ("correlation_id", "trace_id", "span_id", "route")
+"""Record attributes `LogContextFilter` sets, and JSON keys every line carries."""
+
 _EXCEPTION_FORMATTER: Final = logging.Formatter()
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
@@ -34,7 +37,10 @@ class RedactingLogFilter(logging.Filter):
 
     What it does to a record: the message is formatted with its arguments (arguments that
     are structures are redacted field by field first), secret patterns and sensitive
-    ``key=value`` pairs are redacted in the text, and ``args`` is cleared. ``extra``
+    ``key=value`` pairs are redacted in the text, and ``args`` is cleared (a format that
+    does not fit its arguments gives ``<format> (arguments: (...))``). A record that cannot
+    be redacted at all is emitted as ``[REDACTED] (...)`` with its ``extra`` fields
+    ``[REDACTED]``: the filter never raises into the logging call. ``extra``
     fields are redacted by name and recursively; dropped fields are removed. The exception
     traceback is formatted into ``exc_text`` and redacted (``exc_info`` stays for handlers
     that need the exception object: they see it unredacted). Running twice with the same
@@ -59,12 +65,16 @@ class RedactingLogFilter(logging.Filter):
         policy = self.policy
         if attributes.get(_MARKER) is policy:
             return True
-        self._redact_message(record)
-        # One C-level set difference finds the `extra` fields; only changed ones are written.
-        if extra_keys := attributes.keys() - STANDARD_RECORD_ATTRIBUTES:
-            policy.redact_in_place(attributes, extra_keys)
-        if record.exc_info or record.exc_text or record.stack_info:
-            self._redact_exception(record)
+        try:
+            self._redact_message(record)
+            # One C-level set difference finds the `extra` fields; only changed ones are
+            # written.
+            if extra_keys := attributes.keys() - STANDARD_RECORD_ATTRIBUTES:
+                policy.redact_in_place(attributes, extra_keys)
+            if record.exc_info or record.exc_text or record.stack_info:
+                self._redact_exception(record)
+        except Exception as error:  # noqa: BLE001 - a filter must not raise into the caller
+            _fail_closed(record, error)
         attributes[_MARKER] = policy
         return True
 
@@ -86,9 +96,10 @@ class RedactingLogFilter(logging.Filter):
             record.msg = policy.redact(record.msg)
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001 - bad arguments: logging reports them when it emits
-            record.msg = policy.scrub_text(str(record.msg))
-            return
+        except Exception:  # noqa: BLE001 - the format does not fit its arguments
+            # Keep both, as text: the arguments must not stay on the record unredacted, and
+            # redacting the format may make it fit them (`%40x` in a URL password).
+            text = f"{record.msg} (arguments: {record.args!r})"
         record.msg = policy.scrub_text(text)
         record.args = None
 
@@ -100,6 +111,21 @@ class RedactingLogFilter(logging.Filter):
             record.exc_text = policy.scrub_text(record.exc_text)
         if record.stack_info:
             record.stack_info = policy.scrub_text(record.stack_info)
+
+
+def _fail_closed(record: logging.LogRecord, error: Exception) -> None:
+    # Something in the record could not be redacted (an object whose walk raised): emit the
+    # line without anything that came from the caller, rather than raise into `logger.info`
+    # or let the record through unredacted.
+    record.msg = f"{REDACTED} (the log record could not be redacted: {type(error).__name__})"
+    record.args = None
+    # The context fields are the toolkit's own (validated ids, a route template): kept.
+    for key in record.__dict__.keys() - STANDARD_RECORD_ATTRIBUTES - set(CONTEXT_FIELDS):
+        record.__dict__[key] = REDACTED
+    had_exception = bool(record.exc_info or record.exc_text)
+    record.exc_info = None
+    record.exc_text = REDACTED if had_exception else None
+    record.stack_info = None
 
 
 def _keep(value: Any) -> Any:

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import IO, Any, Final, Literal
 
 from mic.observability._context import log_context
-from mic.observability._log_redaction import STANDARD_RECORD_ATTRIBUTES, RedactingLogFilter
+from mic.observability._log_redaction import (
+    CONTEXT_FIELDS,
+    STANDARD_RECORD_ATTRIBUTES,
+    RedactingLogFilter,
+)
 from mic.redaction import RedactionPolicy, Redactor
-
-CONTEXT_FIELDS: Final = ("correlation_id", "trace_id", "span_id", "route")
-"""Record attributes `LogContextFilter` sets, and JSON keys every line carries."""
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"
 
@@ -49,7 +50,11 @@ class JsonLogFormatter(logging.Formatter):
     Keys: ``timestamp`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message``,
     ``correlation_id``, ``trace_id``, ``span_id``, ``route`` (``null`` when unknown), then
     every ``extra`` field that does not clash with those, then ``exception`` and ``stack``
-    when present. Values JSON cannot encode are written with ``str()``.
+    when present. The line is always strict JSON (RFC 8259): values JSON cannot encode
+    are written with ``str()``, non-string keys as strings, ``NaN`` and infinities as the
+    strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, a reference cycle as
+    ``"[cycle]"``, and text that is not valid Unicode (lone surrogates) with ``\\u``
+    escapes.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -73,7 +78,53 @@ class JsonLogFormatter(logging.Formatter):
             document["exception"] = record.exc_text
         if record.stack_info:
             document["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(document, default=str, ensure_ascii=False, separators=(",", ":"))
+        return _json_line(document)
+
+
+def _json_line(document: dict[str, Any]) -> str:
+    try:
+        line = json.dumps(document, default=str, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))  # fmt: skip
+    except Exception:  # noqa: BLE001 - NaN, a non-string key, a cycle, a failing str()
+        line = json.dumps(_jsonable(document, set()), ensure_ascii=False, separators=(",", ":"))
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no UTF-8 stream could write it
+            line = json.dumps(json.loads(line), ensure_ascii=True, separators=(",", ":"))
+    return line
+
+
+_FLOATS: Final = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _jsonable(value: Any, active: set[int]) -> Any:
+    """`value` made of what strict JSON encodes (the slow path, after `json.dumps` failed)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return _FLOATS.get(repr(value), value)
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        if id(value) in active:
+            return "[cycle]"
+        active.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {_text(key): _jsonable(item, active) for key, item in value.items()}
+            return [_jsonable(item, active) for item in value]
+        finally:
+            active.discard(id(value))
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - an object whose str() fails
+        return f"<unprintable {type(value).__name__}>"
 
 
 class TextLogFormatter(logging.Formatter):

@@ -174,7 +174,18 @@ class PrometheusMetricsBackend(MetricsBackend):
                 registry=self.registry,
             )
             self._metrics[(kind, name)] = metric
-        return metric.labels(**labels) if labels else metric
+        try:
+            if labels:
+                return metric.labels(**labels)
+            if metric._labelnames:
+                raise ValueError("no label values")  # noqa: TRY301 - reworded just below
+        except ValueError as error:  # prometheus-client says only "Incorrect label names"
+            expected = tuple(metric._labelnames)
+            raise ValueError(
+                f"metric {name!r} is a {kind} with labels {expected}; "
+                f"got labels {tuple(sorted(labels or {}))}"
+            ) from error
+        return metric
 
     def increment(
         self, name: str, value: float = 1.0, *, labels: Mapping[str, str] | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -42,6 +42,16 @@ _ATOMS: Final = frozenset({int, float, bool, type(None)})
 _UNSET: Final = object()
 _MEMO_LIMIT: Final = 4096
 _DELETE_SEPARATORS: Final = {ord(c): None for c in " \t-_.:/[]()@"}
+_MEMO_INDICES: Final = 64
+
+
+class _TooDeep(Exception):  # noqa: N818 - internal signal, never escapes the policy
+    """Raised by the walk at the depth limit; the entry points turn the field into REDACTED.
+
+    Ending the whole field (rather than the one container at the limit) keeps the walk
+    linear: a structure that refers to itself twice (``d["a"] = d["b"] = d``) would
+    otherwise be walked 2**max_depth times before every path reached the limit.
+    """
 
 
 @functools.lru_cache(maxsize=4096)
@@ -73,8 +83,8 @@ class RedactionPolicy:
             `redactors` names them.
         detect_patterns: Also redact bearer tokens, JWTs, URL passwords and sensitive
             ``key=value`` pairs inside every string.
-        max_depth: Nesting depth beyond which values are replaced by ``[REDACTED]`` (this
-            also ends cycles).
+        max_depth: Nesting depth beyond which the top-level entry holding the deeper part
+            is replaced by ``[REDACTED]`` (this also ends cycles, in linear time).
 
     Thread-safe and immutable; build it once at startup.
     """
@@ -85,7 +95,7 @@ class RedactionPolicy:
     max_depth: int = 32
     _fields: dict[str, Redactor] = field(init=False, repr=False, compare=False)
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    _memo: dict[str, Redactor | None] = field(init=False, repr=False, compare=False)
+    _memo: dict[Any, Redactor | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_depth < 1:
@@ -135,6 +145,19 @@ class RedactionPolicy:
             memo[name] = strategy
         return strategy
 
+    def _key_strategy(self, key: Any) -> Redactor | None:
+        # The strategy of a dict key or list index: names may be bytes (ASGI headers);
+        # other keys are never sensitive. Bytes names and small list indices are remembered
+        # (not every index of a long list: the memo is bounded and names need it more).
+        if isinstance(key, str):
+            return self.strategy_for(key)
+        kind = type(key)
+        strategy = self.strategy_for(key.decode("latin-1")) if kind is bytes else None
+        remember = kind is bytes or (kind is int and 0 <= key < _MEMO_INDICES)
+        if remember and len(self._memo) < _MEMO_LIMIT:
+            self._memo[key] = strategy
+        return strategy
+
     def is_sensitive(self, name: str) -> bool:
         """Whether field `name` has a strategy (see `strategy_for`)."""
         return self.strategy_for(name) is not None
@@ -148,7 +171,7 @@ class RedactionPolicy:
         strategy = self.strategy_for(name)
         if strategy is not None:
             return _apply(strategy, value)
-        return self._walk(value, 0)
+        return self._guarded_walk(value)
 
     def redact(self, value: Any) -> Any:
         """`value` with every sensitive part redacted; the input is never modified.
@@ -163,17 +186,26 @@ class RedactionPolicy:
         returned as it is (so the result may be `value` itself, or share unchanged parts
         with it). Treat the result as read-only, as you treat the input; copy it before
         modifying it.
+
+        A two-item list or tuple whose first item names a sensitive field (a header pair
+        such as ``("Authorization", "...")``, names as ``str`` or ``bytes``) has its second
+        item redacted as that field. Nesting deeper than `max_depth` (a cyclic structure
+        included) fails closed: the top-level entry holding it becomes ``[REDACTED]``
+        (the whole value when it is not a dict, list or tuple). Never raises.
         """
-        return self._walk(value, 0)
+        return self._guarded_walk(value)
 
     def redact_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Redact each (name, value) of `fields`: like `redact`, for a top-level mapping.
 
         A ``dict`` with nothing to redact is returned as it is (see `redact`).
         """
-        if type(fields) is dict:
-            return self._walk_dict(fields, 0)  # type: ignore[no-any-return]
-        return self._walk_pairs(fields.items(), 1)
+        try:
+            if type(fields) is dict:
+                return self._walk_dict(fields, 0)  # type: ignore[no-any-return]
+            return self._walk_pairs(fields.items(), 1)
+        except _FAILURES:
+            return self._fields_one_by_one(fields.items())
 
     def redact_in_place(self, target: MutableMapping[str, Any], names: Iterable[str]) -> None:
         """Redact the entries `names` of `target` in place, as `redact_fields` would.
@@ -182,7 +214,10 @@ class RedactionPolicy:
         not touched. This is how `RedactingLogFilter` treats a record's ``extra`` fields.
         """
         # Two iterations of an unmodified set (or any collection) give the same order.
-        found = self._changes(zip(names, map(target.__getitem__, names), strict=True), 1)
+        try:
+            found = self._changes(zip(names, map(target.__getitem__, names), strict=True), 1)
+        except _FAILURES:
+            found = self._changes_one_by_one([(name, target[name]) for name in names])
         if found is not None:
             _apply_changes(target, found)
 
@@ -194,7 +229,7 @@ class RedactionPolicy:
         # `may_hold_secret`, inlined: this runs for every string of every log line.
         if self.detect_patterns and (
             ":" in text or "=" in text or "eyJ" in text or "earer" in text
-            or "EARER" in text or "Basic" in text
+            or "EARER" in text or "Basic" in text or "'," in text or '",' in text
         ):  # fmt: skip
             return scrub_text(text, self._pattern, self._text_field)
         return text
@@ -221,6 +256,36 @@ class RedactionPolicy:
     # results by identity (`is`) to learn whether anything changed and copy only then;
     # `DROP` returned for a field means "remove it".
 
+    def _guarded_walk(self, value: Any) -> Any:
+        try:
+            return self._walk(value, 0)
+        except _FAILURES:
+            pass
+        # Something is too deep (or cyclic): end only the top-level entries that hold it.
+        kind = type(value)
+        if kind is dict:
+            return self._fields_one_by_one(value.items())
+        if kind is list or kind is tuple:
+            items = [result for _, result in self._changes_one_by_one(enumerate(value))]
+            return items if kind is list else tuple(items)
+        return REDACTED
+
+    def _changes_one_by_one(self, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+        # The slow path after a `_TooDeep`: every (key, value) walked on its own, so only the
+        # entries that are too deep become `REDACTED`.
+        results: list[tuple[Any, Any]] = []
+        for key, item in pairs:
+            try:
+                found = self._changes(((key, item),), 1)
+            except _FAILURES:
+                found = [(key, REDACTED)]
+            results.append(found[0] if found else (key, item))
+        return results
+
+    def _fields_one_by_one(self, pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+        results = self._changes_one_by_one(pairs)
+        return {key: result for key, result in results if result is not DROP}
+
     def _walk(self, value: Any, depth: int) -> Any:
         kind = type(value)
         if kind is str:
@@ -231,7 +296,9 @@ class RedactionPolicy:
         if walker is not None:
             return walker(self, value, depth)
         if depth >= self.max_depth:
-            return value if isinstance(value, _SAFE_SCALARS) else REDACTED
+            if isinstance(value, _SAFE_SCALARS):
+                return value
+            raise _TooDeep
         return self._walk_general(value, depth)
 
     def _changes(  # noqa: PLR0912 - one flat loop on purpose: each branch saves a call
@@ -245,7 +312,7 @@ class RedactionPolicy:
         for key, item in pairs:
             strategy: Any = self._memo.get(key, _UNSET)
             if strategy is _UNSET:
-                strategy = self.strategy_for(key) if isinstance(key, str) else None
+                strategy = self._key_strategy(key)
             if strategy is not None:
                 try:
                     result = strategy(item)
@@ -257,7 +324,8 @@ class RedactionPolicy:
                     if not (
                         self.detect_patterns
                         and (":" in item or "=" in item or "eyJ" in item or "earer" in item
-                             or "EARER" in item or "Basic" in item)
+                             or "EARER" in item or "Basic" in item or "'," in item
+                             or '",' in item)
                     ):  # fmt: skip
                         continue
                     result = scrub_text(item, self._pattern, self._text_field)
@@ -281,13 +349,17 @@ class RedactionPolicy:
 
     def _walk_dict(self, value: dict[Any, Any], depth: int) -> Any:
         if depth >= self.max_depth:
-            return REDACTED
+            raise _TooDeep
         found = self._changes(value.items(), depth + 1)
         return value if found is None else _copy_with(value, found)
 
     def _walk_list(self, value: list[Any], depth: int) -> Any:
         if depth >= self.max_depth:
-            return REDACTED
+            raise _TooDeep
+        if len(value) == 2 and type(value[0]) in _NAMES:  # a (name, value) pair
+            pair = self._pair(value)
+            if pair is not None:
+                return list(pair)
         # Enumerated items are (index, item) pairs: the field walk serves lists as well.
         found = self._changes(enumerate(value), depth + 1)
         if found is None:
@@ -300,18 +372,23 @@ class RedactionPolicy:
     def _walk_tuple(self, value: tuple[Any, ...], depth: int) -> Any:
         items = list(value)
         walked = self._walk_list(items, depth)
-        if walked is items:
-            return value
-        return walked if walked is REDACTED else tuple(walked)
+        return value if walked is items else tuple(walked)
+
+    def _pair(self, pair: Sequence[Any]) -> tuple[Any, Any] | None:
+        # A (name, value) pair, as in a list of headers: redact the value as field `name`.
+        name = pair[0]
+        strategy = self.strategy_for(name.decode("latin-1") if type(name) is bytes else name)
+        if strategy is None:
+            return None
+        result = _apply(strategy, pair[1])
+        return name, REDACTED if result is DROP else result
 
     def _walk_set(self, value: set[Any] | frozenset[Any], depth: int) -> Any:
         items = list(value)
         walked = self._walk_list(items, depth)
         if walked is items:
             return value
-        if walked is REDACTED:
-            return walked
-        return frozenset(walked) if isinstance(value, frozenset) else set(walked)
+        return _as_set(walked, frozen=isinstance(value, frozenset))
 
     def _walk_general(self, value: Any, depth: int) -> Any:
         if isinstance(value, str):
@@ -333,15 +410,34 @@ class RedactionPolicy:
             return items
         if isinstance(value, tuple):
             return tuple(items)
-        return frozenset(items) if isinstance(value, frozenset) else set(items)
+        return _as_set(items, frozen=isinstance(value, frozenset))
 
     def _walk_object(self, value: Any, depth: int) -> Any:
         if isinstance(value, BaseModel):
-            return self._walk_pairs(_model_items(value), depth + 1)
+            return self._walk_model(value, depth + 1)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            pairs = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
-            return self._walk_pairs(pairs, depth + 1)
+            # A field declared with ``init=False`` may be unset (slots: no attribute at all).
+            pairs = ((f.name, getattr(value, f.name, _UNSET)) for f in dataclasses.fields(value))
+            return self._walk_pairs(((k, v) for k, v in pairs if v is not _UNSET), depth + 1)
         return self._walk_other(value)
+
+    def _walk_model(self, model: BaseModel, depth: int) -> dict[Any, Any]:
+        # Fields keep their Python names; a field is sensitive by its name or by an alias
+        # (``Field(alias="password")`` is a password on the wire, whatever its Python name).
+        out = self._walk_pairs(_model_items(model), depth)
+        for name, info in type(model).model_fields.items():
+            if name not in out or self.strategy_for(name) is not None:
+                continue
+            for alias in (info.alias, info.serialization_alias, info.validation_alias):
+                strategy = self.strategy_for(alias) if isinstance(alias, str) else None
+                if strategy is not None:
+                    result = _apply(strategy, getattr(model, name))
+                    if result is DROP:
+                        del out[name]
+                    else:
+                        out[name] = result
+                    break
+        return out
 
     def _walk_pairs(self, pairs: Iterable[tuple[Any, Any]], depth: int) -> dict[Any, Any]:
         # A new dict of the fields (at `depth`) that remain, redacted.
@@ -353,12 +449,20 @@ class RedactionPolicy:
 
     def _walk_other(self, value: Any) -> Any:
         if isinstance(value, bytes | bytearray | memoryview):
+            # Not UTF-8: Latin-1 maps every byte to one character, so ASCII secrets are
+            # still found and every other byte comes back as it was.
+            raw = bytes(value)
             try:
-                text = bytes(value).decode("utf-8")
+                text, encoding = raw.decode("utf-8"), "utf-8"
             except UnicodeDecodeError:
-                return value
+                text, encoding = raw.decode("latin-1"), "latin-1"
             scrubbed = self.scrub_text(text)
-            return value if scrubbed is text else scrubbed.encode("utf-8")
+            if scrubbed is text:
+                return value
+            try:
+                return scrubbed.encode(encoding)
+            except UnicodeEncodeError:  # a custom strategy answered beyond Latin-1
+                return REDACTED
         if not self.detect_patterns:
             return value
         try:
@@ -367,6 +471,14 @@ class RedactionPolicy:
             return REDACTED
         scrubbed = scrub_text(text, self._pattern, self._text_field)
         return value if scrubbed == text else scrubbed
+
+
+def _as_set(items: list[Any], *, frozen: bool) -> Any:
+    # Redacted items may be unhashable (a frozen dataclass becomes a dict): keep the list.
+    try:
+        return frozenset(items) if frozen else set(items)
+    except TypeError:
+        return items
 
 
 def _apply_changes(target: MutableMapping[Any, Any], changes: list[tuple[Any, Any]]) -> None:
@@ -388,6 +500,11 @@ def _same(policy: RedactionPolicy, value: Any, depth: int) -> Any:
     return value
 
 
+_FAILURES: Final = (Exception,)
+"""What ends the walk of one entry: too deep (`_TooDeep`, `RecursionError`) or an object
+whose walk raised (a mapping whose ``items()`` fails). The entry becomes REDACTED."""
+_NAMES: Final = frozenset({str, bytes})
+
 _WALKERS: Final[dict[type, Callable[[RedactionPolicy, Any, int], Any]]] = {
     dict: RedactionPolicy._walk_dict,
     list: RedactionPolicy._walk_list,
@@ -401,7 +518,10 @@ _WALKERS: Final[dict[type, Callable[[RedactionPolicy, Any, int], Any]]] = {
 
 def _model_items(model: BaseModel) -> Iterable[tuple[str, Any]]:
     for name in type(model).model_fields:
-        yield name, getattr(model, name)
+        # ``model_construct`` may leave a field unset.
+        value = getattr(model, name, _UNSET)
+        if value is not _UNSET:
+            yield name, value
     if model.__pydantic_extra__:
         yield from model.__pydantic_extra__.items()
 

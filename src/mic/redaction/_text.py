@@ -17,17 +17,27 @@ from typing import Final
 #   it percent-encoded) are redacted whole.
 # - auth: `Bearer <token>` (RFC 6750 section 2.1) and `Basic <credentials>` (RFC 7617).
 # - jwt: compact JWS/JWE (RFC 7515 section 7.1): a base64url JSON header starts with `eyJ`.
-# - key/value: a sensitive name, then `=` or `:`, then a quoted or bare value; also inside
-#   escaped JSON. Only sensitive names match, so a value never swallows the next key.
+#   Two segments are enough (`payload.signature` of a token split across fields).
+# - key/value: a sensitive name, then `=` or `:` (or `,` between quoted items: the repr of
+#   a header pair), then a quoted value, a bare value, or an authentication scheme and its
+#   bare credentials (`Token abc`); also inside escaped JSON. Only sensitive names match,
+#   so a value never swallows the next key. A quoted value whose closing quote is missing
+#   (a truncated line) runs to the end of the text.
+# Linear time: every alternative that starts with a repeated class (a URL scheme, a dotted
+# key, a JWT) refuses to start inside a run of that class (negative lookbehind), so a long
+# run of letters or `a.a.a...` is tried once, not once per position (issue 6 review: 40 kB
+# of `a.a.a...=` took 43 s to scan before).
 _SCHEME: Final = r"(?:[Bb]earer|BEARER|Basic)[ \t]+"
 _FIXED: Final = (
-    r"(?P<url>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)[^\s/?#]*@"
+    r"(?<![A-Za-z0-9+.\-])(?P<url>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*:)[^\s/?#]*@"
     rf"|(?P<auth>\b{_SCHEME})[A-Za-z0-9\-._~+/]+=*"
-    r"|(?P<jwt>eyJ[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*){2,4})"
+    r"|(?<![A-Za-z0-9_\-])(?P<jwt>eyJ[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*){1,4})"
 )
+_BARE: Final = r"[^\s,;&\"'}\])]+"
 _VALUE: Final = (
-    rf"(?P<value>\[REDACTED\]|(?:{_SCHEME})?"
-    r"(?:\"(?:[^\"\\]|\\.)*\"|\\\"(?:(?!\\\").)*\\\"|'(?:[^'\\]|\\.)*'|[^\s,;&\"'}\])]+))"
+    rf"(?P<value>\[REDACTED\]|(?:[Bb]earer|BEARER|[A-Z][A-Za-z0-9\-]*)[ \t]+{_BARE}"
+    r"|b?\"(?:[^\"\\]|\\.)*\"?|\\\"(?:(?!\\\").)*(?:\\\")?|b?'(?:[^'\\]|\\.)*'?"
+    rf"|{_BARE})"
 )
 _SEPARATOR: Final = r"[-_. ]?"
 
@@ -44,8 +54,9 @@ def build_text_pattern(field_names: Iterable[str]) -> re.Pattern[str]:
         return re.compile(_FIXED)
     alternatives = "|".join(map(_name_pattern, names))
     key = (
-        r"(?P<key>(?:\\?[\"'])?(?<![A-Za-z0-9_\-])(?:[A-Za-z0-9_\-]+\.)*"
-        rf"(?P<name>(?i:{alternatives}))(?![A-Za-z0-9])(?:\\?[\"'])?[ \t]*[:=][ \t]*)"
+        r"(?P<key>(?:\\?[\"'])?(?<![A-Za-z0-9_.\-])(?:[A-Za-z0-9_\-]+\.)*"
+        rf"(?P<name>(?i:{alternatives}))(?![A-Za-z0-9])"
+        r"(?:(?:\\?[\"'])?[ \t]*[:=][ \t]*|\\?[\"'][ \t]*,[ \t]*(?=b?\\?[\"'])))"
     )
     return re.compile(f"{_FIXED}|{key}{_VALUE}")
 
@@ -54,10 +65,11 @@ def may_hold_secret(text: str) -> bool:
     """Cheap pre-check: ``False`` means no scanning pattern can match `text`.
 
     Every alternative of the scanning pattern needs one of these substrings: ``:`` (URL
-    credentials), ``:`` or ``=`` (``key=value``), ``eyJ`` (JWT), ``earer``/``EARER``
-    (Bearer), ``Basic``. Most log strings hold none of them, and six substring searches
-    (C loops over the text) cost less than one regular-expression search, which has no
-    literal prefix to skip ahead with and so tries every position.
+    credentials), ``:`` or ``=`` (``key=value``), ``',`` or ``",`` (a quoted header pair,
+    ``('authorization', '...')``), ``eyJ`` (JWT), ``earer``/``EARER`` (Bearer), ``Basic``.
+    Most log strings hold none of them, and these substring searches (C loops over the
+    text) cost less than one regular-expression search, which has no literal prefix to
+    skip ahead with and so tries every position.
     """
     return (
         ":" in text
@@ -66,14 +78,24 @@ def may_hold_secret(text: str) -> bool:
         or "earer" in text
         or "EARER" in text
         or "Basic" in text
+        or "'," in text
+        or '",' in text
     )
 
 
 def split_quotes(value: str) -> tuple[str, str, str]:
-    """Split a matched value into (opening quote, content, closing quote)."""
-    for quote in ('\\"', '"', "'"):
-        if len(value) >= 2 * len(quote) and value.startswith(quote) and value.endswith(quote):
-            return quote, value[len(quote) : -len(quote)], quote
+    """Split a matched value into (opening quote, content, closing quote).
+
+    The opening quote may carry a bytes prefix (``b'...'``); a value whose closing quote is
+    missing (a truncated line) gives an empty closing quote.
+    """
+    for quote in ('\\"', '"', "'", "b'", 'b"'):
+        if value.startswith(quote):
+            closing = quote.removeprefix("b")
+            rest = value[len(quote) :]
+            if rest.endswith(closing):
+                return quote, rest[: -len(closing)], closing
+            return quote, rest, ""
     return "", value, ""
 
 
