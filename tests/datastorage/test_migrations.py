@@ -36,7 +36,11 @@ def configure(directory: Path, url: str) -> Config:
     config = Config(str(directory / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
     env = directory / "migrations" / "env.py"
-    env.write_text(env.read_text().replace("target_metadata = None", ENV_PY_METADATA))
+    text = env.read_text().replace("target_metadata = None", ENV_PY_METADATA)
+    # In process, the default would disable every logger created so far (docs/storage.md).
+    text = text.replace("fileConfig(config.config_file_name)",
+                        "fileConfig(config.config_file_name, disable_existing_loggers=False)")  # fmt: skip
+    env.write_text(text)
     mako = directory / "migrations" / "script.py.mako"
     mako.write_text(mako.read_text().replace("import sqlalchemy as sa\n",
                                              "import sqlalchemy as sa\nimport sqlmodel\n"))  # fmt: skip
@@ -83,3 +87,12 @@ def postgres_database(postgres_url: str) -> Iterator[str]:
 @pytest.mark.postgres
 async def test_alembic_path_on_postgres(tmp_path: Path, postgres_database: str) -> None:
     await migrate_and_use(tmp_path, postgres_database)
+
+
+async def test_in_process_migrations_keep_existing_loggers_enabled(tmp_path: Path) -> None:
+    """Alembic's env.py would otherwise disable every logger created before it ran."""
+    import logging
+
+    logger = logging.getLogger("mic.tests.migrations")
+    await migrate_and_use(tmp_path, "sqlite+aiosqlite:///" + str(tmp_path / "db.sqlite"))
+    assert not logger.disabled

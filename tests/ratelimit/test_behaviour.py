@@ -94,7 +94,9 @@ async def test_acquire_admits_at_once_when_there_is_room(limiter: RateLimiter) -
 
 
 async def test_acquire_gives_up_past_max_wait(limiter: RateLimiter) -> None:
-    policy = RateLimitPolicy(1, 60, Strategy.FIXED_WINDOW)
+    # A token bucket: its wait (one token per 60 s) does not depend on where the clock stands
+    # in an aligned window, so the refusal is certain (a fixed window could end within 1 s).
+    policy = RateLimitPolicy(1, 60, Strategy.TOKEN_BUCKET)
     await limiter.acquire("job", policy)
     with pytest.raises(RateLimitedError, match="not available within 1 seconds") as caught:
         await limiter.acquire("job", policy, max_wait=1)
