@@ -91,3 +91,30 @@ def test_adapters_name_their_extra_when_missing(module: str, extra: str) -> None
     )
     expected = f"MissingDependencyError True {extra} '{extra}' is not installed; install it with: pip install 'mic-kit[{extra}]'"
     assert expected == result.stdout.strip(), result.stderr
+
+
+def test_every_package_imports_without_its_extra() -> None:
+    """Backends import their dependency where they use it: `import mic.<pkg>` never needs one."""
+    extras = {"sqlalchemy", "sqlmodel", "aiosqlite", "psycopg", "redis", "nats", "jwt", "httpx",
+              "prometheus_client", "opentelemetry", "alembic", "fastapi", "litestar", "starlette",
+              "uvicorn"}  # fmt: skip
+    result = _run(
+        extras,
+        """
+        import importlib, pkgutil
+        import mic
+        from mic import MissingDependencyError
+        for module in sorted(m.name for m in pkgutil.iter_modules(mic.__path__) if not m.name.startswith("_")):
+            try:
+                importlib.import_module(f"mic.{module}")
+                print(module, "ok")
+            except MissingDependencyError as error:
+                print(module, "needs", error.extra)
+    """,
+    )
+    lines = result.stdout.splitlines()
+    assert ["fastapi needs fastapi", "litestar needs litestar"] == [
+        line for line in lines if "needs" in line
+    ], result.stderr
+    assert {"auth ok", "cache ok", "datastorage ok", "eventbus ok", "http ok", "observability ok",
+            "outbox ok", "ratelimit ok", "healthcheck ok", "idempotency ok", "locking ok"} <= set(lines)  # fmt: skip
