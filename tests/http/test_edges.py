@@ -142,15 +142,19 @@ async def test_litestar_problem_handlers_cover_user_routes() -> None:
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
 
 
-def test_litestar_without_openapi_still_builds() -> None:
-    from mic.http import HttpRouterConfig, SecurityRequirement
+async def test_litestar_without_openapi_serves_secured_routes() -> None:
+    """With OpenAPI disabled there is nowhere to publish security schemes: routes still work."""
+    from mic.http import HttpRouterConfig
     from tests.http.test_interceptors import Recorder, Tag, _routes
 
-    config = HttpRouterConfig(services={Recorder: Recorder()})
+    recorder = Recorder()
+    config = HttpRouterConfig(services={Recorder: recorder})
     app = Litestar(route_handlers=[build_litestar_router(routes=_routes(auth=Tag("a")), config=config)],
-                   openapi_config=None)  # fmt: skip
-    assert None is app.openapi_config
-    assert isinstance(Tag("a").openapi_security(), SecurityRequirement)
+                   openapi_config=None, logging_config=None)  # fmt: skip
+    async with client_for(app) as client:
+        response = await client.get("/who")
+    assert (200, {"subject": "a"}) == (response.status_code, response.json())
+    assert ["a>", "<a"] == recorder.events
 
 
 def test_require_names_the_extra() -> None:
