@@ -20,7 +20,9 @@ BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 async def test_example_runs(code: str, request: pytest.FixtureRequest) -> None:
     if "redis://" in code:
         request.getfixturevalue("redis_url")  # skip (or fail in CI) without Redis
-    await asyncio.to_thread(exec, compile(code, str(DOC), "exec"), {"__name__": "docs"})
+    await asyncio.to_thread(
+        exec, compile(code, str(DOC), "exec"), {"__name__": f"docs.{DOC.stem.replace('-', '_')}"}
+    )
 
 
 def test_doc_has_examples() -> None:

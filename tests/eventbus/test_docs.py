@@ -32,7 +32,9 @@ async def test_example_runs(code: str, server: str | None, request: pytest.Fixtu
     if server is not None:
         request.getfixturevalue(f"{server}_url")  # skip (or fail in CI) without the server
     # Each block calls asyncio.run itself, so it runs in a thread with no event loop.
-    await asyncio.to_thread(exec, compile(code, str(DOC), "exec"), {"__name__": "docs"})
+    await asyncio.to_thread(
+        exec, compile(code, str(DOC), "exec"), {"__name__": f"docs.{DOC.stem.replace('-', '_')}"}
+    )
 
 
 def test_doc_has_examples() -> None:

@@ -435,6 +435,6 @@ def _doc_example() -> str:
 @pytest.mark.redis
 async def test_documented_example_runs(postgres_url: str, redis_url: str) -> None:
     del postgres_url, redis_url  # the example names the test servers itself
-    scope: dict[str, Any] = {"__name__": "docs"}
+    scope: dict[str, Any] = {"__name__": f"docs.{DOC.stem.replace('-', '_')}"}
     await asyncio.to_thread(exec, compile(_doc_example(), str(DOC), "exec"), scope)
     assert "ready" == scope["report"].status
