@@ -295,7 +295,8 @@ class CompiledRoute:
                 details={"content_type": content_type},
             )
         raw = await context.body()
-        if not raw.strip() or (not self.signature.body_required and raw.strip() == b"null"):
+        stripped = raw.strip()
+        if not stripped or (not self.signature.body_required and stripped == b"null"):
             if self.signature.body_required:
                 errors.append({"loc": ["body"], "type": "missing", "msg": "Field required"})
             return None
