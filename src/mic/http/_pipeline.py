@@ -416,3 +416,52 @@ def extra_endpoints(routes: tuple[CompiledRoute, ...]) -> list[ExtraEndpoint]:
         if others := tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow))):
             extras.append(ExtraEndpoint(path, others, MethodNotAllowedApp(allow)))
     return extras
+
+
+def static_endpoints(path: str, app: AsgiApp) -> list[ExtraEndpoint]:
+    """`app` on GET and HEAD at `path`, with the path's OPTIONS and 405 answers."""
+    allow = ("GET", "HEAD", "OPTIONS")
+    others = tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow)))
+    return [
+        ExtraEndpoint(path, ("GET", "HEAD"), app),
+        ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow)),
+        ExtraEndpoint(path, others, MethodNotAllowedApp(allow)),
+    ]
+
+
+def _unrouted_handler() -> None:
+    """Never called: the unrouted pipeline answers the framework's 404 or 405."""
+
+
+class UnroutedResponder:
+    """Answers a request no route serves (404, 405) through the app-wide interceptors.
+
+    So an unknown path still gets its correlation id, its metrics and anything else the
+    router's `HttpRouterConfig.interceptors` add, on every framework.
+    """
+
+    def __init__(self, config: HttpRouterConfig | None = None) -> None:
+        config = config or HttpRouterConfig()
+        spec = HttpRouteSpec(method=tuple(sorted(HTTP_METHODS)), path="/", name="mic.unrouted",
+                             category="", handler=_unrouted_handler, include_in_schema=False)  # fmt: skip
+        endpoint: Endpoint = self._answer
+        for policy in reversed(config.interceptors):
+            bound = policy.bind(spec, config)
+            if bound is not None:
+                endpoint = _guarded(bound, endpoint, spec.name)
+        self._endpoint = endpoint
+
+    @staticmethod
+    async def _answer(context: HttpRequestContext) -> HttpResponse:
+        response: HttpResponse = context.state["mic.unrouted"]
+        return response
+
+    async def respond(self, scope: Scope, response: HttpResponse) -> HttpResponse:
+        """`response` (the framework's 404 or 405, rendered by mic) after the interceptors."""
+
+        async def no_body() -> Mapping[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        context = HttpRequestContext.from_asgi(scope, no_body)
+        context.state["mic.unrouted"] = response
+        return await self._endpoint(context)
