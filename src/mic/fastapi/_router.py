@@ -232,15 +232,16 @@ def build_fastapi_router(
             whose dependency is not configured...).
     """
     compiled = compile_routes(tuple(routes), config, prefix)
+    responder = UnroutedResponder(config)
     not_allowed = {
-        path: MethodNotAllowedApp(allowed_methods(compiled, path))
+        path: MethodNotAllowedApp(allowed_methods(compiled, path), responder, path)
         for path in {r.path for r in compiled}
     }
     router = APIRouter(lifespan=_checked_lifespan)
     for route in compiled:
         for path in _with_trailing_slash(route.path):
             _add_route(router, route, not_allowed[route.path], path)
-    for extra in extra_endpoints(compiled):
+    for extra in extra_endpoints(compiled, responder):
         app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
         for path in _with_trailing_slash(extra.path):
             router.add_route(path, app, methods=list(extra.methods), include_in_schema=False)
@@ -326,6 +327,7 @@ def build_fastapi_app(
     prefix: str = "",
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
     **fastapi_options: Any,
@@ -340,12 +342,14 @@ def build_fastapi_app(
         RouteSpecError: A route cannot be served.
         MissingDependencyError: `docs_url` is set without the ``docs`` extra.
     """
+    if description is not None:
+        fastapi_options["description"] = description
     app = FastAPI(title=title, version=version, openapi_url=None, docs_url=None,
                   redoc_url=None, **fastapi_options)  # fmt: skip
     app.include_router(build_fastapi_router(routes=routes, config=config, prefix=prefix))
     install_problem_handlers(app, config=config)
     if openapi_url is not None:
-        document = build_openapi(routes, title=title, version=version, config=config,
-                                 prefix=prefix)  # fmt: skip
+        document = build_openapi(routes, title=title, version=version,
+                                 description=description, config=config, prefix=prefix)  # fmt: skip
         serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
     return app

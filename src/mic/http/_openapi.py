@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from mic.http._pipeline import CompiledRoute, HttpRouterConfig, compile_routes
 from mic.http._problem_schema import PROBLEM_SCHEMA
@@ -52,6 +52,16 @@ def _models(routes: Iterable[CompiledRoute]) -> list[tuple[Any, JsonSchemaMode]]
         ]
         found.extend(c for c in candidates if c[0] is not None and c not in found)
     return found
+
+
+def _schemas(
+    pairs: list[tuple[Any, JsonSchemaMode]],
+) -> tuple[dict[tuple[Any, JsonSchemaMode], Any], dict[str, Any]]:
+    """JSON Schemas of models and plain types (``list[str]``, ``dict[str, Any]``) together,
+    so shared models become one component each."""
+    inputs = [(annotation, mode, TypeAdapter(annotation).core_schema) for annotation, mode in pairs]
+    keyed, definitions = GenerateJsonSchema(ref_template=_REF).generate_definitions(inputs)
+    return dict(keyed), {"$defs": definitions}
 
 
 _COMPONENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -188,6 +198,7 @@ def build_openapi(
     *,
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
     config: HttpRouterConfig | None = None,
     prefix: str = "",
 ) -> dict[str, Any]:
@@ -203,7 +214,7 @@ def build_openapi(
             a link names an unknown operation or parameter.
     """
     compiled = compile_routes(tuple(routes), config, prefix)
-    keyed, definitions = models_json_schema(_models(compiled), ref_template=_REF)
+    keyed, definitions = _schemas(_models(compiled))
     components: dict[str, Any] = dict(definitions.get("$defs", {}))
     components["ProblemDetails"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
@@ -224,9 +235,12 @@ def build_openapi(
             security_schemes[requirement.scheme_name] = dict(requirement.scheme)
     renames = _readable_names(components)
     components = {renames.get(name, name): schema for name, schema in components.items()}
+    info: dict[str, Any] = {"title": title, "version": version}
+    if description:
+        info["description"] = description
     document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": info,
         "paths": _renamed(paths, renames),
         "components": {"schemas": _renamed(dict(sorted(components.items())), renames)},
     }

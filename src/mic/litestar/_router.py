@@ -243,7 +243,7 @@ def build_litestar_router(
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
         _with_allow(_extra_handler(extra), allow[extra.path])
-        for extra in extra_endpoints(compiled)
+        for extra in extra_endpoints(compiled, UnroutedResponder(config))
     ]
     handlers.extend(
         _with_allow(_route_handler(route, method), allow[route.path])
@@ -365,6 +365,7 @@ def build_litestar_app(
     prefix: str = "",
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
     **litestar_options: Any,
@@ -391,7 +392,7 @@ def build_litestar_app(
     app = Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
                    **litestar_options)  # fmt: skip
     if openapi_url is not None:
-        document = build_openapi(routes, title=title, version=version, config=config,
-                                 prefix=prefix)  # fmt: skip
+        document = build_openapi(routes, title=title, version=version,
+                                 description=description, config=config, prefix=prefix)  # fmt: skip
         serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
     return app
