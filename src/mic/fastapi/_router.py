@@ -66,7 +66,7 @@ class _MicRoute(APIRoute):
         self._mic_not_allowed: MethodNotAllowedApp = endpoint.__mic_not_allowed__
         # FastAPI versions that copy included routes pass the including router's
         # dependencies here: refuse them when the app is assembled.
-        _refuse_dependencies(self.dependencies, self._mic_app.spec.name)
+        _refuse_dependencies(self.dependencies, self._mic_app.path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve through the mic pipeline, or answer the path's 405 with its exact `Allow`.
@@ -78,7 +78,7 @@ class _MicRoute(APIRoute):
         if effective is not None and _foreign(getattr(effective, "dependencies", ())):
             # FastAPI versions that include routers lazily bind the including router's
             # dependencies only now; `check_fastapi_app` finds them at startup already.
-            logger.error("%s", _dependency_message(self._mic_app.spec.name))
+            logger.error("%s", _dependency_message(self._mic_app.path))
             rendered = render_internal_error()
             await _starlette_response(rendered)(scope, receive, send)
             return
@@ -93,17 +93,17 @@ def _foreign(dependencies: Sequence[Any]) -> list[Any]:
     return [d for d in dependencies if not isinstance(d.dependency, _DocumentedScheme)]
 
 
-def _dependency_message(route_name: str) -> str:
+def _dependency_message(path: str) -> str:
     return (
-        f"route {route_name!r}: a FastAPI dependency on the including router or app would "
+        f"mic route at {path!r}: a FastAPI dependency on the including router or app would "
         "never run on a mic route; express it as a mic interceptor "
         "(HttpRouterConfig(interceptors=...) or HttpRouteSpec(interceptors=...))"
     )
 
 
-def _refuse_dependencies(dependencies: Sequence[Any], route_name: str) -> None:
+def _refuse_dependencies(dependencies: Sequence[Any], path: str) -> None:
     if _foreign(dependencies):
-        raise RouteSpecError(_dependency_message(route_name))
+        raise RouteSpecError(_dependency_message(path))
 
 
 def check_fastapi_app(app: FastAPI) -> None:
@@ -121,7 +121,7 @@ def check_fastapi_app(app: FastAPI) -> None:
     for route in _effective_routes(app.router.routes):
         original = getattr(route, "original_route", route)
         if isinstance(original, _MicRoute):
-            _refuse_dependencies(getattr(route, "dependencies", ()), original.name)
+            _refuse_dependencies(getattr(route, "dependencies", ()), original._mic_app.path)
 
 
 def _effective_routes(routes: Sequence[Any]) -> list[Any]:

@@ -85,8 +85,9 @@ class _MicHandler(HTTPRouteHandler):
         """
         super().on_registration(app)
         if self.resolve_guards():
+            path = min(self.paths, key=len)
             raise RouteSpecError(
-                f"route {self.name!r}: a Litestar guard on the including router or app would "
+                f"mic route at {path!r}: a Litestar guard on the including router or app would "
                 "run with Litestar's request, not mic's, and only on Litestar; express it as "
                 "a mic interceptor (HttpRouterConfig(interceptors=...) or "
                 "HttpRouteSpec(interceptors=...))"
