@@ -21,9 +21,9 @@ class Item(StrictSchema):
 class Order(StrictSchema):
     """Integers nested in lists, optionals and dicts follow the same number rule."""
 
-    lines: list[int] = []
+    lines: list[int] = Field(default_factory=list)
     note_id: int | None = None
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = Field(default_factory=dict)
     item: Item | None = None
     alias_field: str = Field(default="", alias="aliasField")
     price: float = 0.0
@@ -84,7 +84,10 @@ def test_with_changes_returns_a_validated_copy() -> None:
 
 
 def test_wrap_http_success_builds_the_spec_envelope() -> None:
-    assert '{"success":true,"data":{"id":1},"meta":null}' == wrap_http_success({"id": 1}).model_dump_json()
+    assert (
+        '{"success":true,"data":{"id":1},"meta":null}'
+        == wrap_http_success({"id": 1}).model_dump_json()
+    )
     envelope = wrap_http_success([1], meta={"page": 2})
     assert {"success": True, "data": [1], "meta": {"page": 2}} == envelope.model_dump()
     paged = wrap_http_success([Item(name="a")], meta=PageMeta(next_cursor="c1"))

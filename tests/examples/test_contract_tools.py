@@ -89,9 +89,7 @@ def _generate_client(base_url: str, target: Path) -> str:
     return result.stdout + result.stderr
 
 
-def test_a_generated_client_parses_every_documented_answer(
-    framework: str, tmp_path: Path
-) -> None:
+def test_a_generated_client_parses_every_documented_answer(framework: str, tmp_path: Path) -> None:
     package = f"demo_client_{framework}"
     with running_demo(framework) as base_url:
         output = _generate_client(base_url, tmp_path / package)
@@ -139,8 +137,15 @@ def _exercise(client_package: Any, base_url: str) -> list[tuple[Any, ...]]:
 
 def _calls(client: Any, parsed: Any, models: Any, operations: tuple[Any, ...]) -> None:
     create, listing, get, replace, delete = operations
-    created = parsed(create.sync_detailed(client=client, body=models.CreateItemPayload(name="bolt", quantity=3)))
-    assert (True, "bolt", 3, None) == (created.success, created.data.name, created.data.quantity, created.meta)
+    created = parsed(
+        create.sync_detailed(client=client, body=models.CreateItemPayload(name="bolt", quantity=3))
+    )
+    assert (True, "bolt", 3, None) == (
+        created.success,
+        created.data.name,
+        created.data.quantity,
+        created.meta,
+    )
     page = parsed(listing.sync_detailed(client=client, limit=10))
     assert ([created.data.id], None) == ([i.id for i in page.data], page.meta.next_cursor)
     parsed(get.sync_detailed(client=client, item_id=created.data.id))
@@ -161,4 +166,5 @@ def test_schemathesis_finds_nothing_with_every_check(framework: str) -> None:
         )  # fmt: skip
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
-    assert "Stateful" in report and "No issues found" in report, report
+    assert "Stateful" in report, report
+    assert "No issues found" in report, report

@@ -136,8 +136,14 @@ def test_subject_id_follows_the_identity() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"query_string": "a=1", "query_params": {"a": "1"}}, "give query_string or query_params, not both"),
-        ({"identity": Identity(subject="a", kind="x"), "subject_id": "b"}, "subject_id and identity.subject disagree"),
+        (
+            {"query_string": "a=1", "query_params": {"a": "1"}},
+            "give query_string or query_params, not both",
+        ),
+        (
+            {"identity": Identity(subject="a", kind="x"), "subject_id": "b"},
+            "subject_id and identity.subject disagree",
+        ),
     ],
 )
 def test_contradictory_context_values_are_refused(kwargs: dict[str, Any], message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,11 @@ from litestar import Litestar, Router
 from mic.fastapi import build_fastapi_router, check_fastapi_app, install_problem_handlers
 from mic.http import HttpRouterConfig, HttpRouteSpec, RouteSpecError
 from mic.litestar import build_litestar_router, problem_exception_handlers
-from mic.observability import CorrelationIdInterceptor, HttpMetricsInterceptor, InMemoryMetricsBackend
+from mic.observability import (
+    CorrelationIdInterceptor,
+    HttpMetricsInterceptor,
+    InMemoryMetricsBackend,
+)
 from tests.support import client_for, make_client, wire
 
 CALLS: list[str] = []
@@ -42,10 +47,9 @@ async def _run_lifespan(app: Any) -> list[Mapping[str, Any]]:
     async def send(message: Mapping[str, Any]) -> None:
         sent.append(message)
 
-    try:
+    # Starlette re-raises a startup failure after reporting it to the server.
+    with contextlib.suppress(RouteSpecError):
         await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
-    except RouteSpecError:
-        pass  # Starlette re-raises after reporting the failure to the server
     return sent
 
 
@@ -63,15 +67,18 @@ async def _fastapi_with_guard(where: str) -> Any:
 async def test_a_framework_guard_makes_the_app_refuse_to_start(framework: str, where: str) -> None:
     CALLS.clear()
     if framework == "litestar":
-        with pytest.raises(RouteSpecError, match=f"mic route at '/hello': a Litestar guard {REFUSAL}"):
-            if where == "app":
-                Litestar(route_handlers=[build_litestar_router(routes=ROUTES)], guards=[guard])
-            else:
-                Litestar(route_handlers=[Router("/", route_handlers=[build_litestar_router(routes=ROUTES)],
-                                                guards=[guard])])  # fmt: skip
+        router = build_litestar_router(routes=ROUTES)
+        nested = Router("/", route_handlers=[router], guards=[guard])
+        handlers: list[Any] = [router] if where == "app" else [nested]
+        guards = [guard] if where == "app" else []
+        message = f"mic route at '/hello': a Litestar guard {REFUSAL}"
+        with pytest.raises(RouteSpecError, match=message):
+            Litestar(route_handlers=handlers, guards=guards)
         return
     app = await _fastapi_with_guard(where)
-    with pytest.raises(RouteSpecError, match=f"mic route at '/hello': a FastAPI dependency {REFUSAL}"):
+    with pytest.raises(
+        RouteSpecError, match=f"mic route at '/hello': a FastAPI dependency {REFUSAL}"
+    ):
         check_fastapi_app(app)
     failed = [m for m in await _run_lifespan(app) if m["type"] == "lifespan.startup.failed"]
     assert 1 == len(failed)
@@ -97,7 +104,9 @@ async def test_an_app_without_foreign_guards_starts(framework: str) -> None:
 
 
 def _config(backend: InMemoryMetricsBackend) -> HttpRouterConfig:
-    return HttpRouterConfig(interceptors=(CorrelationIdInterceptor(), HttpMetricsInterceptor(backend)))
+    return HttpRouterConfig(
+        interceptors=(CorrelationIdInterceptor(), HttpMetricsInterceptor(backend))
+    )
 
 
 async def test_unrouted_404_and_405_pass_through_the_app_wide_interceptors() -> None:
@@ -115,7 +124,9 @@ async def test_unrouted_404_and_405_pass_through_the_app_wide_interceptors() -> 
             (s["route"], s["status_class"]) for s in backend.series("http_server_requests_total")
         }
     assert transcripts[0] == transcripts[1]
-    statuses = [(status, dict(headers).get("x-request-id")) for status, headers, _ in transcripts[0]]
+    statuses = [
+        (status, dict(headers).get("x-request-id")) for status, headers, _ in transcripts[0]
+    ]
     assert [(404, "r-404"), (405, "r-405"), (405, "r-odd"), (204, "r-opt")] == statuses
 
 

@@ -34,7 +34,9 @@ def _plain_app(framework: str, routes: tuple[HttpRouteSpec, ...]) -> Any:
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["builder", "plain-app"])
-async def test_every_app_serves_the_spec_document_byte_for_byte(framework: str, plain: bool) -> None:
+async def test_every_app_serves_the_spec_document_byte_for_byte(
+    framework: str, plain: bool
+) -> None:
     routes = item_routes()
     expected = ApiDocs(build_openapi(routes)).openapi_json
     app = _plain_app(framework, routes) if plain else build_app(framework, routes)
@@ -68,9 +70,9 @@ def test_every_error_answer_references_the_one_problem_component() -> None:
 def test_strict_models_forbid_extra_properties_in_the_document() -> None:
     schemas = build_openapi(item_routes())["components"]["schemas"]
     assert False is schemas["CreateItemPayload"]["additionalProperties"]
-    assert {"type": "integer", "default": 0, "title": "Quantity"} == schemas[
-        "CreateItemPayload"
-    ]["properties"]["quantity"]
+    assert {"type": "integer", "default": 0, "title": "Quantity"} == schemas["CreateItemPayload"][
+        "properties"
+    ]["quantity"]
 
 
 class Thing(StrictSchema):
@@ -118,10 +120,15 @@ def test_links_lead_from_a_create_answer_to_other_operations() -> None:
     ("link", "message"),
     [
         (HttpLink("things.nowhere"), "link 'bad': no operation 'things.nowhere'"),
-        (HttpLink("things.get", {"id": "$response.body#/data/id"}), r"has no parameter\(s\) \['id'\]"),
+        (
+            HttpLink("things.get", {"id": "$response.body#/data/id"}),
+            r"has no parameter\(s\) \['id'\]",
+        ),
     ],
 )
-def test_a_link_to_an_unknown_operation_or_parameter_is_refused(link: HttpLink, message: str) -> None:
+def test_a_link_to_an_unknown_operation_or_parameter_is_refused(
+    link: HttpLink, message: str
+) -> None:
     with pytest.raises(RouteSpecError, match=message):
         build_openapi(_thing_routes(bad=link))
 
@@ -150,9 +157,13 @@ def test_spec_document_metadata_and_options() -> None:
 
 async def test_plain_apps_refuse_to_publish_over_the_frameworks_own_document() -> None:
     docs = ApiDocs(build_openapi(item_routes()))
-    with pytest.raises(RouteSpecError, match=r"FastAPI already serves its own document at /docs, /openapi.json"):
+    with pytest.raises(
+        RouteSpecError, match=r"FastAPI already serves its own document at /docs, /openapi.json"
+    ):
         serve_fastapi_openapi(FastAPI(), docs)
-    with pytest.raises(RouteSpecError, match="Litestar already serves its own document under /docs"):
+    with pytest.raises(
+        RouteSpecError, match="Litestar already serves its own document under /docs"
+    ):
         serve_litestar_openapi(Litestar(openapi_config=_litestar_openapi("/docs")), docs)
     # Litestar's own document under /schema does not collide: both are served.
     app = Litestar(route_handlers=[build_litestar_router(routes=item_routes())])

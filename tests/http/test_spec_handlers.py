@@ -66,7 +66,15 @@ ROUTES = (
 )  # fmt: skip
 
 CASES: list[tuple[str, str, dict[str, Any], int]] = [
-    ("POST", "/items", {"json": {"name": " bolt ", "quantity": 3}, "headers": {"X-Tenant": "acme", "X-User": "u-1"}}, 201),
+    (
+        "POST",
+        "/items",
+        {
+            "json": {"name": " bolt ", "quantity": 3},
+            "headers": {"X-Tenant": "acme", "X-User": "u-1"},
+        },
+        201,
+    ),
     ("POST", "/items", {"json": {"name": "bolt", "quantity": 138.0}}, 201),
     ("POST", "/items", {"json": {"name": "bolt", "quantity": "138"}}, 422),
     ("POST", "/items", {"json": {"name": "bolt", "quantity": 1.5}}, 422),

@@ -119,7 +119,7 @@ class HttpSuccessEnvelope(BaseModel, Generic[T, M]):
     meta: M = None  # type: ignore[assignment]
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """``ItemEnvelope``, ``ItemListPageMetaEnvelope``: stable names for OpenAPI components."""
         data = _type_name(params[0])
         meta = params[1] if len(params) > 1 else None

@@ -45,7 +45,12 @@ from mic.http._pipeline import (
     extra_endpoints,
 )
 from mic.http._problem_schema import PROBLEM_SCHEMA
-from mic.http._render import PROBLEM_JSON, HttpResponse, render_internal_error, render_status_problem
+from mic.http._render import (
+    PROBLEM_JSON,
+    HttpResponse,
+    render_internal_error,
+    render_status_problem,
+)
 
 logger = logging.getLogger("mic.fastapi")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from http import HTTPStatus
-import re
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -120,7 +120,7 @@ def _parameters(route: CompiledRoute, components: dict[str, Any]) -> list[dict[s
 
 
 def operation_id(route: CompiledRoute, method: str) -> str:
-    """The operationId of `route` for `method`: its name, ``name.method`` for a multi-method route."""
+    """The operationId of `route` for `method`: its name (``name.method`` if it has several)."""
     spec = route.spec
     return spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
 

@@ -467,8 +467,10 @@ class UnroutedResponder:
 
     def __init__(self, config: HttpRouterConfig | None = None) -> None:
         config = config or HttpRouterConfig()
-        spec = HttpRouteSpec(method=tuple(sorted(HTTP_METHODS)), path="/", name="mic.unrouted",
-                             category="", handler=_unrouted_handler, include_in_schema=False)  # fmt: skip
+        spec = HttpRouteSpec(
+            method=tuple(sorted(HTTP_METHODS)), path="/", name="mic.unrouted", category="",
+            handler=_unrouted_handler, include_in_schema=False,
+        )  # fmt: skip
         endpoint: Endpoint = self._answer
         for policy in reversed(config.interceptors):
             bound = policy.bind(spec, config)
