@@ -121,3 +121,23 @@ def test_envelope_is_a_typed_generic_for_contracts() -> None:
 )
 def test_envelopes_have_readable_component_names(envelope: type[Any], name: str) -> None:
     assert name == envelope.__name__
+
+
+class Node(StrictSchema):
+    value: int
+    children: list[Node] = Field(default_factory=list)
+
+
+class Loose(pydantic.BaseModel):
+    count: int
+
+
+class Holder(StrictSchema):
+    loose: Loose
+
+
+def test_recursive_models_follow_the_rule_and_plain_models_keep_theirs() -> None:
+    tree = Node.model_validate_json(b'{"value": 1.0, "children": [{"value": 2.0}]}')
+    assert (1, 2) == (tree.value, tree.children[0].value)
+    # A plain pydantic model nested in a StrictSchema keeps its own (lax) rule.
+    assert 3 == Holder.model_validate_json(b'{"loose": {"count": "3"}}').loose.count

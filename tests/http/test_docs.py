@@ -92,3 +92,11 @@ def test_a_docs_page_without_the_assets_package_names_the_extra(
         assert b"{}" == ApiDocs({}, docs_url=None).openapi_json
     finally:
         docs_module._asset_directory.cache_clear()
+
+
+async def test_the_page_with_a_trailing_slash_redirects_to_itself(framework: str) -> None:
+    async with make_client(framework, item_routes()) as client:
+        answer = await client.get("/docs/")
+        document = await client.get("/openapi.json/")
+    assert (308, "../docs", b"") == (answer.status_code, answer.headers["location"], answer.content)
+    assert 200 == document.status_code

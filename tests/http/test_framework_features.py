@@ -145,3 +145,26 @@ async def test_plain_apps_intercept_unrouted_answers_too(framework: str) -> None
     assert (404, "abc", "not_found", b"") == (
         missing.status_code, missing.headers["x-request-id"], missing.json()["code"], head.content
     )  # fmt: skip
+
+
+def test_routes_copied_with_foreign_dependencies_are_refused_at_once() -> None:
+    """FastAPI versions that copy included routes hand the dependencies to the route itself."""
+    from fastapi import APIRouter
+
+    from mic.fastapi._router import _add_route
+    from mic.http import compile_routes
+    from mic.http._pipeline import MethodNotAllowedApp
+
+    route = compile_routes(ROUTES)[0]
+    router = APIRouter(dependencies=[Depends(guard)])
+    with pytest.raises(
+        RouteSpecError, match=f"mic route at '/hello': a FastAPI dependency {REFUSAL}"
+    ):
+        _add_route(router, route, MethodNotAllowedApp(("GET", "HEAD", "OPTIONS")), route.path)
+
+
+async def test_the_startup_check_only_looks_at_fastapi_apps() -> None:
+    from mic.fastapi._router import _checked_lifespan
+
+    async with _checked_lifespan(object()):
+        pass

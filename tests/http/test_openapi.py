@@ -217,3 +217,19 @@ async def test_documents_can_be_switched_off(framework: str) -> None:
         app = build_litestar_app(routes=item_routes(), openapi_url=None)
     async with client_for(app) as client:
         assert [404, 404] == [(await client.get(p)).status_code for p in ("/openapi.json", "/docs")]
+
+
+async def test_the_one_call_apps_describe_the_service(framework: str) -> None:
+    if framework == "fastapi":
+        from mic.fastapi import build_fastapi_app
+
+        app: Any = build_fastapi_app(routes=item_routes(), title="Items", version="2.0",
+                                     description="What it does")  # fmt: skip
+    else:
+        from mic.litestar import build_litestar_app
+
+        app = build_litestar_app(routes=item_routes(), title="Items", version="2.0",
+                                 description="What it does")  # fmt: skip
+    async with client_for(app) as client:
+        info = (await client.get("/openapi.json")).json()["info"]
+    assert {"title": "Items", "version": "2.0", "description": "What it does"} == info

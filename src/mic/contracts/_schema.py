@@ -21,25 +21,19 @@ def _integral_float_to_int(value: Any) -> Any:
     return value
 
 
-def _accept_integral_floats(schema: Any, *, in_model: bool = False) -> Any:
+def _accept_integral_floats(schema: Any) -> Any:
     """`schema` with every ``int`` node also accepting integral JSON numbers.
 
-    Walks the core schema once, when the class is built: lists, dicts, unions and optional
-    fields are covered; a nested model (or a shared definition) keeps its own rule.
+    Walks the model's own core schema once, when the class is built: lists, dicts, unions and
+    optional fields are covered. Nested models appear here as references to their own
+    schemas, so they keep their own rule.
     """
     if isinstance(schema, list):
-        return [_accept_integral_floats(item, in_model=in_model) for item in schema]
+        return [_accept_integral_floats(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    kind = schema.get("type")
-    if kind == "model" and in_model:
-        return schema
-    if kind == "definitions":
-        walked_root = _accept_integral_floats(schema["schema"], in_model=in_model)
-        return {**schema, "schema": walked_root}
-    inner = in_model or kind == "model"
-    walked = {key: _accept_integral_floats(value, in_model=inner) for key, value in schema.items()}
-    if kind == "int":
+    walked = {key: _accept_integral_floats(value) for key, value in schema.items()}
+    if walked.get("type") == "int":
         return core_schema.no_info_before_validator_function(_integral_float_to_int, walked)
     return walked
 

@@ -298,7 +298,7 @@ def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = 
     responder = UnroutedResponder(config)
 
     async def http_exception(request: Request, exc: Exception) -> Response:
-        rendered = await responder.respond(request.scope, _problem_for(exc))
+        rendered = await responder.respond(request.scope, request.receive, _problem_for(exc))
         return _starlette_response(rendered)
 
     app.add_exception_handler(StarletteHTTPException, http_exception)
@@ -321,8 +321,9 @@ def serve_openapi(app: FastAPI, docs: ApiDocs) -> None:
         )
     for endpoint in docs.endpoints():
         endpoint_app: Any = endpoint.app  # an ASGI app, which Starlette accepts
-        app.router.add_route(endpoint.path, endpoint_app, methods=list(endpoint.methods),
-                             include_in_schema=False)  # fmt: skip
+        for path in _with_trailing_slash(endpoint.path):
+            app.router.add_route(path, endpoint_app, methods=list(endpoint.methods),
+                                 include_in_schema=False)  # fmt: skip
 
 
 def build_fastapi_app(

@@ -46,7 +46,11 @@ def _asset(name: str) -> bytes:
 class _StaticApp:
     """ASGI app answering GET/HEAD with fixed bytes; `body` is loaded on the first request."""
 
-    def __init__(self, media_type: bytes, load: Any, cache_control: bytes) -> None:
+    def __init__(
+        self, media_type: bytes, load: Any, cache_control: bytes, page: str | None = None
+    ) -> None:
+        # A page answers its trailing-slash variant with a redirect to itself, relatively.
+        self._slash_redirect = f"../{page.rsplit('/', 1)[-1]}".encode() if page else None
         self._media_type = media_type
         self._load = load
         self._cache_control = cache_control
@@ -55,6 +59,14 @@ class _StaticApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 200 with the bytes (no body for HEAD)."""
+        # Litestar routes `/docs/` as `/docs`: the raw path tells them apart.
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        if self._slash_redirect is not None and raw_path.endswith(b"/"):
+            # The page's URLs are relative to `/docs`: from `/docs/` they would miss.
+            headers = [(b"location", self._slash_redirect), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 308, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if self._headers is None:
             self._body = self._load()
             self._headers = [
@@ -139,7 +151,8 @@ class ApiDocs:
         apps = {self.openapi_url: _StaticApp(b"application/json", self._document, b"no-cache")}
         if self.docs_url is not None:
             docs_url = self.docs_url
-            apps[docs_url] = _StaticApp(b"text/html; charset=utf-8", self.docs_html, b"no-cache")
+            apps[docs_url] = _StaticApp(b"text/html; charset=utf-8", self.docs_html, b"no-cache",
+                                        page=docs_url)  # fmt: skip
             initializer = functools.partial(_initializer, self.openapi_url, docs_url)
             apps[f"{docs_url}/{_INITIALIZER}"] = _StaticApp(
                 b"text/javascript; charset=utf-8", initializer, b"no-cache"

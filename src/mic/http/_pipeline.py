@@ -370,7 +370,7 @@ class _FixedAnswerApp:
         """Send the answer (no body for HEAD)."""
         response = self._response
         if self._responder is not None:
-            response = await self._responder.respond(scope, response, self._route_path)
+            response = await self._responder.respond(scope, receive, response, self._route_path)
         await send({"type": "http.response.start", "status": response.status_code,
                     "headers": response.headers})  # fmt: skip
         body = b"" if scope["method"] == "HEAD" else response.body
@@ -484,17 +484,13 @@ class UnroutedResponder:
         return response
 
     async def respond(
-        self, scope: Scope, response: HttpResponse, route_path: str = ""
+        self, scope: Scope, receive: Receive, response: HttpResponse, route_path: str = ""
     ) -> HttpResponse:
         """`response` (a 404, 405 or OPTIONS answer, rendered by mic) after the interceptors.
 
         `route_path` is the path template when the path is known (a 405), ``""`` otherwise:
         metrics get one series for every unknown path, never one per raw path.
         """
-
-        async def no_body() -> Mapping[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        context = HttpRequestContext.from_asgi(scope, no_body, route_path=route_path)
+        context = HttpRequestContext.from_asgi(scope, receive, route_path=route_path)
         context.state["mic.unrouted"] = response
         return await self._endpoint(context)

@@ -272,7 +272,7 @@ class _UnroutedResponse(Response[bytes]):
         responder, rendered = self._responder, self._rendered
 
         async def send_answer(*, scope: Any, receive: Any, send: Any) -> None:
-            answer = await responder.respond(scope, rendered)
+            answer = await responder.respond(scope, receive, rendered)
             await send({"type": "http.response.start", "status": answer.status_code,
                         "headers": answer.headers})  # fmt: skip
             body = b"" if scope["method"] == "HEAD" else answer.body
