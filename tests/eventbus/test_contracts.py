@@ -104,35 +104,37 @@ async def test_an_event_without_a_version_header_reads_as_version_1(bus: EventBu
     assert 3 == handler.received[0].payload.order_id
 
 
+async def _poison_survived(bus: EventBus, inject: Any) -> None:
+    handler, dead = Typed(), Plain()
+    await bus.subscribe(PLACED, handler, group="billing")
+    await bus.subscribe("orders.placed.dead-letter", dead, group="ops")
+    await inject(bus)
+    sent = await PLACED.publish(bus, {"order_id": 1, "total": 1})
+    await eventually(lambda: len(dead.events) == 1 and len(handler.received) == 1)
+    assert "UndecodableEvent" == dead.events[0].headers[DEAD_LETTER_REASON]
+    assert sent.id == handler.received[0].id
+
+
 @pytest.mark.redis
 async def test_a_poisoned_redis_message_does_not_stop_a_typed_consumer(redis_url: str) -> None:
     from tests.eventbus.conftest import redis_bus
 
+    async def inject(bus: Any) -> None:
+        await bus.client.xadd(bus.key("orders.placed"), {"event": b"\xff{not json"})
+
     async for bus in redis_bus(redis_url):
-        handler, dead = Typed(), Plain()
-        await bus.subscribe(PLACED, handler, group="billing")
-        await bus.subscribe("orders.placed.dead-letter", dead, group="ops")
-        await bus.client.xadd(bus.key("orders.placed"), {"event": b"\xff{not json"})  # type: ignore[attr-defined]
-        sent = await PLACED.publish(bus, {"order_id": 1, "total": 1})
-        await eventually(lambda: len(dead.events) == 1 and len(handler.received) == 1)
-        assert "UndecodableEvent" == dead.events[0].headers[DEAD_LETTER_REASON]
-        assert sent.id == handler.received[0].id
+        await _poison_survived(bus, inject)
 
 
 @pytest.mark.nats
 async def test_a_poisoned_nats_message_does_not_stop_a_typed_consumer(nats_url: str) -> None:
     from tests.eventbus.conftest import nats_bus
 
+    async def inject(bus: Any) -> None:
+        await bus.jetstream.publish(bus.subject("orders.placed"), b"[1, 2")
+
     async for bus in nats_bus(nats_url):
-        handler, dead = Typed(), Plain()
-        await bus.subscribe(PLACED, handler, group="billing")
-        await bus.subscribe("orders.placed.dead-letter", dead, group="ops")
-        jetstream = bus.jetstream  # type: ignore[attr-defined]
-        await jetstream.publish(bus.subject("orders.placed"), b"[1, 2")  # type: ignore[attr-defined]
-        sent = await PLACED.publish(bus, {"order_id": 1, "total": 1})
-        await eventually(lambda: len(dead.events) == 1 and len(handler.received) == 1)
-        assert "UndecodableEvent" == dead.events[0].headers[DEAD_LETTER_REASON]
-        assert sent.id == handler.received[0].id
+        await _poison_survived(bus, inject)
 
 
 async def test_without_dead_letters_a_mismatch_is_retried_not_handled() -> None:
@@ -173,7 +175,7 @@ async def test_subscribe_refuses_a_mix_of_specs_and_names_and_duplicate_versions
     async with InMemoryEventBus() as bus:
         with pytest.raises(TypeError, match="not a mix of both"):
             await bus.subscribe([PLACED, "orders.other"], Typed(), group="g")  # type: ignore[list-item]
-        with pytest.raises(ValueError, match="two specs for 'orders.placed' version 1"):
+        with pytest.raises(ValueError, match=r"two specs for 'orders\.placed' version 1"):
             await bus.subscribe([PLACED, PLACED], Typed(), group="g")
         with pytest.raises(ValueError, match="invalid group"):
             await bus.subscribe(PLACED, Typed(), group="no spaces")

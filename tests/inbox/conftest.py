@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from mic.datastorage import DataStorage, InMemoryDataStorage, SqlDataStorage, create_sql_engine
-from mic.inbox import InMemoryInbox, Inbox, SqlInbox
+from mic.inbox import Inbox, InMemoryInbox, SqlInbox
 
 from .models import Applied
 
