@@ -6,9 +6,9 @@ import mic.queue
 
 def test_eventbus_exports() -> None:
     assert [
-        "ContractHandler", "DEAD_LETTER_ATTEMPTS", "DEAD_LETTER_DETAIL", "DEAD_LETTER_GROUP",
-        "DEAD_LETTER_REASON", "DEAD_LETTER_SUFFIX", "DEAD_LETTER_TOPIC", "Delivery",
-        "EVENT_VERSION_HEADER", "Event", "EventBus", "EventCatalog", "EventContractError", "EventEnvelope",
+        "DEAD_LETTER_ATTEMPTS", "DEAD_LETTER_DETAIL", "DEAD_LETTER_GROUP", "DEAD_LETTER_REASON",
+        "DEAD_LETTER_SUFFIX", "DEAD_LETTER_TOPIC", "EVENT_VERSION_HEADER", "ContractHandler",
+        "Delivery", "Event", "EventBus", "EventCatalog", "EventContractError", "EventEnvelope",
         "EventSpec", "Handler", "InMemoryEventBus", "NATSEventBus", "ReceivedEvent",
         "RedisStreamsEventBus", "Subscription", "SubscriptionOptions", "build_event_asyncapi",
         "check_topic", "dead_letter_topic", "event_version", "spec_channels", "spec_message",
