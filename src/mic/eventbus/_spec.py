@@ -154,7 +154,9 @@ class EventSpec(Generic[PayloadT]):
         return Event(self.topic, data, **fields)
 
     def _validate_payload(self, payload: PayloadT | Mapping[str, Any]) -> PayloadT:
-        source = payload.model_dump() if isinstance(payload, self.payload) else payload
+        # A model instance is mutable (and may be built with `model_construct`): check it
+        # again; `warnings=False` because a wrong type is reported by validation below.
+        source = payload.model_dump(warnings=False) if isinstance(payload, BaseModel) else payload
         try:
             return self.payload.model_validate(source)
         except ValidationError as error:
