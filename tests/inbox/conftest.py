@@ -80,3 +80,10 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         return
     async for engine in postgres_engine(request.getfixturevalue("postgres_url")):
         yield await sql_backend("postgres", engine, clock)
+
+
+@pytest.fixture
+async def pg_engine(postgres_url: str) -> AsyncIterator[Any]:
+    """An engine on the real PostgreSQL whose default schema is fresh (dropped afterwards)."""
+    async for engine in postgres_engine(postgres_url):
+        yield engine

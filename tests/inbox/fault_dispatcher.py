@@ -23,7 +23,8 @@ class HangingBus(NATSEventBus):
 
     async def publish(self, event: Event) -> None:
         if self.published == self.hang_after:
-            print("HUNG", flush=True)
+            sys.stdout.write("HUNG\n")
+            sys.stdout.flush()
             await asyncio.Event().wait()
         await super().publish(event)
         self.published += 1

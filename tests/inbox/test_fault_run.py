@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -31,7 +32,6 @@ from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
 from tests.eventbus.conftest import eventually_async
 from tests.outbox.models import Order
 
-from .conftest import postgres_engine
 from .models import Applied
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
@@ -127,60 +127,60 @@ def _kill_a_dispatcher_mid_batch(url: str, schema: str, table: str, nats_url: st
 
 
 async def test_every_effect_is_applied_exactly_once(
-    private_nats: PrivateNats, postgres_url: str
+    private_nats: PrivateNats, pg_engine: Any, postgres_url: str
 ) -> None:
-    async for engine in postgres_engine(postgres_url):
-        schema = engine.get_execution_options()["schema_translate_map"][None]
-        orders, effects = SqlDataStorage(Order, engine), SqlDataStorage(Applied, engine)
-        store = SqlOutboxStore(engine, table_name="outbox")
-        inbox = SqlInbox(effects, table_name="inbox")
-        for part in (orders, effects, store, inbox):
-            await part.create_schema()
+    engine = pg_engine
+    schema = engine.get_execution_options()["schema_translate_map"][None]
+    orders, effects = SqlDataStorage(Order, engine), SqlDataStorage(Applied, engine)
+    store = SqlOutboxStore(engine, table_name="outbox")
+    inbox = SqlInbox(effects, table_name="inbox")
+    for part in (orders, effects, store, inbox):
+        await part.create_schema()
 
-        consumer = await _connect(private_nats.url)
+    consumer = await _connect(private_nats.url)
 
-        async def apply(received: ReceivedEvent[OrderPlaced]) -> None:
-            # A fresh id per run: a second run of the handler would be a second row.
-            await effects.add(Applied(id=uuid.uuid4().hex, amount=received.payload.order_id))
+    async def apply(received: ReceivedEvent[OrderPlaced]) -> None:
+        # A fresh id per run: a second run of the handler would be a second row.
+        await effects.add(Applied(id=uuid.uuid4().hex, amount=received.payload.order_id))
 
-        await consumer.subscribe(PLACED, apply, group="fulfilment", inbox=inbox)
-        for order_id in range(EVENTS):
-            async with orders.unit_of_work():
-                await orders.add(Order(id=order_id, total=1.0))
-                await PLACED.add_to_outbox(store, {"order_id": order_id})
+    await consumer.subscribe(PLACED, apply, group="fulfilment", inbox=inbox)
+    for order_id in range(EVENTS):
+        async with orders.unit_of_work():
+            await orders.add(Order(id=order_id, total=1.0))
+            await PLACED.add_to_outbox(store, {"order_id": order_id})
 
-        await asyncio.to_thread(
-            _kill_a_dispatcher_mid_batch, postgres_url, schema, "outbox", private_nats.url
-        )
-        killed_at = time.monotonic()
-        assert EVENTS == await store.pending_count()  # nothing was marked: all published again
-        await eventually_async(lambda: _applied(effects, KILLED_AFTER), within=20)
-        # The server drops a re-publish inside its duplicate window; wait it out so the
-        # killed batch really reaches the consumer a second time.
-        await asyncio.sleep(max(0.0, killed_at + DUPLICATE_WINDOW + 0.2 - time.monotonic()))
+    await asyncio.to_thread(
+        _kill_a_dispatcher_mid_batch, postgres_url, schema, "outbox", private_nats.url
+    )
+    killed_at = time.monotonic()
+    assert EVENTS == await store.pending_count()  # nothing was marked: all published again
+    await eventually_async(lambda: _applied(effects, KILLED_AFTER), within=20)
+    # The server drops a re-publish inside its duplicate window; wait it out so the
+    # killed batch really reaches the consumer a second time.
+    await asyncio.sleep(max(0.0, killed_at + DUPLICATE_WINDOW + 0.2 - time.monotonic()))
 
-        producer = await _connect(private_nats.url)
-        dispatcher = OutboxDispatcher(store, producer, options=DispatcherOptions(
-            batch_size=20, poll_interval=0.05, retry_delay=0.05, max_retry_delay=0.5))  # fmt: skip
-        task = asyncio.create_task(dispatcher.run())
-        try:
-            await eventually_async(lambda: _applied(effects, EVENTS // 2), within=30)
-            await asyncio.to_thread(private_nats.stop)
-            await asyncio.to_thread(private_nats.start)
-            await eventually_async(lambda: _applied(effects, EVENTS), within=60)
-            await eventually_async(_drained(store), within=30)
-        finally:
-            await dispatcher.stop()
-            await task
-            await producer.close()
-            await producer.client.close()
-            await consumer.close()
-            await consumer.client.close()
+    producer = await _connect(private_nats.url)
+    dispatcher = OutboxDispatcher(store, producer, options=DispatcherOptions(
+        batch_size=20, poll_interval=0.05, retry_delay=0.05, max_retry_delay=0.5))  # fmt: skip
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await eventually_async(lambda: _applied(effects, EVENTS // 2), within=30)
+        await asyncio.to_thread(private_nats.stop)
+        await asyncio.to_thread(private_nats.start)
+        await eventually_async(lambda: _applied(effects, EVENTS), within=60)
+        await eventually_async(_drained(store), within=30)
+    finally:
+        await dispatcher.stop()
+        await task
+        await producer.close()
+        await producer.client.close()
+        await consumer.close()
+        await consumer.client.close()
 
-        rows = await effects.list(limit=1000)
-        assert sorted(range(EVENTS)) == sorted(row.amount for row in rows.items)
-        assert EVENTS == await effects.count()
-        assert inbox.duplicates >= KILLED_AFTER  # the killed batch did come back
+    rows = await effects.list(limit=1000)
+    assert sorted(range(EVENTS)) == sorted(row.amount for row in rows.items)
+    assert EVENTS == await effects.count()
+    assert inbox.duplicates >= KILLED_AFTER  # the killed batch did come back
 
 
 async def _applied(effects: SqlDataStorage[Applied], at_least: int) -> bool:
