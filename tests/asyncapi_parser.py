@@ -21,6 +21,7 @@ import pytest
 PARSER_PACKAGE = "@asyncapi/parser@3.6.3"
 CACHE = Path(os.environ.get("MIC_NPM_CACHE", Path.home() / ".cache" / "mic-kit" / "npm"))
 
+_NPM_INSTALL = "npm install --no-audit --no-fund --loglevel=error"
 _SCRIPT = r"""
 const { Parser } = require('@asyncapi/parser');
 let input = '';
@@ -54,10 +55,7 @@ def install_parser() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():
             subprocess.run(
-                [
-                    "npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund",
-                    "--loglevel=error", PARSER_PACKAGE,
-                ],
+                [*_NPM_INSTALL.split(), "--prefix", str(CACHE), PARSER_PACKAGE],
                 check=True,
                 capture_output=True,
                 timeout=600,

@@ -62,8 +62,16 @@ class PrivateNats:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [self.binary, "-js", "-a", "127.0.0.1", "-p", str(self.port),
-                   "-sd", str(self.directory)]  # fmt: skip
+        command = [
+            self.binary,
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-sd",
+            str(self.directory),
+        ]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -105,15 +113,30 @@ async def _connect(url: str) -> NATSEventBus:
     import nats
 
     client = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
-    return NATSEventBus(client, stream="FAULT", subject_prefix="fault",
-                        duplicate_window=DUPLICATE_WINDOW,
-                        options=SubscriptionOptions(ack_timeout=2.0, poll_timeout=0.2,
-                                                    retry_delay=0.05, max_retry_delay=0.5))  # fmt: skip
+    return NATSEventBus(
+        client,
+        stream="FAULT",
+        subject_prefix="fault",
+        duplicate_window=DUPLICATE_WINDOW,
+        options=SubscriptionOptions(
+            ack_timeout=2.0, poll_timeout=0.2, retry_delay=0.05, max_retry_delay=0.5
+        ),
+    )
 
 
 def _kill_a_dispatcher_mid_batch(url: str, schema: str, table: str, nats_url: str) -> None:
-    command = [sys.executable, "-m", "tests.inbox.fault_dispatcher", url, schema, table,
-               nats_url, "FAULT", "fault", str(KILLED_AFTER)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "tests.inbox.fault_dispatcher",
+        url,
+        schema,
+        table,
+        nats_url,
+        "FAULT",
+        "fault",
+        str(KILLED_AFTER),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -160,8 +183,13 @@ async def test_every_effect_is_applied_exactly_once(
     await asyncio.sleep(max(0.0, killed_at + DUPLICATE_WINDOW + 0.2 - time.monotonic()))
 
     producer = await _connect(private_nats.url)
-    dispatcher = OutboxDispatcher(store, producer, options=DispatcherOptions(
-        batch_size=20, poll_interval=0.05, retry_delay=0.05, max_retry_delay=0.5))  # fmt: skip
+    dispatcher = OutboxDispatcher(
+        store,
+        producer,
+        options=DispatcherOptions(
+            batch_size=20, poll_interval=0.05, retry_delay=0.05, max_retry_delay=0.5
+        ),
+    )
     task = asyncio.create_task(dispatcher.run())
     try:
         await eventually_async(lambda: _applied(effects, EVENTS // 2), within=30)

@@ -144,13 +144,19 @@ def test_bad_durations_are_refused(value: float) -> None:
         InMemoryInbox(purge_interval=value)
 
 
-def test_sql_inbox_needs_a_table_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_sql_inbox_needs_a_table_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from mic.datastorage import SqlDataStorage, create_sql_engine
 
     storage = SqlDataStorage(Applied, create_sql_engine(f"sqlite:///{tmp_path / 'x.db'}"))
     with pytest.raises(ValueError, match="table_name must not be empty"):
         SqlInbox(storage, table_name="")
-    assert "SqlInbox('mic_inbox')" == repr(SqlInbox(storage))
+    inbox = SqlInbox(storage)
+    assert "SqlInbox('mic_inbox')" == repr(inbox)
+    await inbox.create_schema()
+    await inbox.drop_schema()
+    with pytest.raises(Exception, match="no such table"):
+        await inbox.seen("g", "e")
+    await storage.engine.dispose()
 
 
 class Payment(BaseModel):

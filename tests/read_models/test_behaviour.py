@@ -102,8 +102,11 @@ async def test_clear_of_every_kind(models: Models) -> None:
     await board.increment("k", "m")
     await unique.add("k", "m")
     assert [1, 1, 1] == [await model.clear() for model in (members, board, unique)]
-    assert (0, None, 0) == (await members.size("k"), await board.score("k", "m"),
-                            await unique.count("k"))  # fmt: skip
+    assert (0, None, 0) == (
+        await members.size("k"),
+        await board.score("k", "m"),
+        await unique.count("k"),
+    )
 
 
 @pytest.mark.parametrize("key", ["", "x" * 513, 7])

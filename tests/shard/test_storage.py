@@ -44,8 +44,10 @@ def database_urls() -> Iterator[dict[str, str]]:
         for name in names:
             connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield {f"s{n}": base.set(database=name).render_as_string(hide_password=False)
-               for n, name in enumerate(names)}  # fmt: skip
+        yield {
+            f"s{n}": base.set(database=name).render_as_string(hide_password=False)
+            for n, name in enumerate(names)
+        }
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             for name in names:
@@ -77,8 +79,11 @@ async def sharded(request: pytest.FixtureRequest) -> AsyncIterator[ShardedDataSt
 async def _seed(storage: ShardedDataStorage[Account]) -> None:
     for n, tenant in enumerate(TENANTS):
         for m in range(2):
-            await storage.add(Account(id=f"{tenant}-{m}", tenant_id=tenant, name=f"acc {n}-{m}",
-                                      balance=n * 10 + m))  # fmt: skip
+            await storage.add(
+                Account(
+                    id=f"{tenant}-{m}", tenant_id=tenant, name=f"acc {n}-{m}", balance=n * 10 + m
+                )
+            )
 
 
 async def test_records_land_on_their_tenants_shard(sharded: ShardedDataStorage[Account]) -> None:

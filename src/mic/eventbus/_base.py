@@ -399,8 +399,9 @@ class EventBus(ABC):
         same unit of work as the inbox record (exactly-once effects).
 
         Raises:
-            TypeError: `handler` is not callable.
-            ValueError: An invalid topic or group name, no topic, or (with dead letters) a
+            TypeError: `handler` is not callable, or specs mixed with topic names.
+            ValueError: An invalid topic or group name, no topic, two specs of one topic
+                and version, or (with dead letters) a
                 topic whose ``<topic>.dead-letter`` would be longer than 200 characters.
             RuntimeError: The bus is closed.
         """
