@@ -81,8 +81,11 @@ def mic_fastapi() -> FastAPI:
 
 
 def mic_litestar() -> Litestar:
-    app = Litestar(route_handlers=[build_litestar_router(routes=ROUTES)], logging_config=None,
-                   openapi_config=None)  # fmt: skip
+    app = Litestar(
+        route_handlers=[build_litestar_router(routes=ROUTES)],
+        logging_config=None,
+        openapi_config=None,
+    )
     serve_litestar_openapi(app, ApiDocs(build_openapi(ROUTES), docs_url=None))
     return app
 

@@ -59,8 +59,12 @@ def test_the_number_rule_reaches_nested_integers() -> None:
         b'{"lines": [1.0, 2], "note_id": 7.0, "counts": {"a": 2.0}, "item": {"name": "x", "quantity": 4.0}, "price": 2}'
     )
     assert ([1, 2], 7, {"a": 2}, 4, 2.0) == (
-        order.lines, order.note_id, order.counts, order.item.quantity if order.item else None, order.price
-    )  # fmt: skip
+        order.lines,
+        order.note_id,
+        order.counts,
+        order.item.quantity if order.item else None,
+        order.price,
+    )
     with pytest.raises(pydantic.ValidationError, match="Input should be a valid integer"):
         Order.model_validate_json(b'{"lines": [1.5]}')
     with pytest.raises(pydantic.ValidationError, match="Input should be a valid number"):

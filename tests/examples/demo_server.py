@@ -27,10 +27,18 @@ def free_port() -> int:
 def running_demo(framework: str) -> Iterator[str]:
     """Serve ``examples.service`` on `framework` with uvicorn; yields its base URL."""
     port = free_port()
-    env = os.environ | {"MIC_HTTP_FRAMEWORK": framework, "MIC_PORT": str(port),
-                        "MIC_LOG_FORMAT": "text"}  # fmt: skip
-    server = subprocess.Popen([sys.executable, "-m", "examples.service"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    env = os.environ | {
+        "MIC_HTTP_FRAMEWORK": framework,
+        "MIC_PORT": str(port),
+        "MIC_LOG_FORMAT": "text",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "examples.service"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -26,8 +26,15 @@ from tests.examples.demo_server import ROOT, running_demo
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run")  # fmt: skip
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 
 
 def _tool(name: str) -> str:
@@ -52,14 +59,29 @@ def test_the_docs_page_renders_every_operation_offline(framework: str, tmp_path:
     with running_demo(framework) as base_url:
         operations = httpx.get(f"{base_url}/openapi.json").json()["paths"]
         page = httpx.get(f"{base_url}/docs").text
-        command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                   "--virtual-time-budget=20000", "--dump-dom", f"{base_url}/docs"]  # fmt: skip
+        command = [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            f"{base_url}/docs",
+        ]
         dom = subprocess.run(command, capture_output=True, timeout=90, check=True).stdout.decode()
         if artifacts := os.environ.get("MIC_TEST_ARTIFACTS"):
             shot = Path(artifacts) / f"docs-{framework}.png"
             shot.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([*command[:-2], f"--screenshot={shot}", "--window-size=1280,1600",
-                            f"{base_url}/docs"], capture_output=True, timeout=90, check=True)  # fmt: skip
+            subprocess.run(
+                [
+                    *command[:-2],
+                    f"--screenshot={shot}",
+                    "--window-size=1280,1600",
+                    f"{base_url}/docs",
+                ],
+                capture_output=True,
+                timeout=90,
+                check=True,
+            )
     # Nothing on the page comes from another host: it renders with no internet.
     assert "//" not in page.replace("<!DOCTYPE html>", "")
     rendered = {
@@ -81,10 +103,23 @@ def _generate_client(base_url: str, target: Path) -> str:
     config = target.parent / "generator.json"
     config.write_text(json.dumps({"post_hooks": []}))  # no formatter: the code as generated
     result = subprocess.run(
-        [_tool("openapi-python-client"), "generate", "--path", str(document), "--meta", "none",
-         "--output-path", str(target), "--config", str(config)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            _tool("openapi-python-client"),
+            "generate",
+            "--path",
+            str(document),
+            "--meta",
+            "none",
+            "--output-path",
+            str(target),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
@@ -159,11 +194,28 @@ def _calls(client: Any, parsed: Any, models: Any, operations: tuple[Any, ...]) -
 def test_schemathesis_finds_nothing_with_every_check(framework: str, tmp_path: Path) -> None:
     with running_demo(framework) as base_url:
         result = subprocess.run(
-            [_tool("schemathesis"), "--config-file", str(ROOT / "tests/examples/schemathesis.toml"),
-             "--no-color", "run", f"{base_url}/openapi.json", "--checks", "all",
-             "--max-examples", "15", "--seed", "9", "--workers", "1"],
-            capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
-        )  # fmt: skip
+            [
+                _tool("schemathesis"),
+                "--config-file",
+                str(ROOT / "tests/examples/schemathesis.toml"),
+                "--no-color",
+                "run",
+                f"{base_url}/openapi.json",
+                "--checks",
+                "all",
+                "--max-examples",
+                "15",
+                "--seed",
+                "9",
+                "--workers",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+            cwd=tmp_path,
+        )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert "Stateful" in report, report

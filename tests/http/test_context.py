@@ -106,20 +106,31 @@ async def test_body_limits_and_disconnects() -> None:
 
 def test_the_spec_accessors_read_headers_cookies_path_and_query() -> None:
     context = HttpRequestContext(
-        headers={"X-Tenant": "acme"}, cookies={"sid": "abc"}, path_params={"item_id": "7"},
-        query_params={"q": "bolt"}, subject_id="u-1",
-    )  # fmt: skip
+        headers={"X-Tenant": "acme"},
+        cookies={"sid": "abc"},
+        path_params={"item_id": "7"},
+        query_params={"q": "bolt"},
+        subject_id="u-1",
+    )
     assert ("acme", "abc", "7", "bolt", "u-1") == (
-        context.header("x-tenant"), context.cookie("sid"), context.path_param("item_id"),
-        context.query_param("q"), context.subject_id,
-    )  # fmt: skip
+        context.header("x-tenant"),
+        context.cookie("sid"),
+        context.path_param("item_id"),
+        context.query_param("q"),
+        context.subject_id,
+    )
     assert (None, "d", None, "d", None) == (
-        context.header("missing"), context.cookie("missing", "d"), context.path_param("x"),
-        context.query_param("missing", "d"), HttpRequestContext().subject_id,
-    )  # fmt: skip
+        context.header("missing"),
+        context.cookie("missing", "d"),
+        context.path_param("x"),
+        context.query_param("missing", "d"),
+        HttpRequestContext().subject_id,
+    )
     assert ("GET", "/", "custom") == (
-        context.method, context.path, context.identity.kind if context.identity else None
-    )  # fmt: skip
+        context.method,
+        context.path,
+        context.identity.kind if context.identity else None,
+    )
 
 
 def test_query_params_keep_repeats_when_given_as_pairs() -> None:

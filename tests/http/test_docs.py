@@ -51,8 +51,10 @@ async def test_docs_paths_answer_head_options_and_405_like_routes(framework: str
     assert int(head.headers["content-length"]) > 1000
     assert (204, "GET, HEAD, OPTIONS") == (options.status_code, options.headers["allow"])
     assert (405, "GET, HEAD, OPTIONS", "application/problem+json") == (
-        post.status_code, post.headers["allow"], post.headers["content-type"]
-    )  # fmt: skip
+        post.status_code,
+        post.headers["allow"],
+        post.headers["content-type"],
+    )
 
 
 def test_docs_page_title_is_escaped_and_a_page_can_be_left_out() -> None:
@@ -60,13 +62,15 @@ def test_docs_page_title_is_escaped_and_a_page_can_be_left_out() -> None:
     assert b"<title>&lt;Items &amp; co&gt; - API docs</title>" in docs.docs_html()
     without = ApiDocs(build_openapi(item_routes()), docs_url=None, openapi_url="/api.json")
     assert (b"", ["/api.json"]) == (
-        without.docs_html(), sorted({e.path for e in without.endpoints()})
-    )  # fmt: skip
+        without.docs_html(),
+        sorted({e.path for e in without.endpoints()}),
+    )
 
 
 async def test_docs_work_under_a_nested_url() -> None:
-    docs = ApiDocs(build_openapi(item_routes()), openapi_url="/api/v1/openapi.json",
-                   docs_url="/api/docs")  # fmt: skip
+    docs = ApiDocs(
+        build_openapi(item_routes()), openapi_url="/api/v1/openapi.json", docs_url="/api/docs"
+    )
     from litestar import Litestar
 
     from mic.litestar import serve_openapi

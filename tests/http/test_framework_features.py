@@ -114,12 +114,18 @@ async def test_unrouted_404_and_405_pass_through_the_app_wide_interceptors() -> 
     for framework in ("fastapi", "litestar"):
         backend = InMemoryMetricsBackend()
         async with make_client(framework, ROUTES, _config(backend)) as client:
-            transcripts.append([
-                wire(await client.get("/nowhere", headers={"X-Request-ID": "r-404"})),
-                wire(await client.post("/hello", headers={"X-Request-ID": "r-405"})),
-                wire(await client.request("PROPFIND", "/hello", headers={"X-Request-ID": "r-odd"})),
-                wire(await client.options("/hello", headers={"X-Request-ID": "r-opt"})),
-            ])  # fmt: skip
+            transcripts.append(
+                [
+                    wire(await client.get("/nowhere", headers={"X-Request-ID": "r-404"})),
+                    wire(await client.post("/hello", headers={"X-Request-ID": "r-405"})),
+                    wire(
+                        await client.request(
+                            "PROPFIND", "/hello", headers={"X-Request-ID": "r-odd"}
+                        )
+                    ),
+                    wire(await client.options("/hello", headers={"X-Request-ID": "r-opt"})),
+                ]
+            )
         assert {("", "4xx"), ("/hello", "4xx"), ("/hello", "2xx")} == {
             (s["route"], s["status_class"]) for s in backend.series("http_server_requests_total")
         }
@@ -137,14 +143,19 @@ async def test_plain_apps_intercept_unrouted_answers_too(framework: str) -> None
         app.include_router(build_fastapi_router(routes=ROUTES, config=config))
         install_problem_handlers(app, config=config)
     else:
-        app = Litestar(route_handlers=[build_litestar_router(routes=ROUTES, config=config)],
-                       exception_handlers=problem_exception_handlers(config=config))  # fmt: skip
+        app = Litestar(
+            route_handlers=[build_litestar_router(routes=ROUTES, config=config)],
+            exception_handlers=problem_exception_handlers(config=config),
+        )
     async with client_for(app) as client:
         missing = await client.get("/nowhere", headers={"X-Request-ID": "abc"})
         head = await client.head("/nowhere")
     assert (404, "abc", "not_found", b"") == (
-        missing.status_code, missing.headers["x-request-id"], missing.json()["code"], head.content
-    )  # fmt: skip
+        missing.status_code,
+        missing.headers["x-request-id"],
+        missing.json()["code"],
+        head.content,
+    )
 
 
 def test_routes_copied_with_foreign_dependencies_are_refused_at_once() -> None:

@@ -44,11 +44,15 @@ async def test_every_app_serves_the_spec_document_byte_for_byte(
         response = await client.get("/openapi.json")
         head = await client.head("/openapi.json")
     assert (200, "application/json", expected) == (
-        response.status_code, response.headers["content-type"], response.content
-    )  # fmt: skip
+        response.status_code,
+        response.headers["content-type"],
+        response.content,
+    )
     assert (200, b"", str(len(expected))) == (
-        head.status_code, head.content, head.headers["content-length"]
-    )  # fmt: skip
+        head.status_code,
+        head.content,
+        head.headers["content-length"],
+    )
 
 
 def test_the_document_is_a_valid_openapi_3_1_document() -> None:
@@ -87,21 +91,42 @@ async def _list(*, cursor: str | None = None) -> HttpSuccessEnvelope[list[Thing]
 
 def _thing_routes(**link: HttpLink) -> tuple[HttpRouteSpec, ...]:
     return (
-        HttpRouteSpec(method="POST", path="/things", name="things.create", category="things",
-                      handler=_create, status_code=201, links=link,
-                      response_model=HttpSuccessEnvelope[Thing]),
-        HttpRouteSpec(method="GET", path="/things/{thing_id}", name="things.get",
-                      category="things", handler=_get, response_model=HttpSuccessEnvelope[Thing]),
-        HttpRouteSpec(method="GET", path="/things", name="things.list", category="things",
-                      handler=_list, response_model=HttpSuccessEnvelope[list[Thing], PageMeta]),
-    )  # fmt: skip
+        HttpRouteSpec(
+            method="POST",
+            path="/things",
+            name="things.create",
+            category="things",
+            handler=_create,
+            status_code=201,
+            links=link,
+            response_model=HttpSuccessEnvelope[Thing],
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/things/{thing_id}",
+            name="things.get",
+            category="things",
+            handler=_get,
+            response_model=HttpSuccessEnvelope[Thing],
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/things",
+            name="things.list",
+            category="things",
+            handler=_list,
+            response_model=HttpSuccessEnvelope[list[Thing], PageMeta],
+        ),
+    )
 
 
 def test_the_envelope_documents_success_data_and_a_nullable_or_typed_meta() -> None:
     schemas = build_openapi(_thing_routes())["components"]["schemas"]
     single = schemas["ThingEnvelope"]
-    assert (["data", "meta", "success"], {"const": True, "default": True, "title": "Success",
-            "type": "boolean"}) == (sorted(single["required"]), single["properties"]["success"])  # fmt: skip
+    assert (
+        ["data", "meta", "success"],
+        {"const": True, "default": True, "title": "Success", "type": "boolean"},
+    ) == (sorted(single["required"]), single["properties"]["success"])
     assert {"type": "null"} in single["properties"]["meta"]["anyOf"]
     page = schemas["ThingListPageMetaEnvelope"]["properties"]["meta"]
     assert {"$ref": "#/components/schemas/PageMeta"} == page
@@ -112,8 +137,13 @@ def test_links_lead_from_a_create_answer_to_other_operations() -> None:
     document = build_openapi(_thing_routes(get=link))
     validate(document)
     created = document["paths"]["/things"]["post"]["responses"]["201"]
-    assert {"get": {"operationId": "things.get", "description": "The new thing",
-                    "parameters": {"thing_id": "$response.body#/data/id"}}} == created["links"]  # fmt: skip
+    assert {
+        "get": {
+            "operationId": "things.get",
+            "description": "The new thing",
+            "parameters": {"thing_id": "$response.body#/data/id"},
+        }
+    } == created["links"]
 
 
 @pytest.mark.parametrize(
@@ -151,8 +181,10 @@ def test_spec_document_metadata_and_options() -> None:
     assert "/v2/internal" not in document["paths"]
     create = document["paths"]["/v2/items"]["post"]
     assert ("Create an item", ["items"], "items.create") == (
-        create["summary"], create["tags"], create["operationId"]
-    )  # fmt: skip
+        create["summary"],
+        create["tags"],
+        create["operationId"],
+    )
 
 
 async def test_plain_apps_refuse_to_publish_over_the_frameworks_own_document() -> None:
@@ -223,13 +255,15 @@ async def test_the_one_call_apps_describe_the_service(framework: str) -> None:
     if framework == "fastapi":
         from mic.fastapi import build_fastapi_app
 
-        app: Any = build_fastapi_app(routes=item_routes(), title="Items", version="2.0",
-                                     description="What it does")  # fmt: skip
+        app: Any = build_fastapi_app(
+            routes=item_routes(), title="Items", version="2.0", description="What it does"
+        )
     else:
         from mic.litestar import build_litestar_app
 
-        app = build_litestar_app(routes=item_routes(), title="Items", version="2.0",
-                                 description="What it does")  # fmt: skip
+        app = build_litestar_app(
+            routes=item_routes(), title="Items", version="2.0", description="What it does"
+        )
     async with client_for(app) as client:
         info = (await client.get("/openapi.json")).json()["info"]
     assert {"title": "Items", "version": "2.0", "description": "What it does"} == info

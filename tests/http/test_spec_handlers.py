@@ -44,26 +44,44 @@ def _create_item(*, payload: CreateItemPayload, ctx: HttpRequestContext) -> Http
     samesite: CookieSameSite = "strict"
     return HttpResponseSpec(
         status_code=201,
-        body=wrap_http_success({"name": payload.name, "qty": payload.quantity,
-                                "tenant": ctx.header("x-tenant"), "by": ctx.subject_id}),
+        body=wrap_http_success(
+            {
+                "name": payload.name,
+                "qty": payload.quantity,
+                "tenant": ctx.header("x-tenant"),
+                "by": ctx.subject_id,
+            }
+        ),
         cookies=(HttpCookieSpec(key="sid", value="abc", httponly=True, samesite=samesite),),
-    )  # fmt: skip
+    )
 
 
 async def _get_item(*, item_id: int, ctx: HttpRequestContext) -> Any:
     return wrap_http_success(
-        {"id": item_id, "raw": ctx.path_param("item_id"), "q": ctx.query_param("q"),
-         "sid": ctx.cookie("sid"), "by": ctx.subject_id},
+        {
+            "id": item_id,
+            "raw": ctx.path_param("item_id"),
+            "q": ctx.query_param("q"),
+            "sid": ctx.cookie("sid"),
+            "by": ctx.subject_id,
+        },
         meta={"source": "spec"},
-    )  # fmt: skip
+    )
 
 
 ROUTES = (
-    HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                  handler=_create_item, auth=HeaderIdentity()),
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_get_item),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="POST",
+        path="/items",
+        name="items.create",
+        category="items",
+        handler=_create_item,
+        auth=HeaderIdentity(),
+    ),
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_get_item
+    ),
+)
 
 CASES: list[tuple[str, str, dict[str, Any], int]] = [
     (
@@ -98,13 +116,22 @@ async def test_spec_style_handlers_answer_the_same_bytes(
 
 async def test_spec_style_handlers_see_what_the_spec_promises(framework: str) -> None:
     async with make_client(framework, ROUTES) as client:
-        created = await client.post("/items", json={"name": " bolt ", "quantity": 138.0},
-                                    headers={"X-Tenant": "acme", "X-User": "u-1"})  # fmt: skip
+        created = await client.post(
+            "/items",
+            json={"name": " bolt ", "quantity": 138.0},
+            headers={"X-Tenant": "acme", "X-User": "u-1"},
+        )
         anonymous = await client.post("/items", json={"name": "nut"})
         got = await client.get("/items/7?q=x", headers={"Cookie": "sid=s1"})
-    assert {"success": True, "data": {"name": "bolt", "qty": 138, "tenant": "acme", "by": "u-1"},
-            "meta": None} == created.json()  # fmt: skip
+    assert {
+        "success": True,
+        "data": {"name": "bolt", "qty": 138, "tenant": "acme", "by": "u-1"},
+        "meta": None,
+    } == created.json()
     assert "sid=abc; Path=/; Secure; HttpOnly; SameSite=Strict" == created.headers["set-cookie"]
     assert (None, None) == (anonymous.json()["data"]["tenant"], anonymous.json()["data"]["by"])
-    assert {"success": True, "data": {"id": 7, "raw": "7", "q": "x", "sid": "s1", "by": None},
-            "meta": {"source": "spec"}} == got.json()  # fmt: skip
+    assert {
+        "success": True,
+        "data": {"id": 7, "raw": "7", "q": "x", "sid": "s1", "by": None},
+        "meta": {"source": "spec"},
+    } == got.json()

@@ -17,9 +17,15 @@ def test_cookies_are_secure_by_default() -> None:
 
 
 def test_cookie_attributes_render_in_order() -> None:
-    cookie = HttpCookieSpec(key="sid", value="", max_age=0, domain="example.com", path="/app",
-                            expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-                            samesite="none")  # fmt: skip
+    cookie = HttpCookieSpec(
+        key="sid",
+        value="",
+        max_age=0,
+        domain="example.com",
+        path="/app",
+        expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        samesite="none",
+    )
     assert cookie.render() == ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
             "Path=/app; Secure; HttpOnly; SameSite=None")  # fmt: skip
 

@@ -169,11 +169,14 @@ async def test_unknown_paths_and_methods_add_one_series_not_one_per_raw_path(
         statuses.append((await client.delete("/items/1")).status_code)
         statuses.append((await client.head("/items/7")).status_code)
     assert statuses == [404] * 20 + [405, 200]
-    assert sorted(backend.series(REQUESTS_TOTAL), key=str) == sorted([
-        {"method": "GET", "route": "", "status_class": "4xx"},
-        {"method": "DELETE", "route": "/items/{item_id}", "status_class": "4xx"},
-        {"method": "HEAD", "route": "/items/{item_id}", "status_class": "2xx"},
-    ], key=str)  # fmt: skip
+    assert sorted(backend.series(REQUESTS_TOTAL), key=str) == sorted(
+        [
+            {"method": "GET", "route": "", "status_class": "4xx"},
+            {"method": "DELETE", "route": "/items/{item_id}", "status_class": "4xx"},
+            {"method": "HEAD", "route": "/items/{item_id}", "status_class": "2xx"},
+        ],
+        key=str,
+    )
 
 
 @pytest.mark.parametrize(

@@ -322,8 +322,9 @@ def serve_openapi(app: FastAPI, docs: ApiDocs) -> None:
     for endpoint in docs.endpoints():
         endpoint_app: Any = endpoint.app  # an ASGI app, which Starlette accepts
         for path in _with_trailing_slash(endpoint.path):
-            app.router.add_route(path, endpoint_app, methods=list(endpoint.methods),
-                                 include_in_schema=False)  # fmt: skip
+            app.router.add_route(
+                path, endpoint_app, methods=list(endpoint.methods), include_in_schema=False
+            )
 
 
 def build_fastapi_app(
@@ -350,12 +351,24 @@ def build_fastapi_app(
     """
     if description is not None:
         fastapi_options["description"] = description
-    app = FastAPI(title=title, version=version, openapi_url=None, docs_url=None,
-                  redoc_url=None, **fastapi_options)  # fmt: skip
+    app = FastAPI(
+        title=title,
+        version=version,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        **fastapi_options,
+    )
     app.include_router(build_fastapi_router(routes=routes, config=config, prefix=prefix))
     install_problem_handlers(app, config=config)
     if openapi_url is not None:
-        document = build_openapi(routes, title=title, version=version,
-                                 description=description, config=config, prefix=prefix)  # fmt: skip
+        document = build_openapi(
+            routes,
+            title=title,
+            version=version,
+            description=description,
+            config=config,
+            prefix=prefix,
+        )
         serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
     return app

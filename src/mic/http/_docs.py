@@ -151,8 +151,9 @@ class ApiDocs:
         apps = {self.openapi_url: _StaticApp(b"application/json", self._document, b"no-cache")}
         if self.docs_url is not None:
             docs_url = self.docs_url
-            apps[docs_url] = _StaticApp(b"text/html; charset=utf-8", self.docs_html, b"no-cache",
-                                        page=docs_url)  # fmt: skip
+            apps[docs_url] = _StaticApp(
+                b"text/html; charset=utf-8", self.docs_html, b"no-cache", page=docs_url
+            )
             initializer = functools.partial(_initializer, self.openapi_url, docs_url)
             apps[f"{docs_url}/{_INITIALIZER}"] = _StaticApp(
                 b"text/javascript; charset=utf-8", initializer, b"no-cache"
@@ -168,6 +169,9 @@ class ApiDocs:
 
 
 def _initializer(openapi_url: str, docs_url: str) -> bytes:
-    options = {"url": _relative(openapi_url, docs_url), "dom_id": "#swagger-ui",
-               "deepLinking": True}  # fmt: skip
+    options = {
+        "url": _relative(openapi_url, docs_url),
+        "dom_id": "#swagger-ui",
+        "deepLinking": True,
+    }
     return f"window.ui = SwaggerUIBundle({json.dumps(options)});\n".encode()

@@ -83,8 +83,9 @@ def _readable_names(components: dict[str, Any]) -> dict[str, str]:
         renames[name] = title + dash + mode
     targets = list(renames.values())
     taken = set(components) - set(renames)
-    return {old: new for old, new in renames.items()
-            if targets.count(new) == 1 and new not in taken}  # fmt: skip
+    return {
+        old: new for old, new in renames.items() if targets.count(new) == 1 and new not in taken
+    }
 
 
 def _renamed(value: Any, renames: dict[str, str]) -> Any:
@@ -135,8 +136,7 @@ def _links(route: CompiledRoute, targets: dict[str, CompiledRoute]) -> dict[str,
         known = {p.alias for p in target.signature.parameters}
         if unknown := sorted(set(link.parameters) - known):
             raise RouteSpecError(f"{where}: {link.operation!r} has no parameter(s) {unknown}")
-        entry: dict[str, Any] = {"operationId": link.operation,
-                                 "parameters": dict(link.parameters)}  # fmt: skip
+        entry: dict[str, Any] = {"operationId": link.operation, "parameters": dict(link.parameters)}
         if link.description:
             entry["description"] = link.description
         links[name] = entry

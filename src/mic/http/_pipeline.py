@@ -220,15 +220,23 @@ class CompiledRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI)."""
         context = HttpRequestContext.from_asgi(
-            scope, receive, route_name=self.spec.name, route_path=self.path,
+            scope,
+            receive,
+            route_name=self.spec.name,
+            route_path=self.path,
             max_body_size=self.max_body_size,
-        )  # fmt: skip
+        )
         try:
             response = await self._endpoint(context)
         except ClientDisconnectedError:
             return
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": response.headers})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.headers,
+            }
+        )
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
 
@@ -371,8 +379,13 @@ class _FixedAnswerApp:
         response = self._response
         if self._responder is not None:
             response = await self._responder.respond(scope, receive, response, self._route_path)
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": response.headers})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.headers,
+            }
+        )
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
 
@@ -402,9 +415,10 @@ class MethodNotAllowedApp(_FixedAnswerApp):
     ) -> None:
         self.allow = allow
         answer = render_status_problem(
-            405, "The method is not allowed on this resource",
+            405,
+            "The method is not allowed on this resource",
             [(b"allow", ", ".join(allow).encode())],
-        )  # fmt: skip
+        )
         super().__init__(answer, responder, route_path)
 
 
@@ -468,9 +482,13 @@ class UnroutedResponder:
     def __init__(self, config: HttpRouterConfig | None = None) -> None:
         config = config or HttpRouterConfig()
         spec = HttpRouteSpec(
-            method=tuple(sorted(HTTP_METHODS)), path="/", name="mic.unrouted", category="",
-            handler=_unrouted_handler, include_in_schema=False,
-        )  # fmt: skip
+            method=tuple(sorted(HTTP_METHODS)),
+            path="/",
+            name="mic.unrouted",
+            category="",
+            handler=_unrouted_handler,
+            include_in_schema=False,
+        )
         endpoint: Endpoint = self._answer
         for policy in reversed(config.interceptors):
             bound = policy.bind(spec, config)

@@ -195,10 +195,13 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
 
 def _extra_handler(extra: ExtraEndpoint) -> HTTPRouteHandler:
     """An undocumented handler whose answer is `extra`'s ASGI app."""
-    return _MicHandler(path=_litestar_path(extra.path), http_method=_methods(extra.methods),
-                       include_in_schema=False, sync_to_thread=False,
-                       name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
-                       )(_endpoint(extra.app, [], None))  # fmt: skip
+    return _MicHandler(
+        path=_litestar_path(extra.path),
+        http_method=_methods(extra.methods),
+        include_in_schema=False,
+        sync_to_thread=False,
+        name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
+    )(_endpoint(extra.app, [], None))
 
 
 def _with_allow(handler: HTTPRouteHandler, allow: tuple[str, ...]) -> HTTPRouteHandler:
@@ -273,8 +276,13 @@ class _UnroutedResponse(Response[bytes]):
 
         async def send_answer(*, scope: Any, receive: Any, send: Any) -> None:
             answer = await responder.respond(scope, receive, rendered)
-            await send({"type": "http.response.start", "status": answer.status_code,
-                        "headers": answer.headers})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": answer.status_code,
+                    "headers": answer.headers,
+                }
+            )
             body = b"" if scope["method"] == "HEAD" else answer.body
             await send({"type": "http.response.body", "body": body})
 
@@ -331,8 +339,10 @@ def problem_exception_handlers(
 
         return handler
 
-    return {NotFoundException: through(_not_found),
-            MethodNotAllowedException: through(_method_not_allowed)}  # fmt: skip
+    return {
+        NotFoundException: through(_not_found),
+        MethodNotAllowedException: through(_method_not_allowed),
+    }
 
 
 def serve_openapi(app: Litestar, docs: ApiDocs) -> None:
@@ -390,10 +400,19 @@ def build_litestar_app(
     litestar_options.setdefault("openapi_config", None)
     # Logging belongs to the service (see mic.observability.configure_logging), not to the app.
     litestar_options.setdefault("logging_config", None)
-    app = Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
-                   **litestar_options)  # fmt: skip
+    app = Litestar(
+        route_handlers=[router, *handlers],
+        exception_handlers=exception_handlers,
+        **litestar_options,
+    )
     if openapi_url is not None:
-        document = build_openapi(routes, title=title, version=version,
-                                 description=description, config=config, prefix=prefix)  # fmt: skip
+        document = build_openapi(
+            routes,
+            title=title,
+            version=version,
+            description=description,
+            config=config,
+            prefix=prefix,
+        )
         serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
     return app
