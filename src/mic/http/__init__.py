@@ -1,7 +1,10 @@
 """Framework-agnostic HTTP: route, request and response specs, and the shared pipeline.
 
 Nothing here imports a web framework. `mic.fastapi` and `mic.litestar` serve the same specs
-and answer the same bytes; `build_openapi` describes them without any framework.
+and answer the same bytes; `build_openapi` describes them without any framework. The adapter
+interface (`CompiledRouter`, `PathTarget`, `UnroutedResponder`, the fixed answers,
+`operation_id`, `error_statuses`, the problem renderers and schema) is all a framework adapter
+needs; see "Writing an adapter" in docs/http.md.
 """
 
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
@@ -17,18 +20,33 @@ from mic.http._params import (
     Query,
     resolve_handler,
 )
-from mic.http._pipeline import (
-    CompiledRoute,
+from mic.http._answers import (
+    AsgiApp,
+    ExtraEndpoint,
+    MethodNotAllowedApp,
+    OptionsApp,
+    UnroutedResponder,
+    static_endpoints,
+)
+from mic.http._interceptors import (
     Endpoint,
     HttpRouterConfig,
     Interceptor,
     Public,
     RouteInterceptor,
     SecurityRequirement,
-    compile_routes,
 )
-from mic.http._problem_schema import ProblemDetails
-from mic.http._render import PROBLEM_JSON, HttpResponse, render_problem
+from mic.http._openapi import error_statuses
+from mic.http._problem_schema import PROBLEM_SCHEMA, ProblemDetails
+from mic.http._render import (
+    PROBLEM_JSON,
+    HttpResponse,
+    render_internal_error,
+    render_problem,
+    render_status_problem,
+)
+from mic.http._route import CompiledRoute, compile_routes, operation_id
+from mic.http._router import CompiledRouter, PathTarget
 from mic.http._specs import (
     CookieSameSite,
     HttpCookieSpec,
@@ -40,12 +58,16 @@ from mic.http._specs import (
 
 __all__ = [
     "PROBLEM_JSON",
+    "PROBLEM_SCHEMA",
     "ApiDocs",
+    "AsgiApp",
     "ClientDisconnectedError",
     "CompiledRoute",
+    "CompiledRouter",
     "Cookie",
     "CookieSameSite",
     "Endpoint",
+    "ExtraEndpoint",
     "HandlerParameter",
     "HandlerSignature",
     "Header",
@@ -59,7 +81,10 @@ __all__ = [
     "HttpRouterConfig",
     "Identity",
     "Interceptor",
+    "MethodNotAllowedApp",
+    "OptionsApp",
     "Path",
+    "PathTarget",
     "ProblemDetails",
     "Public",
     "Query",
@@ -67,8 +92,14 @@ __all__ = [
     "RouteInterceptor",
     "RouteSpecError",
     "SecurityRequirement",
+    "UnroutedResponder",
     "build_openapi",
     "compile_routes",
+    "error_statuses",
+    "operation_id",
+    "render_internal_error",
     "render_problem",
+    "render_status_problem",
     "resolve_handler",
+    "static_endpoints",
 ]

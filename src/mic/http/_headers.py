@@ -35,6 +35,23 @@ class Headers(Mapping[str, str]):
         index = self._index if self._index is not None else self._build()
         return index[name.lower()][0]
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The first value of `name`, or `default`.
+
+        Until a whole index is needed, the raw pairs are searched for this one name: a
+        request usually reads two or three headers of the dozen it carries.
+        """
+        if self._index is not None:
+            found = self._index.get(name.lower())
+            return found[0] if found else default
+        key = name.lower().encode("latin-1")
+        size = len(key)
+        for raw_name, value in self._raw:
+            # ASGI servers send lower-case names; `lower()` only where the length fits.
+            if len(raw_name) == size and (raw_name == key or raw_name.lower() == key):
+                return value.decode("latin-1")
+        return default
+
     def __contains__(self, name: object) -> bool:
         index = self._index if self._index is not None else self._build()
         return isinstance(name, str) and name.lower() in index

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from mic.http._pipeline import CompiledRoute, HttpRouterConfig, compile_routes
+from mic.http._interceptors import HttpRouterConfig
+from mic.http._route import CompiledRoute, compile_routes
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON
 from mic.http._specs import HttpRouteSpec, RouteSpecError

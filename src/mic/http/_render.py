@@ -90,6 +90,15 @@ def render_response(spec: HttpResponseSpec) -> HttpResponse:
     Raises:
         pydantic_core.PydanticSerializationError: The body cannot be serialized to JSON.
     """
+    if not spec.headers and not spec.cookies:
+        status = spec.status_code
+        body = spec.body
+        if spec.media_type is None and status not in _NO_BODY_STATUSES and body is not None:
+            if not isinstance(body, bytes | bytearray | memoryview | str):
+                # The common answer: a JSON body and nothing else to say.
+                return render_json(status, encode_json(body))
+        encoded, media_type = _encode_body(body, spec.media_type)
+        return _finish(status, media_type, encoded, [])
     body, media_type = _encode_body(spec.body, spec.media_type)
     extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in spec.headers.items()]
     extra.extend((b"set-cookie", cookie.render().encode("latin-1")) for cookie in spec.cookies)

@@ -1,0 +1,190 @@
+"""One compiled router per mounted router: path lookup and method dispatch without a framework.
+
+Static paths are found in a dict, templated ones in a segment trie; each path has a method
+table (its routes, HEAD for GET, OPTIONS, and the path's 405 for every other method). Adapters
+mount a `CompiledRouter` into their framework, so no framework route layer runs per request
+(ADR 0070).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mic.http._answers import (
+    AsgiApp,
+    ExtraEndpoint,
+    MethodNotAllowedApp,
+    UnroutedResponder,
+    allowed_methods,
+    extra_endpoints,
+)
+from mic.http._interceptors import HttpRouterConfig
+from mic.http._render import render_status_problem
+from mic.http._route import CompiledRoute, Receive, Scope, Send, compile_routes
+from mic.http._specs import HttpRouteSpec, path_placeholders
+
+_NOT_FOUND = render_status_problem(404, "No route matches this path")
+
+
+class PathTarget:
+    """Everything one path template answers, by method.
+
+    Attributes:
+        path: The path template (router prefix included).
+        allow: The methods the path answers, for `Allow`.
+        methods: Method to the ASGI app answering it (routes, HEAD, OPTIONS, 405s).
+        not_allowed: The path's 405 answer, for any method not in `methods`.
+    """
+
+    __slots__ = ("allow", "methods", "not_allowed", "path")
+
+    def __init__(
+        self,
+        path: str,
+        allow: tuple[str, ...],
+        methods: Mapping[str, AsgiApp],
+        not_allowed: MethodNotAllowedApp,
+    ) -> None:
+        self.path = path
+        self.allow = allow
+        self.methods = dict(methods)
+        self.not_allowed = not_allowed
+
+    def app_for(self, method: str) -> AsgiApp:
+        """The ASGI app answering `method` on this path (its 405 for unknown methods)."""
+        return self.methods.get(method, self.not_allowed)
+
+    def __repr__(self) -> str:
+        return f"PathTarget({self.path!r}, allow={self.allow!r})"
+
+
+class _Node:
+    __slots__ = ("literal", "param", "param_name", "target")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.param_name = ""
+        self.target: PathTarget | None = None
+
+
+def _key(path: str) -> str:
+    """`/x/` and `/x` are one path (as on Litestar); `/` stays `/`."""
+    return path[:-1] if len(path) > 1 and path[-1] == "/" else path
+
+
+class CompiledRouter:
+    """The routes of one router, compiled once, with their path lookup and method dispatch.
+
+    It is itself an ASGI app (an unknown path is a 404 problem through the app-wide
+    interceptors); adapters mount it into a framework and call `match` and
+    `PathTarget.app_for` themselves, leaving unknown paths to the framework.
+
+    Attributes:
+        routes: The compiled routes, in declaration order.
+        responder: Answers unrouted requests through the app-wide interceptors.
+        extra_endpoints: Per path, the HEAD, OPTIONS and 405 answers (see `extra_endpoints`).
+        targets: Path template to its `PathTarget`.
+
+    Raises:
+        RouteSpecError: A route cannot be served, or two routes collide.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[HttpRouteSpec],
+        config: HttpRouterConfig | None = None,
+        prefix: str = "",
+    ) -> None:
+        self.routes: tuple[CompiledRoute, ...] = compile_routes(tuple(routes), config, prefix)
+        self.responder = UnroutedResponder(config)
+        self.extra_endpoints: list[ExtraEndpoint] = extra_endpoints(self.routes, self.responder)
+        self.targets: dict[str, PathTarget] = {}
+        self._static: dict[str, PathTarget] = {}
+        self._root = _Node()
+        for path in dict.fromkeys(r.path for r in self.routes):
+            table: dict[str, AsgiApp] = {}
+            for route in self.routes:
+                if route.path == path:
+                    table.update(dict.fromkeys(route.spec.methods, route))
+            not_allowed: MethodNotAllowedApp | None = None
+            for extra in self.extra_endpoints:
+                if extra.path == path:
+                    table.update(dict.fromkeys(extra.methods, extra.app))
+                    if isinstance(extra.app, MethodNotAllowedApp):
+                        not_allowed = extra.app
+            allow = allowed_methods(self.routes, path)
+            if not_allowed is None:  # every method is declared: unknown ones still get a 405
+                not_allowed = MethodNotAllowedApp(allow, self.responder, path)
+            target = PathTarget(path, allow, table, not_allowed)
+            self.targets[path] = target
+            self._insert(path, target)
+
+    def _insert(self, path: str, target: PathTarget) -> None:
+        if not path_placeholders(path):
+            self._static[_key(path)] = target
+            return
+        node = self._root
+        for segment in _key(path)[1:].split("/"):
+            if segment.startswith("{") and segment.endswith("}"):
+                if node.param is None:
+                    node.param = _Node()
+                node.param_name = segment[1:-1]
+                node = node.param
+            else:
+                node = node.literal.setdefault(segment, _Node())
+        node.target = target
+
+    def match(self, path: str) -> tuple[PathTarget, dict[str, str]] | None:
+        """The target serving `path` (a request path, prefix included) and its path params.
+
+        A literal segment beats a placeholder; a placeholder takes one non-empty segment,
+        as text (the pipeline validates its type). ``None`` when no route has this path.
+        """
+        key = _key(path)
+        target = self._static.get(key)
+        if target is not None:
+            return target, {}
+        if not key.startswith("/") or (self._root.param is None and not self._root.literal):
+            return None
+        params: dict[str, str] = {}
+        found = _walk(self._root, key[1:].split("/"), 0, params)
+        return (found, params) if found is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request (ASGI); an unknown path is a 404 problem."""
+        found = self.match(scope["path"])
+        if found is None:
+            response = await self.responder.respond(scope, receive, _NOT_FOUND)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": response.headers,
+                }
+            )
+            body = b"" if scope["method"] == "HEAD" else response.body
+            await send({"type": "http.response.body", "body": body})
+            return
+        target, params = found
+        child: dict[str, Any] = dict(scope)
+        child["path_params"] = params
+        await target.app_for(scope["method"])(child, receive, send)
+
+
+def _walk(node: _Node, segments: list[str], index: int, params: dict[str, str]) -> PathTarget | None:
+    if index == len(segments):
+        return node.target
+    segment = segments[index]
+    literal = node.literal.get(segment)
+    if literal is not None:
+        found = _walk(literal, segments, index + 1, params)
+        if found is not None:
+            return found
+    if node.param is not None and segment:
+        found = _walk(node.param, segments, index + 1, params)
+        if found is not None:
+            params[node.param_name] = segment
+            return found
+    return None
