@@ -27,7 +27,12 @@ EXPECTED = {
                "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
                "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
-               "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
+               "build_openapi", "compile_routes", "render_problem", "resolve_handler",
+               # The adapter interface (ADR 0070).
+               "PROBLEM_SCHEMA", "AsgiApp", "CompiledRouter", "ExtraEndpoint",
+               "MethodNotAllowedApp", "OptionsApp", "PathTarget", "UnroutedResponder",
+               "error_statuses", "operation_id", "render_internal_error",
+               "render_status_problem", "static_endpoints"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "check_fastapi_app",
                   "install_problem_handlers", "serve_openapi"],
     mic.litestar: ["build_litestar_app", "build_litestar_router", "problem_exception_handlers",

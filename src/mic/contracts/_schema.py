@@ -130,9 +130,10 @@ class PageMeta(StrictSchema):
 
 # Subscripting a generic model looks the class up in pydantic's cache each time (about 20k
 # instructions): the one `wrap_http_success` builds is looked up once.
-_ANY_ENVELOPE = HttpSuccessEnvelope[T, Any]  # type: ignore[valid-type]
+_ANY_ENVELOPE: Any = HttpSuccessEnvelope[T, Any]  # type: ignore[valid-type]
 
 
 def wrap_http_success(payload: T, meta: Any = None) -> HttpSuccessEnvelope[T, Any]:
     """Wrap `payload` in the success envelope, with `meta` (a model or a dict) if given."""
-    return _ANY_ENVELOPE(data=payload, meta=meta)
+    envelope: HttpSuccessEnvelope[T, Any] = _ANY_ENVELOPE(data=payload, meta=meta)
+    return envelope

@@ -22,10 +22,11 @@ from fastapi.openapi.models import SecurityScheme
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from pydantic import TypeAdapter
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, get_route_path
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from mic.http import (

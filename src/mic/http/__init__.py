@@ -7,10 +7,26 @@ interface (`CompiledRouter`, `PathTarget`, `UnroutedResponder`, the fixed answer
 needs; see "Writing an adapter" in docs/http.md.
 """
 
+from mic.http._answers import (
+    AsgiApp,
+    ExtraEndpoint,
+    MethodNotAllowedApp,
+    OptionsApp,
+    UnroutedResponder,
+    static_endpoints,
+)
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
 from mic.http._docs import ApiDocs
 from mic.http._headers import Headers, QueryParams
-from mic.http._openapi import build_openapi
+from mic.http._interceptors import (
+    Endpoint,
+    HttpRouterConfig,
+    Interceptor,
+    Public,
+    RouteInterceptor,
+    SecurityRequirement,
+)
+from mic.http._openapi import build_openapi, error_statuses
 from mic.http._params import (
     Cookie,
     HandlerParameter,
@@ -20,23 +36,6 @@ from mic.http._params import (
     Query,
     resolve_handler,
 )
-from mic.http._answers import (
-    AsgiApp,
-    ExtraEndpoint,
-    MethodNotAllowedApp,
-    OptionsApp,
-    UnroutedResponder,
-    static_endpoints,
-)
-from mic.http._interceptors import (
-    Endpoint,
-    HttpRouterConfig,
-    Interceptor,
-    Public,
-    RouteInterceptor,
-    SecurityRequirement,
-)
-from mic.http._openapi import error_statuses
 from mic.http._problem_schema import PROBLEM_SCHEMA, ProblemDetails
 from mic.http._render import (
     PROBLEM_JSON,

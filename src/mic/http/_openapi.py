@@ -11,9 +11,9 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from mic.http._interceptors import HttpRouterConfig
-from mic.http._route import CompiledRoute, compile_routes
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON
+from mic.http._route import CompiledRoute, compile_routes
 from mic.http._specs import HttpRouteSpec, RouteSpecError
 
 _REF = "#/components/schemas/{model}"

@@ -93,10 +93,14 @@ def render_response(spec: HttpResponseSpec) -> HttpResponse:
     if not spec.headers and not spec.cookies:
         status = spec.status_code
         body = spec.body
-        if spec.media_type is None and status not in _NO_BODY_STATUSES and body is not None:
-            if not isinstance(body, bytes | bytearray | memoryview | str):
-                # The common answer: a JSON body and nothing else to say.
-                return render_json(status, encode_json(body))
+        if (
+            spec.media_type is None
+            and status not in _NO_BODY_STATUSES
+            and body is not None
+            and not isinstance(body, bytes | bytearray | memoryview | str)
+        ):
+            # The common answer: a JSON body and nothing else to say.
+            return render_json(status, encode_json(body))
         encoded, media_type = _encode_body(body, spec.media_type)
         return _finish(status, media_type, encoded, [])
     body, media_type = _encode_body(spec.body, spec.media_type)

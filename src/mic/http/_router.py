@@ -173,7 +173,9 @@ class CompiledRouter:
         await target.app_for(scope["method"])(child, receive, send)
 
 
-def _walk(node: _Node, segments: list[str], index: int, params: dict[str, str]) -> PathTarget | None:
+def _walk(
+    node: _Node, segments: list[str], index: int, params: dict[str, str]
+) -> PathTarget | None:
     if index == len(segments):
         return node.target
     segment = segments[index]

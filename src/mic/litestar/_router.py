@@ -20,28 +20,28 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
+from litestar.routes import HTTPRoute
 from litestar.utils import normalize_path
 from pydantic.fields import FieldInfo
 
 from mic.http import (
+    PROBLEM_JSON,
     ApiDocs,
+    AsgiApp,
     CompiledRoute,
+    CompiledRouter,
+    ExtraEndpoint,
+    HttpResponse,
     HttpRouterConfig,
     HttpRouteSpec,
     ProblemDetails,
     RouteSpecError,
-    build_openapi,
-)
-from mic.http._openapi import error_statuses
-from mic.http._pipeline import (
-    AsgiApp,
-    ExtraEndpoint,
     UnroutedResponder,
-    allowed_methods,
-    compile_routes,
-    extra_endpoints,
+    build_openapi,
+    error_statuses,
+    operation_id,
+    render_status_problem,
 )
-from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
 _BOUNDS = (("Gt", "gt"), ("Ge", "ge"), ("Lt", "lt"), ("Le", "le"),
@@ -93,6 +93,43 @@ class _MicHandler(HTTPRouteHandler):
                 "HttpRouteSpec(interceptors=...))"
             )
         _register_security(app, self)
+        _mount(app, self)
+
+
+class _MountedRoute(HTTPRoute):
+    """A Litestar route (one path) whose every handler is mic's: no Litestar request layer.
+
+    Litestar has routed by path already (its trie, with the route's middleware stack
+    around this call); the method table is mic's, so no `Request`, kwargs model or
+    `to_response` is built per request (ADR 0070).
+    """
+
+    __slots__ = ()
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        """Hand the request to the mic answer registered for its method."""
+        handler = self.route_handler_map[scope["method"]][0]
+        await handler.mic_app(scope, receive, send)  # type: ignore[attr-defined]
+
+
+def _mount(app: Litestar, handler: _MicHandler) -> None:
+    """Make the route holding `handler` a `_MountedRoute` once every handler there is mic's.
+
+    A route keeps Litestar's own handling when a foreign handler shares its path or when a
+    layer adds per-handler work (a before-request or after-response hook, response
+    caching) that mic's answer would skip.
+    """
+    for route in app.routes:
+        if type(route) is not HTTPRoute or not any(h is handler for h in route.route_handlers):
+            continue
+        if all(
+            isinstance(h, _MicHandler)
+            and h.resolve_before_request() is None
+            and h.resolve_after_response() is None
+            and not h.cache
+            for h in route.route_handlers
+        ):
+            route.__class__ = _MountedRoute
 
 
 def _constraints(annotation: Any) -> dict[str, Any]:
@@ -179,7 +216,7 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
     documented = {str(spec.status_code), *(str(s) for s in responses)}
     returns = spec.response_model if spec.response_model is not None else (
         None if spec.status_code in _NO_BODY else Any)  # fmt: skip
-    name = spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
+    name = operation_id(spec, method)
     handler = _MicHandler(
         path=_litestar_path(route.path), http_method=_methods((method,)),
         name=name, operation_id=name,
@@ -190,18 +227,21 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
         operation_class=_operation_class(documented), sync_to_thread=False,
     )(_endpoint(route, _documented_parameters(route), returns))  # fmt: skip
     handler.mic_security = route.security  # type: ignore[attr-defined]
+    handler.mic_app = route  # type: ignore[attr-defined]
     return handler
 
 
 def _extra_handler(extra: ExtraEndpoint) -> HTTPRouteHandler:
     """An undocumented handler whose answer is `extra`'s ASGI app."""
-    return _MicHandler(
+    handler = _MicHandler(
         path=_litestar_path(extra.path),
         http_method=_methods(extra.methods),
         include_in_schema=False,
         sync_to_thread=False,
         name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
     )(_endpoint(extra.app, [], None))
+    handler.mic_app = extra.app  # type: ignore[attr-defined]
+    return handler
 
 
 def _with_allow(handler: HTTPRouteHandler, allow: tuple[str, ...]) -> HTTPRouteHandler:
@@ -241,17 +281,17 @@ def build_litestar_router(
         RouteSpecError: A route cannot be served (bad signature, unknown placeholder, a policy
             whose dependency is not configured...).
     """
-    compiled = compile_routes(tuple(routes), config, prefix)
-    allow = {path: allowed_methods(compiled, path) for path in {r.path for r in compiled}}
+    mic_router = CompiledRouter(routes, config, prefix)
+    allow = {path: target.allow for path, target in mic_router.targets.items()}
     # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
         _with_allow(_extra_handler(extra), allow[extra.path])
-        for extra in extra_endpoints(compiled, UnroutedResponder(config))
+        for extra in mic_router.extra_endpoints
     ]
     handlers.extend(
         _with_allow(_route_handler(route, method), allow[route.path])
-        for route in compiled
+        for route in mic_router.routes
         for method in route.spec.methods
     )
     handlers.sort(key=lambda handler: "OPTIONS" not in handler.http_methods)
