@@ -107,8 +107,8 @@ def extra_endpoints(
     for path in dict.fromkeys(r.path for r in routes):
         allow = allowed_methods(routes, path)
         declared = {m for r in routes if r.path == path for m in r.spec.methods}
-        extras.extend(ExtraEndpoint(path, ("HEAD",), r) for r in routes
-                      if r.path == path and r.answers_head)  # fmt: skip
+        heads = [r for r in routes if r.path == path and r.answers_head]
+        extras.extend(ExtraEndpoint(path, ("HEAD",), r) for r in heads)
         if "OPTIONS" not in declared:
             extras.append(ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow, responder, path)))
         if others := tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow))):

@@ -96,6 +96,7 @@ class CompiledRoute:
                 endpoint = guarded(bound, endpoint, spec.name)
         self._endpoint = endpoint
         self._extractors = tuple(self._extractor(p) for p in self.signature.parameters)
+        self._bindings = tuple(zip(self.signature.parameters, self._extractors, strict=True))
 
     def __repr__(self) -> str:
         return f"CompiledRoute({self.spec.name!r}, {'|'.join(self.spec.methods)} {self.path})"
@@ -165,12 +166,12 @@ class CompiledRoute:
     async def _bind(self, context: HttpRequestContext) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
-        for param, extract in zip(self.signature.parameters, self._extractors, strict=True):
+        for param, extract in self._bindings:
             raw = extract(context)
             if raw is None:
                 if param.required:
-                    errors.append({"loc": [param.location, param.alias], "type": "missing",
-                                   "msg": "Field required"})  # fmt: skip
+                    missing = {"loc": [param.location, param.alias], "type": "missing"}
+                    errors.append(missing | {"msg": "Field required"})
                 else:
                     kwargs[param.name] = param.default_value()
                 continue

@@ -22,7 +22,7 @@ from mic.http._answers import (
 from mic.http._interceptors import HttpRouterConfig
 from mic.http._render import render_status_problem
 from mic.http._route import CompiledRoute, Receive, Scope, Send, compile_routes
-from mic.http._specs import HttpRouteSpec, path_placeholders
+from mic.http._specs import HttpRouteSpec, RouteSpecError, path_placeholders
 
 _NOT_FOUND = render_status_problem(404, "No route matches this path")
 
@@ -60,13 +60,13 @@ class PathTarget:
 
 
 class _Node:
-    __slots__ = ("literal", "param", "param_name", "target")
+    __slots__ = ("literal", "names", "param", "target")
 
     def __init__(self) -> None:
         self.literal: dict[str, _Node] = {}
         self.param: _Node | None = None
-        self.param_name = ""
         self.target: PathTarget | None = None
+        self.names: tuple[str, ...] = ()
 
 
 def _key(path: str) -> str:
@@ -122,7 +122,8 @@ class CompiledRouter:
             self._insert(path, target)
 
     def _insert(self, path: str, target: PathTarget) -> None:
-        if not path_placeholders(path):
+        names = path_placeholders(path)
+        if not names:
             self._static[_key(path)] = target
             return
         node = self._root
@@ -130,11 +131,16 @@ class CompiledRouter:
             if segment.startswith("{") and segment.endswith("}"):
                 if node.param is None:
                     node.param = _Node()
-                node.param_name = segment[1:-1]
                 node = node.param
             else:
                 node = node.literal.setdefault(segment, _Node())
+        if node.target is not None:
+            raise RouteSpecError(
+                f"paths {node.target.path!r} and {path!r} are the same path: "
+                "give their placeholders the same names"
+            )
         node.target = target
+        node.names = names
 
     def match(self, path: str) -> tuple[PathTarget, dict[str, str]] | None:
         """The target serving `path` (a request path, prefix included) and its path params.
@@ -148,9 +154,11 @@ class CompiledRouter:
             return target, {}
         if not key.startswith("/") or (self._root.param is None and not self._root.literal):
             return None
-        params: dict[str, str] = {}
-        found = _walk(self._root, key[1:].split("/"), 0, params)
-        return (found, params) if found is not None else None
+        values: list[str] = []
+        found = _walk(self._root, key[1:].split("/"), 0, values)
+        if found is None or found.target is None:
+            return None
+        return found.target, dict(zip(found.names, reversed(values), strict=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI); an unknown path is a 404 problem."""
@@ -173,20 +181,19 @@ class CompiledRouter:
         await target.app_for(scope["method"])(child, receive, send)
 
 
-def _walk(
-    node: _Node, segments: list[str], index: int, params: dict[str, str]
-) -> PathTarget | None:
+def _walk(node: _Node, segments: list[str], index: int, values: list[str]) -> _Node | None:
+    """The leaf serving `segments`; the placeholder values are appended, last first."""
     if index == len(segments):
-        return node.target
+        return node if node.target is not None else None
     segment = segments[index]
     literal = node.literal.get(segment)
     if literal is not None:
-        found = _walk(literal, segments, index + 1, params)
+        found = _walk(literal, segments, index + 1, values)
         if found is not None:
             return found
     if node.param is not None and segment:
-        found = _walk(node.param, segments, index + 1, params)
+        found = _walk(node.param, segments, index + 1, values)
         if found is not None:
-            params[node.param_name] = segment
+            values.append(segment)
             return found
     return None
