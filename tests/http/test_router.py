@@ -10,9 +10,9 @@ from fastapi import APIRouter, FastAPI
 from litestar import Litestar, Router, get
 from litestar.params import PathParameter
 
-from mic.fastapi import build_fastapi_router
+from mic.fastapi import build_fastapi_router, install_problem_handlers
 from mic.http import CompiledRouter, HttpRouterConfig, HttpRouteSpec, RouteSpecError
-from mic.litestar import build_litestar_router
+from mic.litestar import build_litestar_router, problem_exception_handlers
 from mic.observability import CorrelationIdInterceptor
 from tests.support import client_for, wire
 
@@ -170,6 +170,7 @@ def _app_beside_native_routes(framework: str) -> Any:
         outer.include_router(build_fastapi_router(routes=ROUTES), prefix="/inner")
         app.include_router(build_fastapi_router(routes=ROUTES), prefix="/api")
         app.include_router(outer, prefix="/outer")
+        install_problem_handlers(app)
         return app
 
     @get("/native")
@@ -189,6 +190,7 @@ def _app_beside_native_routes(framework: str) -> Any:
             Router("/outer", route_handlers=[inner]),
         ],
         middleware=[_StampMiddleware],
+        exception_handlers=problem_exception_handlers(),
     )
 
 
