@@ -235,6 +235,7 @@ class _MountedRouter(APIRouter):
         # Per inclusion (FastAPI's included-router object): its prefix and whether it
         # carries foreign dependencies. The object is kept so that its id stays unique.
         self._inclusions: dict[int, tuple[Any, str, bool]] = {}
+        self._matched: tuple[Scope, Any] | None = None
 
     def _inclusion(self, scope: Scope) -> tuple[str, bool]:
         included = (scope.get("fastapi") or {}).get("included_router")
@@ -261,13 +262,18 @@ class _MountedRouter(APIRouter):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """A full match for every mic path (any method: mic answers the 405 itself)."""
-        if self._find(scope) is not None:
+        found = self._find(scope)
+        if found is not None:
+            # FastAPI handles a full match at once, with no await in between: `handle`
+            # takes the answer from here instead of looking the path up again.
+            self._matched = (scope, found)
             return Match.FULL, {}
         return super().matches(scope)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a mic path through its compiled route; anything else the FastAPI way."""
-        found = self._find(scope)
+        matched, self._matched = self._matched, None
+        found = matched[1] if matched is not None and matched[0] is scope else self._find(scope)
         if found is None:
             await super().handle(scope, receive, send)
             return

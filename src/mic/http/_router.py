@@ -148,17 +148,36 @@ class CompiledRouter:
         A literal segment beats a placeholder; a placeholder takes one non-empty segment,
         as text (the pipeline validates its type). ``None`` when no route has this path.
         """
-        key = _key(path)
+        key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
         target = self._static.get(key)
         if target is not None:
             return target, {}
-        if not key.startswith("/") or (self._root.param is None and not self._root.literal):
+        if key[:1] != "/" or (self._root.param is None and not self._root.literal):
             return None
+        segments = key[1:].split("/")
+        # Greedy first (a literal segment, else the placeholder): the answer of the full
+        # search whenever it succeeds; the search runs only when it does not.
+        node = self._root
         values: list[str] = []
-        found = _walk(self._root, key[1:].split("/"), 0, values)
-        if found is None or found.target is None:
-            return None
-        return found.target, dict(zip(found.names, reversed(values), strict=True))
+        greedy = True
+        for segment in segments:
+            following = node.literal.get(segment)
+            if following is None and segment and node.param is not None:
+                following = node.param
+                values.append(segment)
+            if following is None:
+                greedy = False
+                break
+            node = following
+        target = node.target if greedy else None
+        if target is None:
+            values = []
+            found = _walk(self._root, segments, 0, values)
+            if found is None or found.target is None:
+                return None
+            node, target = found, found.target
+            values.reverse()
+        return target, dict(zip(node.names, values, strict=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI); an unknown path is a 404 problem."""
