@@ -34,9 +34,9 @@ EXPECTED = {
                "error_statuses", "operation_id", "render_internal_error",
                "render_status_problem", "static_endpoints"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "check_fastapi_app",
-                  "install_problem_handlers", "serve_openapi"],
+                  "install_problem_handlers", "serve_openapi", "problem_exception_handlers"],
     mic.litestar: ["build_litestar_app", "build_litestar_router", "problem_exception_handlers",
-                   "serve_openapi"],
+                   "serve_openapi", "install_problem_handlers"],
 }  # fmt: skip
 
 

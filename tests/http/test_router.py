@@ -11,8 +11,10 @@ from litestar import Litestar, Router, get
 from litestar.params import PathParameter
 
 from mic.fastapi import build_fastapi_router, install_problem_handlers
+from mic.fastapi import problem_exception_handlers as fastapi_problem_handlers
 from mic.http import CompiledRouter, HttpRouterConfig, HttpRouteSpec, RouteSpecError
 from mic.litestar import build_litestar_router, problem_exception_handlers
+from mic.litestar import install_problem_handlers as install_litestar_problem_handlers
 from mic.observability import CorrelationIdInterceptor
 from tests.support import client_for, wire
 
@@ -252,3 +254,29 @@ async def test_a_fastapi_router_used_as_an_app_serves_mic_paths() -> None:
         answer = await client.get("/items/3")
         missing = await client.get("/nowhere")
     assert ({"id": 3}, 404) == (answer.json(), missing.status_code)
+
+
+async def test_the_same_verbs_make_unrouted_answers_problems(framework: str) -> None:
+    """`problem_exception_handlers` at construction, `install_problem_handlers` after."""
+    router: Any
+    if framework == "fastapi":
+        built = FastAPI(exception_handlers=fastapi_problem_handlers())
+        built.include_router(build_fastapi_router(routes=ROUTES))
+        installed = FastAPI()
+        installed.include_router(build_fastapi_router(routes=ROUTES))
+        install_problem_handlers(installed)
+        apps: list[Any] = [built, installed]
+    else:
+        router = build_litestar_router(routes=ROUTES)
+        built = Litestar(route_handlers=[router], exception_handlers=problem_exception_handlers())
+        installed = Litestar(route_handlers=[build_litestar_router(routes=ROUTES)])
+        install_litestar_problem_handlers(installed)
+        apps = [built, installed]
+    for app in apps:
+        async with client_for(app) as client:
+            missing = await client.get("/nowhere")
+        assert (404, "not_found", "application/problem+json") == (
+            missing.status_code,
+            missing.json()["code"],
+            missing.headers["content-type"],
+        )

@@ -9,6 +9,7 @@ from mic.fastapi._router import (  # noqa: E402
     build_fastapi_router,
     check_fastapi_app,
     install_problem_handlers,
+    problem_exception_handlers,
     serve_openapi,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "build_fastapi_router",
     "check_fastapi_app",
     "install_problem_handlers",
+    "problem_exception_handlers",
     "serve_openapi",
 ]

@@ -352,11 +352,14 @@ def _problem_for(exc: Exception) -> HttpResponse:
     return render_status_problem(status, detail, headers)
 
 
-def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = None) -> None:
-    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too.
+def problem_exception_handlers(
+    *, config: HttpRouterConfig | None = None
+) -> dict[type[Exception], Any]:
+    """Exception handlers making FastAPI's own 404/405 problem+json, for ``FastAPI(...)``.
 
-    They pass through `config.interceptors` (the app-wide ones: correlation id, metrics...),
-    as answers of mic routes do.
+    The same verb as on Litestar: ``FastAPI(exception_handlers=problem_exception_handlers())``.
+    The answers pass through `config.interceptors` (the app-wide ones: correlation id,
+    metrics...), as answers of mic routes do.
     """
     responder = UnroutedResponder(config)
 
@@ -364,7 +367,17 @@ def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = 
         rendered = await responder.respond(request.scope, request.receive, _problem_for(exc))
         return _starlette_response(rendered)
 
-    app.add_exception_handler(StarletteHTTPException, http_exception)
+    return {StarletteHTTPException: http_exception}
+
+
+def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = None) -> None:
+    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too.
+
+    They pass through `config.interceptors` (the app-wide ones: correlation id, metrics...),
+    as answers of mic routes do.
+    """
+    for exception, handler in problem_exception_handlers(config=config).items():
+        app.add_exception_handler(exception, handler)
 
 
 def serve_openapi(app: FastAPI, docs: ApiDocs) -> None:

@@ -7,6 +7,7 @@ require("litestar", "litestar")
 from mic.litestar._router import (  # noqa: E402
     build_litestar_app,
     build_litestar_router,
+    install_problem_handlers,
     problem_exception_handlers,
     serve_openapi,
 )
@@ -14,6 +15,7 @@ from mic.litestar._router import (  # noqa: E402
 __all__ = [
     "build_litestar_app",
     "build_litestar_router",
+    "install_problem_handlers",
     "problem_exception_handlers",
     "serve_openapi",
 ]

@@ -385,6 +385,16 @@ def problem_exception_handlers(
     }
 
 
+def install_problem_handlers(app: Litestar, *, config: HttpRouterConfig | None = None) -> None:
+    """Make an existing app's own 404/405 problem+json, as `problem_exception_handlers` does.
+
+    The same verb as on FastAPI. Litestar reads the app's exception handlers when a request
+    fails to route, so this works after the app is built; call it before serving.
+    """
+    for exception, handler in problem_exception_handlers(config=config).items():
+        app.exception_handlers[exception] = handler
+
+
 def serve_openapi(app: Litestar, docs: ApiDocs) -> None:
     """Serve mic's document (and docs page) on a Litestar app, at `docs`' URLs.
 
