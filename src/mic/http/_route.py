@@ -12,7 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator
 
 from mic.http._context import ClientDisconnectedError, HttpRequestContext
 from mic.http._interceptors import Endpoint, HttpRouterConfig, guarded
@@ -41,6 +42,22 @@ def operation_id(spec: HttpRouteSpec, method: str) -> str:
     The route's name, or ``name.method`` when one spec serves several methods.
     """
     return spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
+
+
+def _validator(adapter: TypeAdapter[Any]) -> Callable[[Any], Any]:
+    """`adapter.validate_python`, minus the Python wrapper around the core validator."""
+    core = getattr(adapter, "validator", None)
+    return core.validate_python if isinstance(core, SchemaValidator) else adapter.validate_python
+
+
+def _json_validator(model: type[BaseModel]) -> Callable[[bytes], Any]:
+    """`model.model_validate_json`, minus the Python wrapper around the core validator."""
+    core = getattr(model, "__pydantic_validator__", None)
+    return core.validate_json if isinstance(core, SchemaValidator) else model.model_validate_json
+
+
+def _refuse(errors: list[dict[str, Any]]) -> None:
+    raise ValidationFailedError(message="The request is not valid", details={"errors": errors})
 
 
 def _pydantic_errors(error: ValidationError, prefix: tuple[str | int, ...]) -> list[dict[str, Any]]:
@@ -96,7 +113,12 @@ class CompiledRoute:
                 endpoint = guarded(bound, endpoint, spec.name)
         self._endpoint = endpoint
         self._extractors = tuple(self._extractor(p) for p in self.signature.parameters)
-        self._bindings = tuple(zip(self.signature.parameters, self._extractors, strict=True))
+        self._bindings = tuple(
+            (param, extract, _validator(param.adapter))
+            for param, extract in zip(self.signature.parameters, self._extractors, strict=True)
+        )
+        body = self.signature.body_model
+        self._validate_body = _json_validator(body) if body is not None else None
 
     def __repr__(self) -> str:
         return f"CompiledRoute({self.spec.name!r}, {'|'.join(self.spec.methods)} {self.path})"
@@ -145,8 +167,18 @@ class CompiledRoute:
 
     async def _invoke(self, context: HttpRequestContext) -> HttpResponse:
         try:
-            kwargs = await self._bind(context)
-            if self.signature.is_async:
+            errors: list[dict[str, Any]] = []
+            kwargs = self._bind(context, errors) if self._bindings else {}
+            signature = self.signature
+            if self._validate_body is not None and signature.body_name is not None:
+                kwargs[signature.body_name] = await self._read_body(
+                    context, self._validate_body, errors
+                )
+            if signature.context_name is not None:
+                kwargs[signature.context_name] = context
+            if errors:
+                _refuse(errors)
+            if signature.is_async:
                 result = await self._handler(**kwargs)
             else:
                 result = await asyncio.to_thread(functools.partial(self._handler, **kwargs))
@@ -163,10 +195,10 @@ class CompiledRoute:
             logger.exception("unhandled error in route %s", self.spec.name)
             return render_internal_error()
 
-    async def _bind(self, context: HttpRequestContext) -> dict[str, Any]:
+    def _bind(self, context: HttpRequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
+        """The path, query, header and cookie arguments; failures go to `errors`."""
         kwargs: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        for param, extract in self._bindings:
+        for param, extract, validate in self._bindings:
             raw = extract(context)
             if raw is None:
                 if param.required:
@@ -176,24 +208,16 @@ class CompiledRoute:
                     kwargs[param.name] = param.default_value()
                 continue
             try:
-                kwargs[param.name] = param.adapter.validate_python(raw)
+                kwargs[param.name] = validate(raw)
             except ValidationError as exc:
                 errors.extend(_pydantic_errors(exc, (param.location, param.alias)))
-        signature = self.signature
-        if signature.body_model is not None and signature.body_name is not None:
-            kwargs[signature.body_name] = await self._read_body(
-                context, signature.body_model, errors
-            )
-        if signature.context_name is not None:
-            kwargs[signature.context_name] = context
-        if errors:
-            raise ValidationFailedError(
-                message="The request is not valid", details={"errors": errors}
-            )
         return kwargs
 
     async def _read_body(
-        self, context: HttpRequestContext, model: type[BaseModel], errors: list[dict[str, Any]]
+        self,
+        context: HttpRequestContext,
+        validate: Callable[[bytes], Any],
+        errors: list[dict[str, Any]],
     ) -> BaseModel | None:
         content_type = context.headers.get("content-type")
         if content_type is not None and not _is_json_media_type(content_type):
@@ -208,7 +232,7 @@ class CompiledRoute:
                 errors.append({"loc": ["body"], "type": "missing", "msg": "Field required"})
             return None
         try:
-            return model.model_validate_json(raw)
+            body: BaseModel = validate(raw)
         except ValidationError as exc:
             if exc.errors()[0]["type"] != "json_invalid":
                 errors.extend(_pydantic_errors(exc, ("body",)))
@@ -224,6 +248,7 @@ class CompiledRoute:
                 "The request body is not valid JSON",
                 {"error": exc.errors()[0]["msg"]},
             ) from None
+        return body
 
 
 def compile_routes(

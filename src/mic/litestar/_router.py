@@ -109,7 +109,7 @@ class _MountedRoute(HTTPRoute):
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
         """Hand the request to the mic answer registered for its method."""
         handler = self.route_handler_map[scope["method"]][0]
-        await handler.mic_app(scope, receive, send)  # type: ignore[attr-defined]
+        await handler.fn.mic_app(scope, receive, send)  # type: ignore[attr-defined]
 
 
 def _mount(app: Litestar, handler: _MicHandler) -> None:
@@ -177,6 +177,9 @@ def _endpoint(app: AsgiApp, parameters: list[inspect.Parameter], returns: Any) -
         return app
 
     endpoint.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    # On the function, not the handler: Litestar deep-copies handlers (and what they hold)
+    # when a router is nested, functions are copied by reference.
+    endpoint.mic_app = app  # type: ignore[attr-defined]
     endpoint.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
     return endpoint
 
@@ -227,21 +230,18 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
         operation_class=_operation_class(documented), sync_to_thread=False,
     )(_endpoint(route, _documented_parameters(route), returns))  # fmt: skip
     handler.mic_security = route.security  # type: ignore[attr-defined]
-    handler.mic_app = route  # type: ignore[attr-defined]
     return handler
 
 
 def _extra_handler(extra: ExtraEndpoint) -> HTTPRouteHandler:
     """An undocumented handler whose answer is `extra`'s ASGI app."""
-    handler = _MicHandler(
+    return _MicHandler(
         path=_litestar_path(extra.path),
         http_method=_methods(extra.methods),
         include_in_schema=False,
         sync_to_thread=False,
         name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
     )(_endpoint(extra.app, [], None))
-    handler.mic_app = extra.app  # type: ignore[attr-defined]
-    return handler
 
 
 def _with_allow(handler: HTTPRouteHandler, allow: tuple[str, ...]) -> HTTPRouteHandler:
