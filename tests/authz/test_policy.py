@@ -23,7 +23,9 @@ from mic.http import (
     HttpRouterConfig,
     HttpRouteSpec,
     Identity,
+    Interceptor,
     Public,
+    RouteInterceptor,
     RouteSpecError,
     build_openapi,
 )
@@ -265,3 +267,68 @@ def test_bad_resources() -> None:
         Resource("")
     with pytest.raises(ValueError, match="resource id"):
         Resource("item", "")
+
+
+class SetsNoIdentity(RouteInterceptor):
+    """An auth policy that forgot to set the identity: authorization must still refuse."""
+
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | None:
+        return None
+
+
+@pytest.mark.parametrize("engine", [RBAC, BrokenEngine()])
+async def test_no_identity_is_401(framework: str, engine: AuthorizationEngine) -> None:
+    route = HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="r",
+        category="t",
+        handler=get_item,
+        auth=SetsNoIdentity(),
+        interceptors=(Authorize("read", "item"),),
+    )
+    async with make_client(framework, [route], config(engine)) as client:
+        assert 401 == (await client.get("/items/1")).status_code
+
+
+def claims_identity(claim: object) -> CustomAuth:
+    async def check(context: HttpRequestContext) -> Identity:
+        return Identity("zed", "custom", claims={"roles": claim})
+
+    return CustomAuth(check)
+
+
+@pytest.mark.parametrize(
+    ("claim", "status"),
+    [(["viewer"], 200), (("editor",), 200), ("viewer", 403), ([{"x": 1}], 403), ([7], 403)],
+)
+async def test_rbac_roles_from_hostile_claims(framework: str, claim: object, status: int) -> None:
+    route = HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="r",
+        category="t",
+        handler=get_item,
+        auth=claims_identity(claim),
+        interceptors=(Authorize("read", "item"),),
+    )
+    async with make_client(framework, [route], config()) as client:
+        assert status == (await client.get("/items/1")).status_code
+
+
+async def test_rbac_without_a_roles_claim_uses_assignments_only(framework: str) -> None:
+    engine = RbacEngine(
+        {"viewer": Role(["item:read"])}, assignments={"alice": ["viewer"]}, roles_claim=None
+    )
+    route = HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="r",
+        category="t",
+        handler=get_item,
+        auth=claims_identity(["viewer"]),
+        interceptors=(Authorize("read", "item"),),
+    )
+    async with make_client(framework, [route], config(engine)) as client:
+        assert 403 == (await client.get("/items/1")).status_code
+    assert frozenset({"viewer"}) == engine.granting("read", "item")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from mic.authz._engine import AuthorizationEngine, AuthorizationEngineError, Resource
+from mic.authz._rbac import RbacEngine
 from mic.http import (
     Endpoint,
     HttpRequestContext,
@@ -68,6 +69,11 @@ def _template_resource(template: str, route: HttpRouteSpec) -> ResourceOf:
         fixed = Resource(resource_type)
         return lambda context: fixed
     return lambda context: Resource(resource_type, id_template.format_map(context.path_params))
+
+
+def _forbidden() -> ForbiddenError:
+    # The same words whatever the engine or rule: a 403 never explains the policy.
+    return ForbiddenError("forbidden", "You are not allowed to perform this action")
 
 
 def _route_is_authenticated(route: HttpRouteSpec, config: HttpRouterConfig) -> bool:
@@ -137,6 +143,10 @@ class Authorize(RouteInterceptor):
             if isinstance(self.resource, str)
             else self.resource
         )
+        if isinstance(engine, RbacEngine) and isinstance(self.resource, str):
+            # RBAC decides on the resource type alone, in memory: ask it synchronously,
+            # without building a Resource or arming a timeout (benchmarks/bench_policies.py).
+            return self._bind_rbac(engine, self.resource.partition(":")[0])
         action, timeout, stats, name = self.action, self.timeout, self.stats, route.name
 
         async def authorize(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
@@ -144,9 +154,8 @@ class Authorize(RouteInterceptor):
             if identity is None:
                 raise UnauthorizedError("unauthorized", "This route needs authentication")
             try:
-                allowed = await asyncio.wait_for(
-                    engine.check(identity, action, resource_of(context)), timeout
-                )
+                async with asyncio.timeout(timeout):
+                    allowed = await engine.check(identity, action, resource_of(context))
             except (AuthorizationEngineError, TimeoutError) as error:
                 stats.errors += 1
                 logger.warning(
@@ -162,7 +171,25 @@ class Authorize(RouteInterceptor):
                 ) from None
             if not allowed:
                 stats.denied += 1
-                raise ForbiddenError("forbidden", "You are not allowed to perform this action")
+                raise _forbidden()
+            stats.allowed += 1
+            return await call_next(context)
+
+        return authorize
+
+    def _bind_rbac(self, engine: RbacEngine, resource_type: str) -> Interceptor:
+        # The roles that grant this route, found once; a request only intersects sets.
+        granting = engine.granting(self.action, resource_type)
+        holds_any, allows, action, stats = engine.holds_any, engine.allows, self.action, self.stats
+
+        async def authorize(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
+            identity = context.identity
+            if identity is None:
+                raise UnauthorizedError("unauthorized", "This route needs authentication")
+            # `allows` on the (rarer) denial path logs unknown roles; it never grants more.
+            if not holds_any(identity, granting) and not allows(identity, action, resource_type):
+                stats.denied += 1
+                raise _forbidden()
             stats.allowed += 1
             return await call_next(context)
 

@@ -171,6 +171,32 @@ class RbacEngine(AuthorizationEngine):
             return frozenset()
         return grants
 
+    def granting(self, action: str, resource_type: str) -> frozenset[str]:
+        """The roles whose permissions (inherited ones included) cover `action` on the type."""
+        wanted = {
+            (resource_type, action),
+            (resource_type, _WILDCARD),
+            (_WILDCARD, action),
+            (_WILDCARD, _WILDCARD),
+        }
+        return frozenset(name for name, grants in self._grants.items() if grants & wanted)
+
+    def holds_any(self, subject: Identity, roles: frozenset[str]) -> bool:
+        """Whether `subject` holds one of `roles` (assigned, or named in its token claim)."""
+        assigned = self.assignments.get(subject.subject)
+        if assigned is not None and not roles.isdisjoint(assigned):
+            return True
+        if self.roles_claim is None:
+            return False
+        claimed = subject.claims.get(self.roles_claim)
+        if not isinstance(claimed, list | tuple):
+            return False
+        try:
+            # Only strings are role names; a non-string cannot equal one, so it never matches.
+            return not roles.isdisjoint(claimed)
+        except TypeError:  # an unhashable element (a nested object) in a hostile claim
+            return False
+
     def allows(self, subject: Identity, action: str, resource_type: str) -> bool:
         """The decision, synchronously (no I/O)."""
         wanted = (
