@@ -26,6 +26,7 @@ EXPECTED = {
                "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
                "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
+               "CorsPolicy", "CsrfPolicy", "SecurityHeaders",
                "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"],
     mic.litestar: ["build_litestar_app", "build_litestar_router", "problem_exception_handlers"],

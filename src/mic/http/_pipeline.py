@@ -32,6 +32,7 @@ from mic.http._render import (
     render_response,
     render_status_problem,
 )
+from mic.http._router_policies import RouterPolicyApp
 from mic.http._specs import HTTP_METHODS, HttpResponseSpec, HttpRouteSpec, RouteSpecError
 from mic.model import DomainError, UnsupportedMediaTypeError, ValidationFailedError
 
@@ -172,6 +173,7 @@ class CompiledRoute:
 
     def __init__(self, spec: HttpRouteSpec, config: HttpRouterConfig, prefix: str = "") -> None:
         self.spec = spec
+        self.config = config
         self.path = (prefix.rstrip("/") + spec.path) if prefix else spec.path
         self.signature: HandlerSignature = resolve_handler(spec.name, spec.handler, spec.path)
         self.max_body_size = (
@@ -362,6 +364,7 @@ class OptionsApp:
     def __init__(self, allow: tuple[str, ...]) -> None:
         self.allow = allow
         self._headers = [(b"allow", ", ".join(allow).encode())]
+        self.answer = HttpResponse(204, self._headers, b"")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 204 with the `Allow` header."""
@@ -378,6 +381,7 @@ class MethodNotAllowedApp:
             405, "The method is not allowed on this resource",
             [(b"allow", ", ".join(allow).encode())],
         )  # fmt: skip
+        self.answer = self._response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 405."""
@@ -411,8 +415,14 @@ def extra_endpoints(routes: tuple[CompiledRoute, ...]) -> list[ExtraEndpoint]:
         declared = {m for r in routes if r.path == path for m in r.spec.methods}
         extras.extend(ExtraEndpoint(path, ("HEAD",), r) for r in routes
                       if r.path == path and r.answers_head)  # fmt: skip
+        # Router-level policies (CORS preflight, security headers) wrap these answers too.
+        first = next(r for r in routes if r.path == path)
         if "OPTIONS" not in declared:
-            extras.append(ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow)))
+            options = OptionsApp(allow)
+            app = RouterPolicyApp(options.answer, first) if first.config.interceptors else options
+            extras.append(ExtraEndpoint(path, ("OPTIONS",), app))
         if others := tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow))):
-            extras.append(ExtraEndpoint(path, others, MethodNotAllowedApp(allow)))
+            refused = MethodNotAllowedApp(allow)
+            wrapped = RouterPolicyApp(refused.answer, first) if first.config.interceptors else None
+            extras.append(ExtraEndpoint(path, others, wrapped or refused))
     return extras
