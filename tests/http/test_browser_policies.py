@@ -9,10 +9,18 @@ import pytest
 from mic.http import (
     CorsPolicy,
     CsrfPolicy,
+    Endpoint,
+    HttpRequestContext,
+    HttpResponse,
+    HttpResponseSpec,
     HttpRouterConfig,
     HttpRouteSpec,
+    Interceptor,
+    Public,
+    RouteInterceptor,
     SecurityHeaders,
     build_openapi,
+    compile_routes,
 )
 from mic.model import NotFoundError
 from tests.support import make_client, wire
@@ -334,3 +342,92 @@ async def test_a_405_carries_the_router_policies(framework: str) -> None:
     assert "GET, HEAD, OPTIONS, PUT" == response.headers["allow"]
     assert "nosniff" == response.headers["x-content-type-options"]
     assert APP == response.headers["access-control-allow-origin"]
+
+
+async def own_csp() -> HttpResponseSpec:
+    return HttpResponseSpec(
+        body={"ok": 1}, headers={"Content-Security-Policy": "default-src 'self'", "Vary": "Accept"}
+    )
+
+
+async def test_a_route_keeps_its_own_headers_and_vary_is_merged(framework: str) -> None:
+    route = HttpRouteSpec(method="GET", path="/page", name="page", category="t", handler=own_csp)
+    config = HttpRouterConfig(
+        interceptors=(SecurityHeaders(hsts_preload=True, content_type_options=False), CORS)
+    )
+    async with make_client(framework, [route], config) as http:
+        response = await http.get("/page", headers={"origin": APP})
+    assert "default-src 'self'" == response.headers["content-security-policy"]
+    assert "Accept, Origin" == response.headers["vary"]
+    assert (
+        "max-age=63072000; includeSubDomains; preload"
+        == response.headers["strict-transport-security"]
+    )
+    assert "x-content-type-options" not in response.headers
+
+
+async def test_any_origin_preflight_without_extras(framework: str) -> None:
+    policy = CorsPolicy(allow_origins=("*",), max_age=None)
+    async with client(framework, policy) as http:
+        response = await http.options("/items/1", headers=preflight("GET"))
+        same = await http.get("/items/1", headers={"origin": "http://testserver"})
+    assert 204 == response.status_code
+    assert "*" == response.headers["access-control-allow-origin"]
+    for name in (
+        "access-control-allow-headers",
+        "access-control-max-age",
+        "access-control-allow-credentials",
+    ):
+        assert name not in response.headers
+    assert "vary" not in same.headers
+
+
+def test_vary_star_is_left_alone() -> None:
+    from mic.http import HttpResponse
+    from mic.http._cors import _add_vary
+
+    response = HttpResponse(200, [(b"vary", b"*")])
+    _add_vary(response, b"Origin")
+    assert [(b"vary", b"*")] == response.headers
+
+
+class ReadsBody(RouteInterceptor):
+    """A router policy that reads the body (as a signature check would)."""
+
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor:
+        async def read(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
+            await context.body()
+            return await call_next(context)
+
+        return read
+
+
+async def test_core_answers_survive_a_client_that_leaves() -> None:
+    from mic.http._pipeline import extra_endpoints
+
+    config = HttpRouterConfig(interceptors=(Public(), ReadsBody()))
+    extras = extra_endpoints(compile_routes(ROUTES, config))
+    options = next(e for e in extras if e.methods == ("OPTIONS",)).app
+    sent: list[dict[str, Any]] = []
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "OPTIONS",
+        "path": "/items/1",
+        "headers": [],
+        "query_string": b"",
+    }
+    await options(scope, gone, send)
+    assert [] == sent  # nothing is sent to a client that left
+
+    async def empty() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await options({**scope, "method": "OPTIONS"}, empty, send)
+    assert 204 == sent[0]["status"]
