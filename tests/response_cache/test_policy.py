@@ -21,6 +21,8 @@ from mic.http import (
     HttpRouterConfig,
     HttpRouteSpec,
     Identity,
+    Interceptor,
+    RouteInterceptor,
     RouteSpecError,
     build_openapi,
 )
@@ -372,12 +374,29 @@ def route(policy: ResponseCache, method: str = "GET") -> HttpRouteSpec:
     )
 
 
+class Noop(RouteInterceptor):
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | None:
+        return None
+
+
+def route_before(policy: ResponseCache) -> HttpRouteSpec:
+    return HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="r",
+        category="t",
+        handler=item,
+        interceptors=(policy, Noop()),
+    )
+
+
 @pytest.mark.parametrize(
     ("spec", "config", "message"),
     [
         (route(ResponseCache(), "POST"), True, "only caches GET"),
         (route(ResponseCache()), False, "no ResponseCacheStore"),
         (route(ResponseCache(tags=("x:{nope}",))), True, "not path parameters"),
+        (route_before(ResponseCache()), True, "must be the last"),
     ],
 )
 def test_build_errors(spec: HttpRouteSpec, config: bool, message: str) -> None:

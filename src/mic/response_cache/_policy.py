@@ -133,11 +133,18 @@ class ResponseCache(RouteInterceptor):
         """Check the route is GET-only and the store is configured; return the cache.
 
         Raises:
-            RouteSpecError: A method other than GET/HEAD, no `ResponseCacheStore`, or a
-                tag naming an unknown path parameter.
+            RouteSpecError: A method other than GET/HEAD, no `ResponseCacheStore`, a tag
+                naming an unknown path parameter, or the policy is not the route's last
+                interceptor.
         """
         if set(route.methods) - {"GET", "HEAD"}:
             raise RouteSpecError(f"route {route.name!r}: ResponseCache only caches GET and HEAD")
+        if route.interceptors[-1:] != (self,):
+            # Innermost, so authorization and every other policy run before a cached answer
+            # is served: a shared entry must never bypass an `Authorize` placed after it.
+            raise RouteSpecError(
+                f"route {route.name!r}: ResponseCache must be the last of the route's interceptors"
+            )
         store = config.get(ResponseCacheStore)
         if store is None:
             raise RouteSpecError(
