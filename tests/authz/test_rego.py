@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mic.authz import AuthorizationEngineError, RegoEngine, Resource
+from mic.http import Identity
 from tests.authz.policies import DATA, POLICY, who
 
 
@@ -74,3 +75,8 @@ async def test_evaluation_error_is_an_engine_error() -> None:
 def test_bad_policies(policies: dict[str, str], decision: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RegoEngine(policies, decision=decision)
+
+
+async def test_an_input_the_engine_cannot_take_is_an_engine_error(engine: RegoEngine) -> None:
+    with pytest.raises(AuthorizationEngineError, match="Rego evaluation failed"):
+        await engine.check(Identity("a", "custom", claims={"x": object()}), "read", Resource("d"))

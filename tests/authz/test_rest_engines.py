@@ -166,3 +166,19 @@ def test_openfga_bad_arguments(options: dict[str, str], message: str) -> None:
 def test_relationship_tuple_needs_every_part() -> None:
     with pytest.raises(ValueError, match="non-empty relation"):
         RelationshipTuple("user:a", "", "doc:1")
+
+
+async def test_inputs_that_are_not_json_are_engine_errors() -> None:
+    odd = Identity("a", "custom", claims={"when": object()})
+    engine = OpaEngine("http://opa", client=httpx.AsyncClient(transport=failing(AssertionError())))
+    with pytest.raises(AuthorizationEngineError, match="not JSON"):
+        await engine.check(odd, "read", Resource("doc"))
+    fga = OpenFgaEngine(
+        "http://fga",
+        store_id=STORE,
+        client=httpx.AsyncClient(transport=failing(AssertionError())),
+        contextual_tuples=lambda s, a, r: [RelationshipTuple("user:a", "x", "doc:1")],
+    )
+    fga.authorization_model_id = object()  # type: ignore[assignment]
+    with pytest.raises(AuthorizationEngineError, match="not JSON"):
+        await fga.check(odd, "viewer", Resource("doc", "1"))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,12 @@ class OpaEngine(AuthorizationEngine):
             AuthorizationEngineError: The server is unreachable or answers an error.
         """
         try:
-            response = await self.client.post(
-                self._endpoint, json={"input": dict(document)}, headers=self._headers
-            )
+            content = json.dumps({"input": dict(document)}, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise AuthorizationEngineError(f"the OPA input is not JSON: {error}") from None
+        headers = {"Content-Type": "application/json", **self._headers}
+        try:
+            response = await self.client.post(self._endpoint, content=content, headers=headers)
         except self._http_error as error:
             raise AuthorizationEngineError(f"OPA is unreachable: {type(error).__name__}") from None
         if response.status_code != 200:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,7 +125,12 @@ class OpenFgaEngine(AuthorizationEngine):
             payload["authorization_model_id"] = self.authorization_model_id
         url = f"{self.url}/stores/{self.store_id}/{path}"
         try:
-            response = await self.client.post(url, json=payload, headers=self._headers)
+            content = json.dumps(payload, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise AuthorizationEngineError(f"the OpenFGA request is not JSON: {error}") from None
+        headers = {"Content-Type": "application/json", **self._headers}
+        try:
+            response = await self.client.post(url, content=content, headers=headers)
         except self._http_error as error:
             raise AuthorizationEngineError(
                 f"OpenFGA is unreachable: {type(error).__name__}"

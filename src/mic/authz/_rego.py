@@ -77,7 +77,6 @@ class RegoEngine(AuthorizationEngine):
             raise ValueError("the Rego policy does not compile")
         self._interpreter = regopy.Interpreter()
         self._lock = threading.Lock()
-        self._error_type: type[Exception] = regopy.RegoError
 
     def __repr__(self) -> str:
         return f"RegoEngine(decision={self.decision!r})"
@@ -92,7 +91,7 @@ class RegoEngine(AuthorizationEngine):
             try:
                 self._interpreter.set_input(dict(document))
                 output = self._interpreter.query_bundle_entrypoint(self._bundle, self.decision)
-            except self._error_type as error:
+            except Exception as error:  # noqa: BLE001 - RegoError, or an input it cannot take
                 raise AuthorizationEngineError(f"Rego evaluation failed: {error}") from None
             if not output.ok():
                 raise AuthorizationEngineError(f"Rego evaluation failed: {output}")
