@@ -158,7 +158,7 @@ class RbacEngine(AuthorizationEngine):
         roles = self.assignments.get(subject.subject, frozenset())
         if self.roles_claim is not None:
             claimed = subject.claims.get(self.roles_claim)
-            if isinstance(claimed, list | tuple):
+            if isinstance(claimed, (list, tuple)):
                 roles = roles | {r for r in claimed if isinstance(r, str)}
         return roles
 
@@ -189,7 +189,8 @@ class RbacEngine(AuthorizationEngine):
         if self.roles_claim is None:
             return False
         claimed = subject.claims.get(self.roles_claim)
-        if not isinstance(claimed, list | tuple):
+        # A tuple of types, not `list | tuple`: isinstance checks it faster (hot path).
+        if not isinstance(claimed, (list, tuple)):
             return False
         try:
             # Only strings are role names; a non-string cannot equal one, so it never matches.
