@@ -435,3 +435,41 @@ def test_overrides_and_repr() -> None:
     assert "ResponseCache(ttl=60.0, shared=True, vary=())" == repr(policy)
     with pytest.raises(ValueError, match="prefix"):
         ResponseCacheStore(InMemoryCache(), prefix="")
+
+
+async def test_a_waiter_that_leaves_does_not_disturb_the_leader(framework: str) -> None:
+    policy = ResponseCache()
+    client, service, _ = make(framework, InMemoryCache(), policy)
+    service.gate = asyncio.Event()
+    async with client:
+        leader = asyncio.ensure_future(client.get("/items/1"))
+        await eventually(lambda: service.calls >= 1)
+        follower = asyncio.ensure_future(client.get("/items/1"))
+        await eventually(lambda: policy.stats.coalesced >= 1)
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await follower
+        service.gate.set()
+        assert 200 == (await leader).status_code
+    assert 1 == service.calls
+
+
+class TagsDown(InMemoryCache):
+    """Entries readable, tag versions not (a partial outage)."""
+
+    async def get(self, key: str) -> Any:
+        if ":tag:" in key:
+            raise ConnectionError("redis down")
+        return await super().get(key)
+
+
+async def test_unreadable_tag_versions_serve_uncached(
+    framework: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, service, _ = make(framework, TagsDown(), ResponseCache())
+    async with client:
+        first = await client.get("/items/1")
+        await client.get("/items/1")
+    assert (200, 2) == (first.status_code, service.calls)
+    assert "etag" in first.headers  # the answer still gets its validator
+    assert any("tag read" in r.message for r in caplog.records)
