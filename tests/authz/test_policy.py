@@ -153,7 +153,9 @@ async def test_callable_resource_and_explicit_engine(framework: str) -> None:
     )
     async with make_client(framework, routes(policy), HttpRouterConfig()) as client:
         assert 200 == (await client.get("/items/9?q=x", headers={"x-user": "alice"})).status_code
-    assert [Resource("item", "9", {"q": "x"})] == seen
+        assert 403 == (await client.get("/items/9", headers={"x-user": "bob"})).status_code
+    assert Resource("item", "9", {"q": "x"}) == seen[0]
+    assert (1, 1) == (policy.stats.allowed, policy.stats.denied)
 
 
 async def test_cached_engine_reuses_decisions_for_new_tokens() -> None:

@@ -97,3 +97,9 @@ def test_bad_files(tmp_path: Path, name: str, content: str) -> None:
     path.write_text(content)
     with pytest.raises(ValueError, match=r"\.toml or \.json|is not valid"):
         RbacEngine.from_file(path)
+
+
+def test_holds_any(engine: RbacEngine) -> None:
+    assert engine.holds_any(who("alice"), frozenset({"editor"}))  # assigned
+    assert engine.holds_any(who("bob", "viewer"), frozenset({"viewer"}))  # from the claim
+    assert not engine.holds_any(who("bob", "viewer"), frozenset({"admin"}))

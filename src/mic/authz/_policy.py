@@ -179,15 +179,15 @@ class Authorize(RouteInterceptor):
 
     def _bind_rbac(self, engine: RbacEngine, resource_type: str) -> Interceptor:
         # The roles that grant this route, found once; a request only intersects sets.
-        granting = engine.granting(self.action, resource_type)
-        holds_any, allows, action, stats = engine.holds_any, engine.allows, self.action, self.stats
+        holds = engine.membership(engine.granting(self.action, resource_type))
+        allows, action, stats = engine.allows, self.action, self.stats
 
         async def authorize(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
             identity = context.identity
             if identity is None:
                 raise UnauthorizedError("unauthorized", "This route needs authentication")
             # `allows` on the (rarer) denial path logs unknown roles; it never grants more.
-            if not holds_any(identity, granting) and not allows(identity, action, resource_type):
+            if not holds(identity) and not allows(identity, action, resource_type):
                 stats.denied += 1
                 raise _forbidden()
             stats.allowed += 1

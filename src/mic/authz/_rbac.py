@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,20 +183,31 @@ class RbacEngine(AuthorizationEngine):
 
     def holds_any(self, subject: Identity, roles: frozenset[str]) -> bool:
         """Whether `subject` holds one of `roles` (assigned, or named in its token claim)."""
-        assigned = self.assignments.get(subject.subject)
-        if assigned is not None and not roles.isdisjoint(assigned):
-            return True
-        if self.roles_claim is None:
-            return False
-        claimed = subject.claims.get(self.roles_claim)
-        # A tuple of types, not `list | tuple`: isinstance checks it faster (hot path).
-        if not isinstance(claimed, (list, tuple)):
-            return False
-        try:
-            # Only strings are role names; a non-string cannot equal one, so it never matches.
-            return not roles.isdisjoint(claimed)
-        except TypeError:  # an unhashable element (a nested object) in a hostile claim
-            return False
+        return self.membership(roles)(subject)
+
+    def membership(self, roles: frozenset[str]) -> Callable[[Identity], bool]:
+        """A check ``(subject) -> bool``: does it hold one of `roles`? Built once per route,
+        it keeps what it reads in local variables (the per-request hot path of `Authorize`).
+        """
+        assignments, claim = self.assignments, self.roles_claim
+
+        def holds(subject: Identity) -> bool:
+            assigned = assignments.get(subject.subject)
+            if assigned is not None and not roles.isdisjoint(assigned):
+                return True
+            if claim is None:
+                return False
+            claimed = subject.claims.get(claim)
+            # A tuple of types, not `list | tuple`: isinstance checks it faster (hot path).
+            if not isinstance(claimed, (list, tuple)):
+                return False
+            try:
+                # Only strings are role names; a non-string cannot equal one: never a match.
+                return not roles.isdisjoint(claimed)
+            except TypeError:  # an unhashable element (a nested object) in a hostile claim
+                return False
+
+        return holds
 
     def allows(self, subject: Identity, action: str, resource_type: str) -> bool:
         """The decision, synchronously (no I/O)."""
