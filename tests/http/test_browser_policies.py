@@ -382,13 +382,13 @@ async def test_any_origin_preflight_without_extras(framework: str) -> None:
     assert "vary" not in same.headers
 
 
-def test_vary_star_is_left_alone() -> None:
-    from mic.http import HttpResponse
-    from mic.http._cors import _add_vary
+def test_vary_star_is_left_alone_and_answers_are_copied() -> None:
+    from mic.http._cors import _with_headers
 
     response = HttpResponse(200, [(b"vary", b"*")])
-    _add_vary(response, b"Origin")
-    assert [(b"vary", b"*")] == response.headers
+    copied = _with_headers(response, [(b"x-a", b"1")], vary=b"Origin")
+    assert [(b"vary", b"*"), (b"x-a", b"1")] == copied.headers
+    assert [(b"vary", b"*")] == response.headers  # the original is untouched
 
 
 class ReadsBody(RouteInterceptor):
@@ -431,3 +431,12 @@ async def test_core_answers_survive_a_client_that_leaves() -> None:
 
     await options({**scope, "method": "OPTIONS"}, empty, send)
     assert 204 == sent[0]["status"]
+
+
+async def test_core_answers_do_not_pile_up_headers(framework: str) -> None:
+    async with client(framework, SecurityHeaders(), CORS, CSRF) as http:
+        answers = [await http.options("/items/1", headers={"origin": APP}) for _ in range(3)]
+        refused = [await http.delete("/items/1", headers={"origin": APP}) for _ in range(3)]
+    for series in (answers, refused):
+        lengths = {len(a.headers.multi_items()) for a in series}
+        assert 1 == len(lengths), lengths

@@ -151,20 +151,17 @@ class _Cors:
         origins = context.headers.getall("origin")
         if not origins or (len(origins) == 1 and origins[0] == _own_origin(context)):
             response = await call_next(context)
-            if not self.policy.any_origin:
-                _add_vary(response, b"Origin")  # the answer differs by Origin: caches must know
-            return response
+            if self.policy.any_origin:
+                return response
+            return _with_headers(response, [], vary=b"Origin")  # caches must tell origins apart
         origin = origins[0]
         if len(origins) > 1 or not self.policy.allows_origin(origin):
             raise ForbiddenError("cors_origin_not_allowed", "This origin may not call this API")
         if context.method == "OPTIONS" and "access-control-request-method" in context.headers:
             return self._preflight(context, origin)
         response = await call_next(context)
-        response.headers.append((b"access-control-allow-origin", self._allow_origin(origin)))
-        response.headers.extend(self._simple)
-        if not self.policy.any_origin:
-            _add_vary(response, b"Origin")
-        return response
+        added = [(b"access-control-allow-origin", self._allow_origin(origin)), *self._simple]
+        return _with_headers(response, added, vary=None if self.policy.any_origin else b"Origin")
 
     def _preflight(self, context: HttpRequestContext, origin: str) -> HttpResponse:
         method = context.headers.get("access-control-request-method", "").strip()
@@ -197,10 +194,22 @@ class _Cors:
         return HttpResponse(204, headers, b"")
 
 
-def _add_vary(response: HttpResponse, name: bytes) -> None:
-    for index, (key, value) in enumerate(response.headers):
-        if key == b"vary":
-            if name.lower() not in value.lower() and value.strip() != b"*":
-                response.headers[index] = (key, value + b", " + name)
-            return
-    response.headers.append((b"vary", name))
+def _with_headers(
+    response: HttpResponse, added: list[tuple[bytes, bytes]], vary: bytes | None
+) -> HttpResponse:
+    """A copy of `response` with `added` headers and `vary` merged into ``Vary``.
+
+    Never modifies `response`: the core may hand the same precomputed answer (an OPTIONS
+    or 405) to every request.
+    """
+    headers = list(response.headers)
+    if vary is not None:
+        for index, (key, value) in enumerate(headers):
+            if key == b"vary":
+                if vary.lower() not in value.lower() and value.strip() != b"*":
+                    headers[index] = (key, value + b", " + vary)
+                break
+        else:
+            headers.append((b"vary", vary))
+    headers.extend(added)
+    return HttpResponse(response.status_code, headers, response.body)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from mic.http._pipeline import Interceptor, RouteInterceptor
+from mic.http._render import HttpResponse
 from mic.http._specs import HttpRouteSpec
 from mic.model import ForbiddenError
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     from mic.http._context import HttpRequestContext
     from mic.http._pipeline import Endpoint, HttpRouterConfig
-    from mic.http._render import HttpResponse
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _TOKEN_VALUE = re.compile(r"[A-Za-z0-9_-]{32,128}")
@@ -102,8 +102,10 @@ class _Csrf:
         if context.method in _SAFE_METHODS:
             response = await call_next(context)
             if cookie is None or not _TOKEN_VALUE.fullmatch(cookie):
-                value = policy.set_cookie(policy.new_token())
-                response.headers.append((b"set-cookie", value.encode("latin-1")))
+                value = policy.set_cookie(policy.new_token()).encode("latin-1")
+                # A copy: the core may share one precomputed answer between requests.
+                headers = [*response.headers, (b"set-cookie", value)]
+                return HttpResponse(response.status_code, headers, response.body)
             return response
         if any(name in cookies for name in policy.auth_cookies):
             _check(cookie, context.headers.getall(self._header), policy.header_name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from mic.http._pipeline import Interceptor, RouteInterceptor
+from mic.http._render import HttpResponse
 from mic.http._specs import HttpRouteSpec
 
 # RFC 9110 section 5.6.2 token, for header names.
@@ -21,7 +22,6 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 if TYPE_CHECKING:
     from mic.http._context import HttpRequestContext
     from mic.http._pipeline import Endpoint, HttpRouterConfig
-    from mic.http._render import HttpResponse
 
 _REFERRER_POLICIES = frozenset(
     {
@@ -134,7 +134,9 @@ def _appender(block: list[tuple[bytes, bytes]]) -> Interceptor:
     async def add_headers(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
         response = await call_next(context)
         present = {name for name, _ in response.headers}
-        response.headers.extend(pair for pair in block if pair[0] not in present)
-        return response
+        # A new answer, not an in-place edit: the core may share one precomputed answer
+        # (an OPTIONS or 405) between requests.
+        headers = [*response.headers, *(pair for pair in block if pair[0] not in present)]
+        return HttpResponse(response.status_code, headers, response.body)
 
     return add_headers
