@@ -9,18 +9,12 @@ import pytest
 from mic.http import (
     CorsPolicy,
     CsrfPolicy,
-    Endpoint,
-    HttpRequestContext,
     HttpResponse,
     HttpResponseSpec,
     HttpRouterConfig,
     HttpRouteSpec,
-    Interceptor,
-    Public,
-    RouteInterceptor,
     SecurityHeaders,
     build_openapi,
-    compile_routes,
 )
 from mic.model import NotFoundError
 from tests.support import make_client, wire
@@ -389,48 +383,6 @@ def test_vary_star_is_left_alone_and_answers_are_copied() -> None:
     copied = _with_headers(response, [(b"x-a", b"1")], vary=b"Origin")
     assert [(b"vary", b"*"), (b"x-a", b"1")] == copied.headers
     assert [(b"vary", b"*")] == response.headers  # the original is untouched
-
-
-class ReadsBody(RouteInterceptor):
-    """A router policy that reads the body (as a signature check would)."""
-
-    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor:
-        async def read(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
-            await context.body()
-            return await call_next(context)
-
-        return read
-
-
-async def test_core_answers_survive_a_client_that_leaves() -> None:
-    from mic.http._pipeline import extra_endpoints
-
-    config = HttpRouterConfig(interceptors=(Public(), ReadsBody()))
-    extras = extra_endpoints(compile_routes(ROUTES, config))
-    options = next(e for e in extras if e.methods == ("OPTIONS",)).app
-    sent: list[dict[str, Any]] = []
-
-    async def gone() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "OPTIONS",
-        "path": "/items/1",
-        "headers": [],
-        "query_string": b"",
-    }
-    await options(scope, gone, send)
-    assert [] == sent  # nothing is sent to a client that left
-
-    async def empty() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    await options({**scope, "method": "OPTIONS"}, empty, send)
-    assert 204 == sent[0]["status"]
 
 
 async def test_core_answers_do_not_pile_up_headers(framework: str) -> None:
