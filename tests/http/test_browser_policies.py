@@ -392,3 +392,10 @@ async def test_core_answers_do_not_pile_up_headers(framework: str) -> None:
     for series in (answers, refused):
         lengths = {len(a.headers.multi_items()) for a in series}
         assert 1 == len(lengths), lengths
+
+
+async def test_an_unrouted_404_carries_the_security_headers(framework: str) -> None:
+    async with client(framework, SecurityHeaders()) as http:
+        response = await http.get("/nowhere")
+    assert 404 == response.status_code
+    assert "nosniff" == response.headers["x-content-type-options"]
