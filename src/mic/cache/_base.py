@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from mic._checks import check_duration
+
 if TYPE_CHECKING:
     from mic.healthcheck import Probe
 
@@ -32,8 +34,7 @@ def check_ttl(ttl: float | None) -> None:
         ValueError: `ttl` is zero, negative, NaN, infinite or larger than `MAX_TTL`; use
             ``None`` for "no expiry".
     """
-    if ttl is not None and not 0 < ttl <= MAX_TTL:
-        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds or None, got {ttl!r}")
+    check_duration("ttl", ttl, at_most=MAX_TTL, optional=True)
 
 
 class CacheBackend(ABC):

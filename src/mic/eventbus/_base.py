@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from mic import context
+from mic._checks import check_count, check_duration
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
 
 if TYPE_CHECKING:
@@ -92,15 +93,14 @@ class SubscriptionOptions:
     dead_letter: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if self.retry_delay < 0 or self.max_retry_delay < self.retry_delay:
+        check_count("max_attempts", self.max_attempts)
+        check_count("batch_size", self.batch_size)
+        check_duration("retry_delay", self.retry_delay, allow_zero=True)
+        check_duration("max_retry_delay", self.max_retry_delay, allow_zero=True)
+        if self.max_retry_delay < self.retry_delay:
             raise ValueError("need 0 <= retry_delay <= max_retry_delay")
         for name in ("ack_timeout", "poll_timeout", "drain_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
+            check_duration(name, getattr(self, name))
 
     def delay_after(self, attempt: int) -> float:
         """Seconds before the next attempt, after `attempt` (1-based) failed."""

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from mic._checks import check_duration
 from mic.redaction import RedactionPolicy
 
 logger = logging.getLogger("mic.healthcheck")
@@ -55,8 +56,7 @@ class Probe:
             raise ValueError("a probe needs a name")
         if not callable(self.check):
             raise TypeError(f"probe {self.name!r}: check is not callable")
-        if not self.timeout > 0:
-            raise ValueError(f"probe {self.name!r}: timeout must be > 0")
+        check_duration(f"probe {self.name!r}: timeout", self.timeout)
         object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.check))
 
     async def run(self) -> None:

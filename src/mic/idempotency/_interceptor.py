@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
+from mic._checks import check_duration
 from mic.http import (
     Endpoint,
     HttpRequestContext,
@@ -76,10 +77,9 @@ class Idempotency(RouteInterceptor):
     poll_interval: float = 0.05
 
     def __post_init__(self) -> None:
-        if not self.ttl > 0 or not self.lease > 0 or not self.poll_interval > 0:
-            raise ValueError("ttl, lease and poll_interval must be > 0 seconds")
-        if not self.wait >= 0:
-            raise ValueError("wait must be >= 0 seconds")
+        for name in ("ttl", "lease", "poll_interval"):
+            check_duration(name, getattr(self, name))
+        check_duration("wait", self.wait, allow_zero=True)
         if not self.header:
             raise ValueError("header must not be empty")
 

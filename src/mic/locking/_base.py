@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mic._checks import check_duration
 from mic.model import ConflictError, TransientError
 
 if TYPE_CHECKING:
@@ -67,8 +68,7 @@ def check_lock_args(name: str, ttl: float) -> None:
     """
     if not name:
         raise ValueError("a lock name must not be empty")
-    if not 0 < ttl <= MAX_TTL:
-        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds, got {ttl!r}")
+    check_duration("ttl", ttl, at_most=MAX_TTL)
 
 
 class DistributedLock(ABC):
@@ -141,10 +141,8 @@ class DistributedLock(ABC):
                 that is not positive.
         """
         check_lock_args(name, ttl)
-        if wait is not None and not wait >= 0:
-            raise ValueError("wait must be >= 0")
-        if not 0 < retry_interval <= MAX_RETRY_INTERVAL:
-            raise ValueError(f"retry_interval must be > 0 and <= {MAX_RETRY_INTERVAL} seconds")
+        check_duration("wait", wait, allow_zero=True, optional=True)
+        check_duration("retry_interval", retry_interval, at_most=MAX_RETRY_INTERVAL)
         deadline = None if wait is None else time.monotonic() + wait
         interval = retry_interval
         while True:

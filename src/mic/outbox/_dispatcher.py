@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from mic._checks import check_count, check_duration
 from mic.eventbus import EventBus
 from mic.outbox._store import OutboxBatch, OutboxStore
 
@@ -44,11 +45,10 @@ class DispatcherOptions:
     publish_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if self.poll_interval <= 0 or self.publish_timeout <= 0:
-            raise ValueError("poll_interval and publish_timeout must be > 0")
-        if self.retry_delay <= 0 or self.max_retry_delay < self.retry_delay:
+        check_count("batch_size", self.batch_size)
+        for name in ("poll_interval", "publish_timeout", "retry_delay", "max_retry_delay"):
+            check_duration(name, getattr(self, name))
+        if self.max_retry_delay < self.retry_delay:
             raise ValueError("need 0 < retry_delay <= max_retry_delay")
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
+from mic._checks import check_duration
 from mic._deps import require
 from mic.model import TransientError
 from mic.ratelimit._core import (
@@ -198,8 +199,7 @@ class RedisRateLimiter(RateLimiter):
         redis = require("redis", "redis")
         if failure_mode not in ("open", "closed"):
             raise ValueError("failure_mode must be 'open' or 'closed'")
-        if unavailable_retry_after < 0:
-            raise ValueError("unavailable_retry_after must be >= 0")
+        check_duration("unavailable_retry_after", unavailable_retry_after, allow_zero=True)
         super().__init__(policy, sleep)
         self.client = client
         self.prefix = prefix
