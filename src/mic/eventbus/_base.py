@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from mic import context
 from mic._checks import check_count, check_duration
+from mic._waiting import exponential_backoff
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class SubscriptionOptions:
 
     def delay_after(self, attempt: int) -> float:
         """Seconds before the next attempt, after `attempt` (1-based) failed."""
-        return min(self.max_retry_delay, self.retry_delay * 2.0 ** min(attempt - 1, 60))
+        return exponential_backoff(self.retry_delay, attempt, cap=self.max_retry_delay)
 
 
 @dataclass(slots=True)
@@ -185,7 +186,8 @@ class Consumer(ABC):
             except Exception:  # the server is away: keep trying, a little slower each time
                 failures += 1
                 logger.warning("fetching %s failed", self.topic, exc_info=True)
-                await asyncio.sleep(min(self.options.max_retry_delay, 0.1 * 2 ** min(failures, 10)))
+                cap = self.options.max_retry_delay
+                await asyncio.sleep(exponential_backoff(0.2, failures, cap=cap))
                 continue
             finally:
                 self._fetching = False

@@ -8,8 +8,6 @@ token it accepted can reject a write from a stale holder.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mic._checks import check_duration
+from mic._waiting import Poller
 from mic.model import ConflictError, TransientError
 
 if TYPE_CHECKING:
@@ -143,19 +142,17 @@ class DistributedLock(ABC):
         check_lock_args(name, ttl)
         check_duration("wait", wait, allow_zero=True, optional=True)
         check_duration("retry_interval", retry_interval, at_most=MAX_RETRY_INTERVAL)
-        deadline = None if wait is None else time.monotonic() + wait
-        interval = retry_interval
+        poller = Poller(
+            interval=retry_interval, budget=wait, growth=2.0, max_interval=MAX_RETRY_INTERVAL
+        )
         while True:
             lease = await self.try_acquire(name, ttl=ttl)
             if lease is not None:
                 return lease
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            if not await poller.wait():
                 raise LockNotAcquiredError(
                     message=f"lock {name!r} is held by someone else", retry_after=ttl
                 )
-            await asyncio.sleep(interval if remaining is None else min(interval, remaining))
-            interval = min(interval * 2, MAX_RETRY_INTERVAL)
 
     @asynccontextmanager
     async def hold(

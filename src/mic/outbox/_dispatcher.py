@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from mic._checks import check_count, check_duration
+from mic._waiting import exponential_backoff
 from mic.eventbus import EventBus
 from mic.outbox._store import OutboxBatch, OutboxStore
 
@@ -163,7 +164,7 @@ class OutboxDispatcher:
 
     def _backoff(self, failures: int) -> float:
         options = self.options
-        return min(options.max_retry_delay, options.retry_delay * 2.0 ** min(failures - 1, 60))
+        return exponential_backoff(options.retry_delay, failures, cap=options.max_retry_delay)
 
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less when stopped or notified."""

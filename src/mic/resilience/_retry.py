@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
 from mic._checks import check_count, check_duration
+from mic._waiting import exponential_backoff
 from mic.model import RateLimitedError, TransientError
 
 logger = logging.getLogger("mic.resilience")
@@ -88,11 +89,9 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """The capped backoff before retry number `retry_number` (1 for the first retry)."""
-        try:
-            growth = self.multiplier ** (retry_number - 1)
-        except OverflowError:  # a float power past 1e308 raises instead of giving inf
-            return self.max_delay
-        return min(self.max_delay, self.base_delay * growth)
+        return exponential_backoff(
+            self.base_delay, retry_number, cap=self.max_delay, multiplier=self.multiplier
+        )
 
 
 def retry_after_of(error: BaseException) -> float | None:
