@@ -7,15 +7,13 @@ in-memory backends. Kafka is not shipped. See docs/events.md.
 
 from mic.eventbus import (
     Event,
-    EventBus,
     InMemoryEventBus,
     NATSEventBus,
     Subscription,
     SubscriptionOptions,
 )
+from mic.eventbus import EventBus as AsyncEventBus
 
-AsyncEventBus = EventBus
-"""The spec's name for `mic.eventbus.EventBus` (the same class)."""
 
 __all__ = [
     "AsyncEventBus",
