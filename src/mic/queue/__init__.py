@@ -14,7 +14,6 @@ from mic.eventbus import (
 )
 from mic.eventbus import EventBus as AsyncEventBus
 
-
 __all__ = [
     "AsyncEventBus",
     "Event",
