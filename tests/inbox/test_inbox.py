@@ -140,7 +140,9 @@ async def test_purge_runs_by_itself_at_the_interval() -> None:
 def test_bad_durations_are_refused(value: float) -> None:
     with pytest.raises(ValueError, match=r"retention must be > 0 \(a finite number of seconds"):
         InMemoryInbox(retention=value)
-    with pytest.raises(ValueError, match=r"purge_interval must be > 0 \(a finite number of seconds"):
+    with pytest.raises(
+        ValueError, match=r"purge_interval must be > 0 \(a finite number of seconds"
+    ):
         InMemoryInbox(purge_interval=value)
 
 
