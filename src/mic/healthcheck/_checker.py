@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from mic._checks import check_duration
+from mic._errors import MicError
 from mic.redaction import RedactionPolicy
 
 logger = logging.getLogger("mic.healthcheck")
@@ -28,7 +29,7 @@ ReadinessStatus = Literal["ready", "degraded", "not_ready"]
 ProbeCheck = Callable[[], Awaitable[object] | object]
 
 
-class ProbeFailedError(Exception):
+class ProbeFailedError(MicError):
     """A probe's check answered ``False`` or a status it does not accept."""
 
 

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from mic._checks import check_count, check_duration
+from mic._errors import MicError
 from mic._waiting import exponential_backoff
 from mic.eventbus import EventBus
 from mic.outbox._store import OutboxBatch, OutboxStore
@@ -53,7 +54,7 @@ class DispatcherOptions:
             raise ValueError("need 0 < retry_delay <= max_retry_delay")
 
 
-class OutboxPublishError(Exception):
+class OutboxPublishError(MicError):
     """Publishing a record failed; it stays in the outbox and is retried."""
 
 
