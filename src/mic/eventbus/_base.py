@@ -332,6 +332,10 @@ class Subscription:
         self.closed = True
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers))
 
+    async def aclose(self) -> None:
+        """The same as `close`, under the name every async resource of mic has (ADR 0068)."""
+        await self.close()
+
 
 class EventBus(ABC):
     """Publish events to topics; consume them in durable consumer groups.
@@ -451,6 +455,10 @@ class EventBus(ABC):
         await asyncio.gather(*(sub.close() for sub in self._subscriptions))
         self._subscriptions.clear()
         await self._close_transport()
+
+    async def aclose(self) -> None:
+        """The same as `close`, under the name every async resource of mic has (ADR 0068)."""
+        await self.close()
 
     async def _close_transport(self) -> None:  # noqa: B027 (optional hook, empty by default)
         """Close the connection the bus owns (none by default)."""
