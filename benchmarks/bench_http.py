@@ -292,6 +292,23 @@ def quickstart_apps() -> dict[str, Any]:
     }
 
 
+async def _answer(app: Any, method: str, path: str) -> Any:
+    """The JSON body `app` answers (every app of the table must answer the same)."""
+    body = BODY if method == "POST" else b""
+    message = {"type": "http.request", "body": body, "more_body": False}
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(sent: dict[str, Any]) -> None:
+        if sent["type"] == "http.response.body":
+            chunks.append(sent.get("body", b""))
+
+    await app(_scope(method, path, method == "POST"), receive, send)
+    return json.loads(b"".join(chunks))
+
+
 def _request(app: Any, method: str, path: str, expected: int) -> Callable[[], Any]:
     """One in-process request to `app`, checking the status it answers."""
     body = BODY if method == "POST" else b""
@@ -320,6 +337,8 @@ async def callgrind_cases() -> list[Comparison]:
     routes = {"POST": ("/items", 201), "GET": ("/items/42", 200)}
     lines = []
     for method, (path, status) in routes.items():
+        bodies = {name: await _answer(app, method, path) for name, app in apps.items()}
+        assert len({json.dumps(b, sort_keys=True) for b in bodies.values()}) == 1, bodies
         requests = {name: _request(app, method, path, status) for name, app in apps.items()}
 
         pairs = [
