@@ -16,7 +16,7 @@ import mic.litestar
 import mic.model
 
 EXPECTED = {
-    mic: ["MissingDependencyError", "__version__"],
+    mic: ["MicError", "MissingDependencyError", "__version__"],
     mic.contracts: ["HttpSuccessEnvelope", "PageMeta", "StrictSchema", "wrap_http_success"],
     mic.model: ["ConflictError", "DomainError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError",
                 "RateLimitedError", "TransientError", "UnauthorizedError", "UnsupportedMediaTypeError",
