@@ -133,7 +133,9 @@ def _request_model(
         fields[body_name] = (annotation, ... if signature.body_required else None)
     try:
         model = create_model(  # type: ignore[call-overload]
-            _message_name(spec, "Request"), __config__=ConfigDict(extra="forbid"), **fields
+            _message_name(spec, "Request"),
+            __config__=ConfigDict(extra="forbid", strict=True),
+            **fields,
         )
     except (TypeError, ValueError, NameError) as exc:
         raise GrpcSpecError(f"{where}: cannot build the request message: {exc}") from exc
