@@ -17,7 +17,7 @@ from mic.auth import InvalidTokenError, ServiceAuthSigner, ServiceAuthVerifier, 
 from mic.auth._signer import check_scopes
 from mic.client._client import _TokenCache
 from mic.grpc._errors import error_trailers
-from mic.grpc._servicer import identity_var, remaining_time
+from mic.grpc._servicer import identity_var, internal_error, logger, remaining_time
 from mic.http import Identity
 from mic.model import DomainError, ForbiddenError, UnauthorizedError
 
@@ -141,7 +141,8 @@ class ServiceAuthServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[
         except DomainError as error:
             return _abort_handler(handler, error)
         except Exception:  # noqa: BLE001 - fail closed on any verifier failure
-            return _abort_handler(handler, DomainError("internal_error", "Authentication failed"))
+            logger.exception("the token verifier failed on %s", method)
+            return _abort_handler(handler, internal_error("Authentication failed"))
         return _wrap(handler, identity)
 
     async def _authenticate(self, metadata: Iterable[Any]) -> VerifiedToken:

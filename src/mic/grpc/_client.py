@@ -46,7 +46,8 @@ class GrpcServiceClient:
     def _encode(self, contract: MethodContract, request: BaseModel | Mapping[str, Any]) -> bytes:
         model = contract.request_model
         if not isinstance(request, model):
-            request = model.model_validate(request)
+            # A mapping is read like JSON would be (a decimal or a date may be a string).
+            request = model.model_validate(request, strict=False)
         if self._schema is None:
             return request.__pydantic_serializer__.to_json(request, by_alias=True)
         return self._schema.encode(model, request)

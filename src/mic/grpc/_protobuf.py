@@ -262,12 +262,11 @@ class ProtoSchema:
             for contract in contracts:
                 request = self._register(contract.request_model, file)
                 response = self._register(contract.response_model, file)
-                service_proto.method.add(
-                    name=contract.spec.name,
-                    input_type=request,
-                    output_type=response,
-                    server_streaming=contract.spec.server_streaming,
+                method = service_proto.method.add(
+                    name=contract.spec.name, input_type=request, output_type=response
                 )
+                if contract.spec.server_streaming:
+                    method.server_streaming = True
         while self._pending:
             model, full_name, message = self._pending.pop(0)
             self._fill_message(model, full_name, message, file)

@@ -199,7 +199,7 @@ class MethodServer:
                 failure: DomainError | None = error
             except Exception:
                 logger.exception("unhandled error in gRPC method %s", self.contract.path)
-                failure = _internal_error()
+                failure = internal_error()
             else:
                 context.set_trailing_metadata((("x-request-id", call.correlation_id),))
                 return answer
@@ -221,7 +221,7 @@ class MethodServer:
                 failure = error
             except Exception:
                 logger.exception("unhandled error in gRPC method %s", self.contract.path)
-                failure = _internal_error()
+                failure = internal_error()
             if failure is not None:
                 await self._abort(context, failure, call)
             context.set_trailing_metadata((("x-request-id", call.correlation_id),))
@@ -242,5 +242,6 @@ class _InternalError(DomainError):
     default_code = "internal_error"
 
 
-def _internal_error() -> DomainError:
-    return _InternalError(message="Internal server error")
+def internal_error(message: str = "Internal server error") -> DomainError:
+    """A 500 error that says nothing about its cause (``INTERNAL`` on the wire)."""
+    return _InternalError(message=message)
