@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import grpc
 import pytest
 
+import grpc
 from mic.auth import ServiceAuthSigner, ServiceAuthVerifier
 from mic.grpc import GrpcServiceSpec, ServiceAuthServerInterceptor, build_grpc_server
 from tests.auth.keys import key
@@ -22,7 +22,9 @@ def signer() -> ServiceAuthSigner:
 
 @pytest.fixture
 def verifier() -> ServiceAuthVerifier:
-    return ServiceAuthVerifier(audience="catalogue", issuers=["orders", "billing"], keys=key("HS256"))
+    return ServiceAuthVerifier(
+        audience="catalogue", issuers=["orders", "billing"], keys=key("HS256")
+    )
 
 
 @pytest.fixture

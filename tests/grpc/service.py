@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from mic.contracts import StrictSchema
 from mic.grpc import GrpcMethodSpec, GrpcServiceSpec
 from mic.http import Header, HttpRequestContext, HttpRouteSpec
@@ -42,22 +44,30 @@ class Item(StrictSchema):
     price: Decimal
     color: Color = Color.RED
     added: dt.datetime | None = None
-    tags: list[str] = []
-    parts: list[Part] = []
-    stock: dict[str, int] = {}
-    attributes: dict[str, Any] = {}
+    tags: list[str] = Field(default_factory=list)
+    parts: list[Part] = Field(default_factory=list)
+    stock: dict[str, int] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class NewItem(StrictSchema):
     name: str
     price: Decimal
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
 
 
 ITEMS = {
-    1: Item(id=1, name="lamp", price=Decimal("19.90"), color=Color.BLUE,
-            added=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), tags=["home", "light"],
-            parts=[Part(sku="bulb", count=2)], stock={"paris": 3}, attributes={"watts": 40, "dimmable": True}),
+    1: Item(
+        id=1,
+        name="lamp",
+        price=Decimal("19.90"),
+        color=Color.BLUE,
+        added=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        tags=["home", "light"],
+        parts=[Part(sku="bulb", count=2)],
+        stock={"paris": 3},
+        attributes={"watts": 40, "dimmable": True},
+    ),
 }
 ERRORS: dict[str, DomainError] = {
     "bad": DomainError("bad_thing", "Bad thing", {"why": "because"}),
@@ -91,7 +101,9 @@ async def fail(*, kind: str) -> Item:
     raise ERRORS[kind]
 
 
-async def whoami(*, context: HttpRequestContext, x_tenant: Annotated[str, Header()] = "none") -> dict[str, Any]:
+async def whoami(
+    *, context: HttpRequestContext, x_tenant: Annotated[str, Header()] = "none"
+) -> dict[str, Any]:
     identity = context.identity
     return {
         "subject": identity.subject if identity else None,
@@ -127,10 +139,23 @@ class Gate:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=get_item, response_model=Item),
-    HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                  handler=create_item, status_code=201, response_model=Item),
+    HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="items.get",
+        category="items",
+        handler=get_item,
+        response_model=Item,
+    ),
+    HttpRouteSpec(
+        method="POST",
+        path="/items",
+        name="items.create",
+        category="items",
+        handler=create_item,
+        status_code=201,
+        response_model=Item,
+    ),
 )
 
 
@@ -145,5 +170,10 @@ def catalogue(gate: Gate | None = None, wire: str = "protobuf") -> GrpcServiceSp
     ]
     if gate is not None:
         methods.append(GrpcMethodSpec(name="Wait", handler=gate.wait))
-    return GrpcServiceSpec(name="Catalogue", package="shop.v1", methods=tuple(methods), wire=wire,  # type: ignore[arg-type]
-                           description="The shop's catalogue.")
+    return GrpcServiceSpec(
+        name="Catalogue",
+        package="shop.v1",
+        methods=tuple(methods),
+        wire=wire,  # type: ignore[arg-type]
+        description="The shop's catalogue.",
+    )

@@ -6,10 +6,10 @@ import asyncio
 import subprocess
 import sys
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+import grpc
 from mic.auth import ServiceAuthSigner, ServiceAuthVerifier
 from mic.grpc import (
     GrpcHealthService,
@@ -19,19 +19,23 @@ from mic.grpc import (
     proto_files,
 )
 from mic.healthcheck import Probe, ReadinessChecker
-from mic.model import ForbiddenError, TransientError, UnauthorizedError
+from mic.model import ForbiddenError, UnauthorizedError
 from tests.auth.keys import key
 from tests.grpc.service import catalogue
 
 
 async def _call(target, signer, method="WhoAmI", scopes=(), audience="catalogue", request=None):
     spec = catalogue()
-    async with authenticated_channel(target, signer=signer, audience=audience, scopes=scopes) as channel:
+    async with authenticated_channel(
+        target, signer=signer, audience=audience, scopes=scopes
+    ) as channel:
         return await GrpcServiceClient(channel, spec).call(method, request or {})
 
 
 async def test_a_signed_call_reaches_the_handler_with_its_identity(serve, signer, verifier) -> None:
-    target = await serve([catalogue()], auth=ServiceAuthServerInterceptor(verifier, scopes=["items:read"]))
+    target = await serve(
+        [catalogue()], auth=ServiceAuthServerInterceptor(verifier, scopes=["items:read"])
+    )
     answer = await _call(target, signer, scopes=["items:read"])
     assert ("orders", ["items:read"]) == (answer["subject"], answer["scopes"])
 
@@ -50,9 +54,13 @@ async def test_a_signed_call_reaches_the_handler_with_its_identity(serve, signer
 async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code) -> None:
     target = await serve([catalogue()], auth=ServiceAuthServerInterceptor(verifier))
     tokens = {
-        "expired": ServiceAuthSigner(issuer="orders", keys=key("HS256"), clock=lambda: 1_000_000.0).sign("catalogue"),
+        "expired": ServiceAuthSigner(
+            issuer="orders", keys=key("HS256"), clock=lambda: 1_000_000.0
+        ).sign("catalogue"),
         "other_audience": ServiceAuthSigner(issuer="orders", keys=key("HS256")).sign("billing"),
-        "bad_signature": ServiceAuthSigner(issuer="orders", keys=key("HS256", "k2")).sign("catalogue"),
+        "bad_signature": ServiceAuthSigner(issuer="orders", keys=key("HS256", "k2")).sign(
+            "catalogue"
+        ),
         "garbage": "not-a-token",
     }
     metadata = []
@@ -64,7 +72,10 @@ async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code) -> No
         client = GrpcServiceClient(channel, catalogue())
         with pytest.raises(UnauthorizedError) as caught:
             await client.call("WhoAmI", {}, metadata=metadata)
-    assert (code, grpc.StatusCode.UNAUTHENTICATED) == (caught.value.code, caught.value.__cause__.code())
+    assert (code, grpc.StatusCode.UNAUTHENTICATED) == (
+        caught.value.code,
+        caught.value.__cause__.code(),
+    )
 
 
 async def test_wrong_issuer_or_missing_scope_is_permission_denied(serve, verifier) -> None:
@@ -76,9 +87,15 @@ async def test_wrong_issuer_or_missing_scope_is_permission_denied(serve, verifie
     signer = ServiceAuthSigner(issuer="orders", keys=key("HS256"))
     with pytest.raises(ForbiddenError) as scope:
         await _call(target, signer, method="Scoped", request={"item_id": 1})
-    item = await _call(target, signer, method="Scoped", request={"item_id": 1}, scopes=["items:admin"])
+    item = await _call(
+        target, signer, method="Scoped", request={"item_id": 1}, scopes=["items:admin"]
+    )
     assert ("issuer_not_allowed", "insufficient_scope", ["items:admin"], 1) == (
-        issuer.value.code, scope.value.code, scope.value.details["missing_scopes"], item.id)
+        issuer.value.code,
+        scope.value.code,
+        scope.value.details["missing_scopes"],
+        item.id,
+    )
     assert grpc.StatusCode.PERMISSION_DENIED == scope.value.__cause__.code()
 
 
@@ -126,9 +143,16 @@ async def test_health_follows_readiness_and_needs_no_token(serve, verifier) -> N
         watch.cancel()
         await health.stop()
         after_stop = await stub.Check(health_pb2.HealthCheckRequest(service=""))
-    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    serving, not_serving = (
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    )
     assert (serving, not_serving, [not_serving, serving], not_serving) == (
-        first.status, second.status, seen, after_stop.status)
+        first.status,
+        second.status,
+        seen,
+        after_stop.status,
+    )
 
 
 async def test_health_background_refresh(serve) -> None:
@@ -162,7 +186,11 @@ async def test_reflection_lists_the_services(serve) -> None:
         names = sorted(s.name for s in answer.list_services_response.service)
         request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="shop.v1.Catalogue")
         files = await stub.ServerReflectionInfo(iter([request])).read()
-    assert ["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "shop.v1.Catalogue"] == names
+    assert [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "shop.v1.Catalogue",
+    ] == names
     assert files.file_descriptor_response.file_descriptor_proto
 
 
@@ -178,14 +206,25 @@ def test_protoc_compiles_the_emitted_proto_to_the_servers_descriptors(tmp_path) 
     (tmp_path / "shop" / "v1.proto").write_text(proto_files(spec)["shop/v1.proto"])
     out = tmp_path / "set.pb"
     result = subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{tmp_path}", f"--descriptor_set_out={out}",
-         "shop/v1.proto"], capture_output=True, text=True, check=False, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{tmp_path}",
+            f"--descriptor_set_out={out}",
+            "shop/v1.proto",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert 0 == result.returncode, result.stderr
     compiled = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file[0]
     for message in compiled.message_type:
         for field in [*message.field, *(f for nested in message.nested_type for f in nested.field)]:
             field.ClearField("json_name")  # protoc fills it in; it is derived from the name
-    ours = ProtoSchema([(spec, [compile_method(spec, m) for m in spec.methods])]).files["shop/v1.proto"]
+    ours = ProtoSchema([(spec, [compile_method(spec, m) for m in spec.methods])]).files[
+        "shop/v1.proto"
+    ]
     assert ours == compiled
-
-

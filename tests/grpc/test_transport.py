@@ -6,10 +6,10 @@ import asyncio
 import datetime as dt
 from decimal import Decimal
 
-import grpc
 import httpx
 import pytest
 
+import grpc
 from mic import context as mic_context
 from mic.client import UpstreamServerError
 from mic.grpc import GrpcServiceClient, authenticated_channel
@@ -44,25 +44,41 @@ async def test_unary_answers_the_model(serve, wire) -> None:
     client, channel = await _client(serve, wire)
     async with channel:
         item = await client.call("GetItem", {"item_id": 1})
-        created = await client.call("CreateItem", NewItem(name="desk", price=Decimal("99.5"), tags=["office"]))
-    assert Item(id=1, name="lamp", price=Decimal("19.90"), color=Color.BLUE,
-                added=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), tags=["home", "light"],
-                parts=[Part(sku="bulb", count=2)], stock={"paris": 3},
-                attributes={"watts": 40, "dimmable": True}) == item
+        created = await client.call(
+            "CreateItem", NewItem(name="desk", price=Decimal("99.5"), tags=["office"])
+        )
+    assert (
+        Item(
+            id=1,
+            name="lamp",
+            price=Decimal("19.90"),
+            color=Color.BLUE,
+            added=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            tags=["home", "light"],
+            parts=[Part(sku="bulb", count=2)],
+            stock={"paris": 3},
+            attributes={"watts": 40, "dimmable": True},
+        )
+        == item
+    )
     assert Item(id=2, name="desk", price=Decimal("99.5"), tags=["office"]) == created
+
+
+async def _collect(client, upto: int, into: list) -> None:
+    async for part in client.stream("Count", {"upto": upto}):
+        into.append(part)  # noqa: PERF401 - keeps what arrived before an error
 
 
 async def test_server_streaming_and_its_error(serve, wire) -> None:
     client, channel = await _client(serve, wire)
-    received = []
+    complete: list[Part] = []
+    partial: list[Part] = []
     async with channel:
-        async for part in client.stream("Count", {"upto": 2}):
-            received.append(part)
+        await _collect(client, 2, complete)
         with pytest.raises(ConflictError, match="Three is enough"):
-            async for part in client.stream("Count", {"upto": 5}):
-                received.append(part)
-    assert [Part(sku="p0", count=0), Part(sku="p1", count=1), Part(sku="p0", count=0),
-            Part(sku="p1", count=1), Part(sku="p2", count=2)] == received
+            await _collect(client, 5, partial)
+    assert [Part(sku="p0", count=0), Part(sku="p1", count=1)] == complete
+    assert [Part(sku=f"p{n}", count=n) for n in range(3)] == partial
 
 
 @pytest.mark.parametrize(
@@ -74,14 +90,26 @@ async def test_server_streaming_and_its_error(serve, wire) -> None:
         ("forbidden", ForbiddenError, grpc.StatusCode.PERMISSION_DENIED, "forbidden"),
         ("missing", NotFoundError, grpc.StatusCode.NOT_FOUND, "item_not_found"),
         ("conflict", ConflictError, grpc.StatusCode.ABORTED, "conflict"),
-        ("too_large", PayloadTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED, "payload_too_large"),
-        ("media", UnsupportedMediaTypeError, grpc.StatusCode.INVALID_ARGUMENT, "unsupported_media_type"),
+        (
+            "too_large",
+            PayloadTooLargeError,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "payload_too_large",
+        ),
+        (
+            "media",
+            UnsupportedMediaTypeError,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unsupported_media_type",
+        ),
         ("rate", RateLimitedError, grpc.StatusCode.RESOURCE_EXHAUSTED, "rate_limited"),
         ("transient", TransientError, grpc.StatusCode.UNAVAILABLE, "temporarily_unavailable"),
         ("crash", UpstreamServerError, grpc.StatusCode.INTERNAL, "internal_error"),
     ],
 )
-async def test_every_domain_error_crosses_with_its_status(serve, plain_channel, kind, error_class, status, code) -> None:
+async def test_every_domain_error_crosses_with_its_status(
+    serve, plain_channel, kind, error_class, status, code
+) -> None:
     client, channel = await _client(serve)
     async with channel:
         with pytest.raises(error_class) as caught:
@@ -138,8 +166,10 @@ async def test_missing_required_field_is_invalid_argument(serve) -> None:
     from mic.grpc import error_from_rpc_error
 
     error = error_from_rpc_error(caught.value)
-    assert (ValidationFailedError, [{"loc": ["item_id"], "type": "missing", "msg": "Field required"}]) == (
-        type(error), error.details["errors"])
+    assert (
+        ValidationFailedError,
+        [{"loc": ["item_id"], "type": "missing", "msg": "Field required"}],
+    ) == (type(error), error.details["errors"])
 
 
 @pytest.mark.parametrize(
@@ -171,7 +201,9 @@ async def test_deadline_exceeded_cancels_the_handler(serve) -> None:
             await client.call("Wait", {"name": "x"}, timeout=0.2)
         await asyncio.wait_for(gate.cancelled.wait(), 5)
     assert ("deadline_exceeded", grpc.StatusCode.DEADLINE_EXCEEDED) == (
-        caught.value.code, caught.value.__cause__.code())
+        caught.value.code,
+        caught.value.__cause__.code(),
+    )
 
 
 async def test_header_parameters_correlation_and_trace_come_from_metadata(serve) -> None:
@@ -188,7 +220,9 @@ async def test_header_parameters_correlation_and_trace_come_from_metadata(serve)
     assert {"subject": None, "scopes": [], "tenant": "acme", "correlation_id": "req-42"} == answer
 
 
-async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(serve, framework, wire) -> None:
+async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(
+    serve, framework, wire
+) -> None:
     if framework == "fastapi":
         from mic.fastapi import build_fastapi_app
 
@@ -198,7 +232,10 @@ async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(serve
 
         app = build_litestar_app(routes=ROUTES)
     client, channel = await _client(serve, wire)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http, channel:
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        channel,
+    ):
         over_http = (await http.get("/items/1")).json()
         created_http = (await http.post("/items", json={"name": "desk", "price": "99.5"})).json()
         missing_http = (await http.get("/items/9")).json()
@@ -209,4 +246,7 @@ async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(serve
     assert over_http == over_grpc.model_dump(mode="json")
     assert created_http == created_grpc.model_dump(mode="json")
     assert (missing_http["code"], missing_http["detail"], missing_http["details"]) == (
-        caught.value.code, caught.value.message, caught.value.details)
+        caught.value.code,
+        caught.value.message,
+        caught.value.details,
+    )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mic._deps import require
-from mic.auth import InvalidTokenError, ServiceAuthSigner, ServiceAuthVerifier, VerifiedToken
+from mic.auth import ServiceAuthSigner, ServiceAuthVerifier, VerifiedToken
 from mic.auth._signer import check_scopes
 from mic.client._client import _TokenCache
 from mic.grpc._errors import error_trailers
@@ -21,11 +21,17 @@ from mic.grpc._servicer import identity_var, internal_error, logger, remaining_t
 from mic.http import Identity
 from mic.model import DomainError, ForbiddenError, UnauthorizedError
 
-grpc = require("grpc", "grpc")
+require("grpc", "grpc")
+
+import grpc.aio  # noqa: E402
+
+import grpc  # noqa: E402
 
 HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
-REFLECTION_PREFIXES = ("/grpc.reflection.v1alpha.ServerReflection/",
-                       "/grpc.reflection.v1.ServerReflection/")  # noqa: E501
+REFLECTION_PREFIXES = (
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 def _abort_handler(kind: Any, error: DomainError) -> Any:
@@ -146,24 +152,29 @@ class ServiceAuthServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[
         return _wrap(handler, identity)
 
     async def _authenticate(self, metadata: Iterable[Any]) -> VerifiedToken:
-        token = _bearer(metadata)
-        try:
-            return await self.verifier.verify(token)
-        except InvalidTokenError:
-            raise
+        return await self.verifier.verify(_bearer(metadata))
 
     def _authorize(self, method: str, verified: VerifiedToken) -> Identity:
         if self.issuers is not None and verified.issuer not in self.issuers:
-            raise ForbiddenError("issuer_not_allowed", "This caller may not use this method",
-                                 {"issuer": verified.issuer})
+            raise ForbiddenError(
+                "issuer_not_allowed",
+                "This caller may not use this method",
+                {"issuer": verified.issuer},
+            )
         required = self.method_scopes.get(method, self.scopes)
         if missing := required - verified.scopes:
             raise ForbiddenError(
-                "insufficient_scope", "The caller lacks a scope this method requires",
+                "insufficient_scope",
+                "The caller lacks a scope this method requires",
                 {"required_scopes": sorted(required), "missing_scopes": sorted(missing)},
             )
-        return Identity(subject=verified.subject, kind="service", issuer=verified.issuer,
-                        scopes=verified.scopes, claims=verified.claims)
+        return Identity(
+            subject=verified.subject,
+            kind="service",
+            issuer=verified.issuer,
+            scopes=verified.scopes,
+            claims=verified.claims,
+        )
 
 
 def _outgoing(details: Any, tokens: _TokenCache | None) -> Any:
@@ -203,7 +214,9 @@ class ServiceAuthClientInterceptor(
     ) -> None:
         if signer is not None and not audience:
             raise ValueError("a signer needs the target's audience")
-        self.tokens = None if signer is None else _TokenCache(signer, audience, check_scopes(scopes))
+        self.tokens = (
+            None if signer is None else _TokenCache(signer, audience, check_scopes(scopes))
+        )
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         """Add the metadata and call on."""

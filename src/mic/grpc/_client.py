@@ -1,4 +1,4 @@
-"""`GrpcServiceClient`: call a spec'd service's methods with models, get models or `DomainError`s."""
+"""`GrpcServiceClient`: call a service's methods with models; get models or `DomainError`s."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from mic.grpc._errors import error_from_rpc_error
 from mic.grpc._protobuf import ProtoSchema
 from mic.grpc._specs import GrpcServiceSpec
 
-grpc = require("grpc", "grpc")
+require("grpc", "grpc")
+
+import grpc.aio  # noqa: E402
+
+import grpc  # noqa: E402
 
 
 def _identity(value: bytes) -> bytes:
@@ -65,7 +69,7 @@ class GrpcServiceClient:
         method: str,
         request: BaseModel | Mapping[str, Any] | None = None,
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - gRPC's deadline, sent to the server
         metadata: Iterable[tuple[str, str]] = (),
     ) -> Any:
         """Call a unary method; the answer model (or the wrapped value, or ``None``).
@@ -97,7 +101,7 @@ class GrpcServiceClient:
         method: str,
         request: BaseModel | Mapping[str, Any] | None = None,
         *,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - gRPC's deadline, sent to the server
         metadata: Iterable[tuple[str, str]] = (),
     ) -> Any:
         """Call a server-streaming method; an async iterator of answers.

@@ -132,7 +132,7 @@ def _request_model(
         annotation = body_model if signature.body_required else body_model | None
         fields[body_name] = (annotation, ... if signature.body_required else None)
     try:
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             _message_name(spec, "Request"),
             __config__=ConfigDict(extra="forbid", strict=True),
             **fields,
@@ -150,7 +150,7 @@ def _response_model(spec: GrpcMethodSpec, where: str) -> tuple[type[BaseModel], 
         return annotation, False, False
     try:
         TypeAdapter(annotation)
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             _message_name(spec, "Response"),
             __config__=ConfigDict(extra="forbid"),
             value=(annotation, ...),
@@ -175,9 +175,16 @@ def compile_method(service: GrpcServiceSpec, spec: GrpcMethodSpec) -> MethodCont
     request_model, request_is_body, headers = _request_model(spec, signature, where)
     response_model, wrapped, empty = _response_model(spec, where)
     return MethodContract(
-        service=service, spec=spec, path=path, signature=signature,
-        request_model=request_model, request_is_body=request_is_body, headers=headers,
-        response_model=response_model, response_wrapped=wrapped, response_empty=empty,
+        service=service,
+        spec=spec,
+        path=path,
+        signature=signature,
+        request_model=request_model,
+        request_is_body=request_is_body,
+        headers=headers,
+        response_model=response_model,
+        response_wrapped=wrapped,
+        response_empty=empty,
     )
 
 

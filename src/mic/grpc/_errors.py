@@ -17,7 +17,11 @@ from mic.client._errors import error_from_problem, retry_after_seconds
 from mic.http import render_problem
 from mic.model import DomainError
 
-grpc = require("grpc", "grpc")
+require("grpc", "grpc")
+
+import grpc.aio  # noqa: E402
+
+import grpc  # noqa: E402
 
 PROBLEM_METADATA = "mic-problem-bin"
 """Trailing metadata key holding the RFC 9457 problem document (JSON, UTF-8)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from mic._deps import require
 
@@ -10,7 +11,7 @@ require("google.protobuf", "grpc")
 
 from google.protobuf import descriptor_pb2  # noqa: E402
 
-FieldProto = descriptor_pb2.FieldDescriptorProto
+FieldProto: Any = descriptor_pb2.FieldDescriptorProto
 _SCALARS = {
     FieldProto.TYPE_STRING: "string",
     FieldProto.TYPE_BYTES: "bytes",
@@ -26,23 +27,23 @@ def _comment(text: str | None, indent: str) -> list[str]:
     return [f"{indent}// {line}".rstrip() for line in text.strip().splitlines()]
 
 
-def _type_name(field: FieldProto, package: str) -> str:
+def _type_name(field: Any, package: str) -> str:
     if field.type != FieldProto.TYPE_MESSAGE:
         return _SCALARS[field.type]
-    name = field.type_name.lstrip(".")
+    name: str = field.type_name.lstrip(".")
     # Names of this package are written relative to it, as people write them.
     return name.removeprefix(package + ".") if name.startswith(package + ".") else name
 
 
-def _message(
-    message: descriptor_pb2.DescriptorProto, package: str, prefix: str
-) -> list[str]:
+def _message(message: descriptor_pb2.DescriptorProto, package: str, prefix: str) -> list[str]:
     entries = {nested.name: nested for nested in message.nested_type if nested.options.map_entry}
     lines = [f"message {message.name} {{"]
     for field in message.field:
         entry_name = field.type_name.rpartition(".")[2]
-        if field.label == FieldProto.LABEL_REPEATED and entry_name in entries and (
-            field.type_name == f".{prefix}{message.name}.{entry_name}"
+        if (
+            field.label == FieldProto.LABEL_REPEATED
+            and entry_name in entries
+            and (field.type_name == f".{prefix}{message.name}.{entry_name}")
         ):
             key, value = entries[entry_name].field
             text = f"map<{_type_name(key, package)}, {_type_name(value, package)}>"
@@ -77,7 +78,9 @@ def render_proto(
         lines.append("")
         lines.extend(f'import "{dependency}";' for dependency in file.dependency)
     for service in file.service:
-        lines.extend(["", *_comment(descriptions.get(service.name), ""), f"service {service.name} {{"])
+        lines.extend(
+            ["", *_comment(descriptions.get(service.name), ""), f"service {service.name} {{"]
+        )
         for method in service.method:
             lines.extend(_comment(descriptions.get(f"{service.name}.{method.name}"), "  "))
             stream = "stream " if method.server_streaming else ""

@@ -37,7 +37,7 @@ from google.protobuf import (  # noqa: E402
 from google.protobuf.message import DecodeError, Message  # noqa: E402
 from google.protobuf.unknown_fields import UnknownFieldSet  # noqa: E402
 
-FieldProto = descriptor_pb2.FieldDescriptorProto
+FieldProto: Any = descriptor_pb2.FieldDescriptorProto
 _STRUCT_FILE = "google/protobuf/struct.proto"
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
 _MAPPINGS = (dict, collections.abc.Mapping)
@@ -186,7 +186,7 @@ class _MessageCodec:
         data: dict[str, Any] = {}
         for field in self.fields:
             kind, name = field.kind, field.name
-            if kind == _SCALAR or kind == _STRUCT or kind == _VALUE:
+            if kind in (_SCALAR, _STRUCT, _VALUE):
                 if message.HasField(name):
                     data[name] = field.decode(getattr(message, name))
             elif kind == _MESSAGE:
@@ -216,7 +216,7 @@ class ProtoSchema:
         self.files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
         self._codecs: dict[type[BaseModel], _MessageCodec] = {}
         self._names: dict[str, type[BaseModel]] = {}
-        self._pending: list[tuple[type[BaseModel], str, descriptor_pb2.DescriptorProto]] = []
+        self._pending: list[tuple[type[BaseModel], descriptor_pb2.DescriptorProto]] = []
         self._uses_struct: set[str] = set()
         self._struct_added = False
         self._package = ""
@@ -234,7 +234,8 @@ class ProtoSchema:
         """Serialize a model instance as its message."""
         codec = self._codecs[model]
         message_class = typing.cast("type[Message]", codec.message_class)
-        return message_class(**codec.to_kwargs(instance)).SerializeToString()
+        data: bytes = message_class(**codec.to_kwargs(instance)).SerializeToString()
+        return data
 
     def decode(self, model: type[BaseModel], data: bytes) -> dict[str, Any]:
         """Parse bytes of a model's message into the dict the model validates.
@@ -268,8 +269,8 @@ class ProtoSchema:
                 if contract.spec.server_streaming:
                     method.server_streaming = True
         while self._pending:
-            model, full_name, message = self._pending.pop(0)
-            self._fill_message(model, full_name, message, file)
+            model, message = self._pending.pop(0)
+            self._fill_message(model, message, file)
         if name in self._uses_struct:
             file.dependency.append(_STRUCT_FILE)
             if not self._struct_added:
@@ -304,13 +305,12 @@ class ProtoSchema:
         forbid = model.model_config.get("extra") == "forbid"
         self._codecs[model] = _MessageCodec(full_name, forbid)
         message = file.message_type.add(name=full_name.rpartition(".")[2])
-        self._pending.append((model, full_name, message))
+        self._pending.append((model, message))
         return "." + full_name
 
     def _fill_message(
         self,
         model: type[BaseModel],
-        full_name: str,
         message: descriptor_pb2.DescriptorProto,
         file: descriptor_pb2.FileDescriptorProto,
     ) -> None:
@@ -318,11 +318,9 @@ class ProtoSchema:
         synthetic_oneofs: list[str] = []
         for number, (name, info) in enumerate(model.model_fields.items(), start=1):
             where = f"{model.__qualname__}.{name}"
-            annotation = info.annotation
-            if info.metadata:
-                annotation = Annotated[(annotation, *info.metadata)]
+            # Constraints (in `info.metadata`) are checked by pydantic, not by protobuf.
             field = message.field.add(name=name, number=number)
-            kind, encode, decode = self._describe(annotation, field, message, file, where)
+            kind, encode, decode = self._describe(info.annotation, field, message, file, where)
             if field.label == FieldProto.LABEL_OPTIONAL and field.type != FieldProto.TYPE_MESSAGE:
                 # proto3 `optional`: explicit presence through a synthetic one-of (protoc's way).
                 field.proto3_optional = True
@@ -331,7 +329,6 @@ class ProtoSchema:
         for index, name in enumerate(synthetic_oneofs):
             message.oneof_decl.add(name=f"_{name}")
             next(f for f in message.field if f.name == name).oneof_index = index
-        del full_name
 
     def _leaf(self, annotation: Any, where: str) -> _Leaf:
         inner, _ = _strip(annotation)
@@ -340,7 +337,7 @@ class ProtoSchema:
         try:
             adapter: TypeAdapter[Any] = TypeAdapter(annotation)
             schema = adapter.json_schema(mode="serialization")
-        except Exception as exc:  # noqa: BLE001 - pydantic raises several types here
+        except Exception as exc:
             raise GrpcSpecError(f"{where}: unsupported type {annotation!r}: {exc}") from exc
         if "$ref" in schema:
             schema = schema.get("$defs", {}).get(schema["$ref"].rpartition("/")[2], {})
@@ -350,9 +347,12 @@ class ProtoSchema:
                 f"{where}: {annotation!r} has no protobuf mapping (a union, an object that is "
                 "not a pydantic model, ...); change the type or use wire='json'"
             )
-        if isinstance(inner, type) and issubclass(inner, bool | int | float | str):
-            if not issubclass(inner, enum.Enum):
-                return _Leaf(proto_type, _identity)
+        if (
+            isinstance(inner, type)
+            and issubclass(inner, bool | int | float | str)
+            and not issubclass(inner, enum.Enum)
+        ):
+            return _Leaf(proto_type, _identity)
 
         def encode(value: Any) -> Any:
             return adapter.dump_python(value, mode="json")
@@ -362,7 +362,7 @@ class ProtoSchema:
     def _describe(
         self,
         annotation: Any,
-        field: FieldProto,
+        field: Any,
         message: descriptor_pb2.DescriptorProto,
         file: descriptor_pb2.FileDescriptorProto,
         where: str,
@@ -370,9 +370,14 @@ class ProtoSchema:
         inner, optional = _strip(annotation)
         origin = get_origin(inner)
         field.label = FieldProto.LABEL_OPTIONAL
-        if inner is Any or (inner in _MAPPINGS) or (
-            origin in _MAPPINGS and _strip(get_args(inner)[1])[0] is Any
-            and _strip(get_args(inner)[0])[0] is str
+        if (
+            inner is Any
+            or (inner in _MAPPINGS)
+            or (
+                origin in _MAPPINGS
+                and _strip(get_args(inner)[1])[0] is Any
+                and _strip(get_args(inner)[0])[0] is str
+            )
         ):
             return self._json_field(inner, field, file)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
@@ -389,7 +394,7 @@ class ProtoSchema:
         return _SCALAR, leaf.encode, _identity
 
     def _json_field(
-        self, inner: Any, field: FieldProto, file: descriptor_pb2.FileDescriptorProto
+        self, inner: Any, field: Any, file: descriptor_pb2.FileDescriptorProto
     ) -> tuple[int, Encode, Decode]:
         self._uses_struct.add(file.name)
         field.type = FieldProto.TYPE_MESSAGE
@@ -401,7 +406,7 @@ class ProtoSchema:
 
     def _item(
         self, annotation: Any, file: descriptor_pb2.FileDescriptorProto, where: str
-    ) -> tuple[int, str, Encode, Decode | None]:
+    ) -> tuple[int, str, Encode, Callable[..., Any] | None]:
         """A repeated item or map value: (type, type name, encode, message decode or None)."""
         inner, optional = _strip(annotation)
         if optional:
@@ -421,7 +426,7 @@ class ProtoSchema:
     def _repeated(
         self,
         inner: Any,
-        field: FieldProto,
+        field: Any,
         message: descriptor_pb2.DescriptorProto,
         file: descriptor_pb2.FileDescriptorProto,
         where: str,
@@ -448,7 +453,7 @@ class ProtoSchema:
     def _map(
         self,
         inner: Any,
-        field: FieldProto,
+        field: Any,
         message: descriptor_pb2.DescriptorProto,
         file: descriptor_pb2.FileDescriptorProto,
         where: str,
@@ -482,6 +487,10 @@ class ProtoSchema:
             )
         return (
             _MAP,
-            (dict if encode is _identity else lambda values: {k: encode(v) for k, v in values.items()}),
+            (
+                dict
+                if encode is _identity
+                else lambda values: {k: encode(v) for k, v in values.items()}
+            ),
             lambda pair: dict(pair[0]),
         )

@@ -7,12 +7,16 @@ from typing import Any
 
 from mic._deps import require
 from mic.grpc._contract import MethodContract, compile_method
-from mic.grpc._protobuf import ProtoSchema
 from mic.grpc._proto_text import render_proto
+from mic.grpc._protobuf import ProtoSchema
 from mic.grpc._servicer import MethodServer
 from mic.grpc._specs import GrpcServiceSpec, GrpcSpecError
 
-grpc = require("grpc", "grpc")
+require("grpc", "grpc")
+
+import grpc.aio  # noqa: E402
+
+import grpc  # noqa: E402
 
 
 def _compile(
@@ -85,19 +89,26 @@ def build_grpc_server(
             raise TypeError("auth must be a ServiceAuthServerInterceptor or None")
         scopes = {c.path: c.spec.scopes for _, cs in compiled for c in cs if c.spec.scopes}
         auth = ServiceAuthServerInterceptor(
-            auth.verifier, issuers=auth.issuers, scopes=auth.scopes,
+            auth.verifier,
+            issuers=auth.issuers,
+            scopes=auth.scopes,
             method_scopes={**scopes, **{k: v - auth.scopes for k, v in auth.method_scopes.items()}},
             public_methods=auth.public_methods,
         )
         chain.insert(0, auth)
     server = grpc.aio.server(
         interceptors=chain or None,
-        options=[("grpc.max_receive_message_length", max_message_size),
-                 ("grpc.max_send_message_length", max_message_size), *options],
+        options=[
+            ("grpc.max_receive_message_length", max_message_size),
+            ("grpc.max_send_message_length", max_message_size),
+            *options,
+        ],
     )
     for service, contracts in compiled:
         handlers = {
-            c.spec.name: MethodServer(c, schema if service.wire == "protobuf" else None).rpc_handler()
+            c.spec.name: MethodServer(
+                c, schema if service.wire == "protobuf" else None
+            ).rpc_handler()
             for c in contracts
         }
         server.add_generic_rpc_handlers(

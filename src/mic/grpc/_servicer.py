@@ -26,7 +26,11 @@ from mic.http import HttpRequestContext, Identity
 from mic.model import DomainError, ValidationFailedError
 from mic.observability import CorrelationIdInterceptor, parse_traceparent
 
-grpc = require("grpc", "grpc")
+require("grpc", "grpc")
+
+import grpc.aio  # noqa: E402
+
+import grpc  # noqa: E402
 
 logger = logging.getLogger("mic.grpc")
 
@@ -74,12 +78,15 @@ class _Codec:
             values = self.schema.decode(model, data)
         except MalformedMessageError as exc:
             raise DomainError(
-                "malformed_message", "The request is not a valid protobuf message",
+                "malformed_message",
+                "The request is not a valid protobuf message",
                 {"error": str(exc)},
             ) from None
         except UnknownFieldsError as exc:
-            errors = [{"loc": loc, "type": "unknown_field", "msg": "Unknown field number"}
-                      for loc in exc.locations]
+            errors = [
+                {"loc": loc, "type": "unknown_field", "msg": "Unknown field number"}
+                for loc in exc.locations
+            ]
             raise ValidationFailedError(
                 message="The request is not valid", details={"errors": errors}
             ) from None
@@ -111,10 +118,17 @@ class _Call:
     def __init__(self, context: Any) -> None:
         self.metadata = _metadata(context)
         found = {k: v for k, v in self.metadata if k in _CORRELATION_KEYS or k == "traceparent"}
-        correlation_id = next(
-            (found[k] for k in _CORRELATION_KEYS if k in found and _CORRELATION.accepts(found[k])),
-            None,
-        ) or uuid.uuid4().hex
+        correlation_id = (
+            next(
+                (
+                    found[k]
+                    for k in _CORRELATION_KEYS
+                    if k in found and _CORRELATION.accepts(found[k])
+                ),
+                None,
+            )
+            or uuid.uuid4().hex
+        )
         raw_parent = found.get("traceparent")
         parent = raw_parent if raw_parent and parse_traceparent(raw_parent) else None
         remaining = context.time_remaining()
@@ -153,8 +167,13 @@ class MethodServer:
                 values = by_name.get(param.alias)
                 if not values:
                     if param.required:
-                        errors.append({"loc": ["metadata", param.alias], "type": "missing",
-                                       "msg": "Field required"})
+                        errors.append(
+                            {
+                                "loc": ["metadata", param.alias],
+                                "type": "missing",
+                                "msg": "Field required",
+                            }
+                        )
                     else:
                         kwargs[param.name] = param.default_value()
                     continue
@@ -162,16 +181,25 @@ class MethodServer:
                     raw = values if param.is_sequence else values[0]
                     kwargs[param.name] = param.adapter.validate_python(raw)
                 except ValidationError as exc:
-                    errors.extend({"loc": ["metadata", param.alias, *e["loc"]], "type": e["type"],
-                                   "msg": e["msg"]} for e in validation_errors(exc))
+                    errors.extend(
+                        {
+                            "loc": ["metadata", param.alias, *e["loc"]],
+                            "type": e["type"],
+                            "msg": e["msg"],
+                        }
+                        for e in validation_errors(exc)
+                    )
             if errors:
                 raise ValidationFailedError(
                     message="The request is not valid", details={"errors": errors}
                 )
         if (name := contract.signature.context_name) is not None:
             context = HttpRequestContext(
-                method="POST", path=contract.path, headers=call.metadata,
-                route_name=contract.path, route_path=contract.path,
+                method="POST",
+                path=contract.path,
+                headers=call.metadata,
+                route_name=contract.path,
+                route_path=contract.path,
             )
             context.identity = identity_var.get()
             context.correlation_id = call.correlation_id
@@ -196,7 +224,7 @@ class MethodServer:
                     result = await asyncio.to_thread(functools.partial(self.handler, **kwargs))
                 answer = self.codec.encode_response(result)
             except DomainError as error:
-                failure: DomainError | None = error
+                failure = error
             except Exception:
                 logger.exception("unhandled error in gRPC method %s", self.contract.path)
                 failure = internal_error()
