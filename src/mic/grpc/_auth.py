@@ -9,6 +9,8 @@ client side signs every call with a cached token, and adds the correlation id,
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,7 +36,8 @@ REFLECTION_PREFIXES = (
 )
 
 
-def _abort_handler(kind: Any, error: DomainError) -> Any:
+def _abort_handler(handler: Any, error: DomainError) -> Any:
+    """A handler of the same kind as `handler` that refuses the call with `error`."""
     code, message, trailers = error_trailers(error)
 
     async def refuse(request: Any, context: Any) -> Any:
@@ -44,10 +47,12 @@ def _abort_handler(kind: Any, error: DomainError) -> Any:
         await context.abort(code, message, trailers)
         yield  # pragma: no cover - abort raises; this only makes an async generator
 
-    if kind.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(refuse_stream)
-    if kind.request_streaming:
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse_stream)
+    if handler.request_streaming:
         return grpc.stream_unary_rpc_method_handler(refuse)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(refuse_stream)
     return grpc.unary_unary_rpc_method_handler(refuse)
 
 
@@ -64,32 +69,51 @@ def _bearer(metadata: Iterable[Any]) -> str:
     return token
 
 
+def _with_identity_unary(behaviour: Any, identity: Identity) -> Any:
+    is_async = inspect.iscoroutinefunction(behaviour)
+
+    async def run(request: Any, context: Any) -> Any:
+        token = identity_var.set(identity)
+        try:
+            if is_async:
+                return await behaviour(request, context)
+            # A blocking behaviour runs in a thread (with this context), as grpcio would.
+            return await asyncio.to_thread(behaviour, request, context)
+        finally:
+            identity_var.reset(token)
+
+    return run
+
+
+def _with_identity_stream(behaviour: Any, identity: Identity) -> Any:
+    async def run(request: Any, context: Any) -> Any:
+        token = identity_var.set(identity)
+        try:
+            responses = behaviour(request, context)
+            if hasattr(responses, "__aiter__"):
+                async for response in responses:
+                    yield response
+            else:
+                for response in responses:
+                    yield response
+        finally:
+            identity_var.reset(token)
+
+    return run
+
+
 def _wrap(handler: Any, identity: Identity) -> Any:
-    """`handler` with `identity` in context while its behaviour runs."""
-    if handler.unary_unary is not None:
-        inner = handler.unary_unary
-
-        async def unary(request: Any, context: Any) -> Any:
-            token = identity_var.set(identity)
-            try:
-                return await inner(request, context)
-            finally:
-                identity_var.reset(token)
-
-        return handler._replace(unary_unary=unary)
-    if handler.unary_stream is not None:
-        inner_stream = handler.unary_stream
-
-        async def stream(request: Any, context: Any) -> Any:
-            token = identity_var.set(identity)
-            try:
-                async for item in inner_stream(request, context):
-                    yield item
-            finally:
-                identity_var.reset(token)
-
-        return handler._replace(unary_stream=stream)
-    return handler
+    """`handler` with `identity` in context while its behaviour runs (any of the four kinds)."""
+    for name, wrapper in (
+        ("unary_unary", _with_identity_unary),
+        ("stream_unary", _with_identity_unary),
+        ("unary_stream", _with_identity_stream),
+        ("stream_stream", _with_identity_stream),
+    ):
+        behaviour = getattr(handler, name)
+        if behaviour is not None:
+            return handler._replace(**{name: wrapper(behaviour, identity)})
+    return handler  # pragma: no cover - grpcio handlers always have one behaviour
 
 
 class ServiceAuthServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]

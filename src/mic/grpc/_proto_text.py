@@ -7,6 +7,7 @@ from typing import Any
 
 from mic._deps import require
 
+require("grpc", "grpc")  # checked first: a missing extra is reported as grpcio
 require("google.protobuf", "grpc")
 
 from google.protobuf import descriptor_pb2  # noqa: E402

@@ -26,6 +26,7 @@ from mic._deps import require
 from mic.grpc._contract import MethodContract
 from mic.grpc._specs import GrpcServiceSpec, GrpcSpecError
 
+require("grpc", "grpc")  # checked first: a missing extra is reported as grpcio
 require("google.protobuf", "grpc")
 
 from google.protobuf import (  # noqa: E402
