@@ -219,10 +219,39 @@ def _outgoing(details: Any, tokens: _TokenCache | None) -> Any:
     )
 
 
-class ServiceAuthClientInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.aio.UnaryStreamClientInterceptor,  # type: ignore[misc]
-):
+class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self, owner: ServiceAuthClientInterceptor) -> None:
+        self.owner = owner
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self.owner.call_details(details), request)
+
+
+class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    def __init__(self, owner: ServiceAuthClientInterceptor) -> None:
+        self.owner = owner
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self.owner.call_details(details), request)
+
+
+class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self, owner: ServiceAuthClientInterceptor) -> None:
+        self.owner = owner
+
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self.owner.call_details(details), requests)
+
+
+class _StreamStream(grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+    def __init__(self, owner: ServiceAuthClientInterceptor) -> None:
+        self.owner = owner
+
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self.owner.call_details(details), requests)
+
+
+class ServiceAuthClientInterceptor:
     """Sign every call for `audience` with a cached token; propagate id, trace and deadline.
 
     Args:
@@ -230,7 +259,10 @@ class ServiceAuthClientInterceptor(
         audience: The target service's name, as its verifier expects it.
         scopes: Scopes to ask for.
 
-    The token is signed once and reused until shortly before it expires.
+    The token is signed once and reused until shortly before it expires. grpcio files
+    each client interceptor under one call kind, so `for_channel` gives one per kind:
+    ``grpc.aio.insecure_channel(target, interceptors=interceptor.for_channel())``, or use
+    `authenticated_channel`.
     """
 
     def __init__(
@@ -242,13 +274,13 @@ class ServiceAuthClientInterceptor(
             None if signer is None else _TokenCache(signer, audience, check_scopes(scopes))
         )
 
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        """Add the metadata and call on."""
-        return await continuation(_outgoing(details, self.tokens), request)
+    def call_details(self, details: Any) -> Any:
+        """`details` with the token, the propagation metadata and the remaining deadline."""
+        return _outgoing(details, self.tokens)
 
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        """Add the metadata and call on."""
-        return await continuation(_outgoing(details, self.tokens), request)
+    def for_channel(self) -> list[Any]:
+        """The four grpcio client interceptors (one per call kind) that apply this one."""
+        return [_UnaryUnary(self), _UnaryStream(self), _StreamUnary(self), _StreamStream(self)]
 
 
 def authenticated_channel(
@@ -271,7 +303,7 @@ def authenticated_channel(
             (loopback, or a mesh that encrypts).
         options: grpcio channel options.
     """
-    interceptors = [ServiceAuthClientInterceptor(signer, audience, scopes)]
+    interceptors = ServiceAuthClientInterceptor(signer, audience, scopes).for_channel()
     if credentials is None:
         return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
     return grpc.aio.secure_channel(

@@ -227,10 +227,6 @@ class ProtoSchema:
         for package, members in grouped.items():
             self._build_file(package, members)
 
-    def codec(self, model: type[BaseModel]) -> _MessageCodec:
-        """The codec of a registered model."""
-        return self._codecs[model]
-
     def encode(self, model: type[BaseModel], instance: BaseModel) -> bytes:
         """Serialize a model instance as its message."""
         codec = self._codecs[model]
