@@ -250,3 +250,21 @@ async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(
         caught.value.message,
         caught.value.details,
     )
+
+
+async def test_failures_echo_the_correlation_id(serve) -> None:
+    client, channel = await _client(serve)
+    token = mic_context.correlation_id.set("req-7")
+    try:
+        async with channel:
+            with pytest.raises(NotFoundError) as sent:
+                await client.call("GetItem", {"item_id": 9})
+    finally:
+        mic_context.correlation_id.reset(token)
+    client, channel = await _client(serve)
+    async with channel:
+        with pytest.raises(NotFoundError) as generated:
+            await client.call("GetItem", {"item_id": 9})
+    echoed = dict(sent.value.__cause__.trailing_metadata())["x-request-id"]
+    new = dict(generated.value.__cause__.trailing_metadata())["x-request-id"]
+    assert ("req-7", 32) == (echoed, len(new))

@@ -42,6 +42,7 @@ class MethodContract:
         response_model: The answer's model (the declared model, or synthesized).
         response_wrapped: Whether the declared answer type sits in a ``value`` field.
         response_empty: Whether the handler answers nothing (an empty message).
+        request_fields: The field names of a synthesized `request_model`.
     """
 
     service: GrpcServiceSpec
@@ -54,13 +55,14 @@ class MethodContract:
     response_model: type[BaseModel]
     response_wrapped: bool
     response_empty: bool
+    request_fields: tuple[str, ...] = ()
 
     def handler_kwargs(self, request: BaseModel) -> dict[str, Any]:
         """The handler's keyword arguments from a validated request (headers excluded)."""
         body_name = self.signature.body_name
         if self.request_is_body:
             return {body_name: request} if body_name is not None else {}
-        return {name: getattr(request, name) for name in type(request).model_fields}
+        return {name: getattr(request, name) for name in self.request_fields}
 
     def response_message(self, result: Any) -> BaseModel:
         """The handler's result as an instance of `response_model`.
@@ -185,6 +187,7 @@ def compile_method(service: GrpcServiceSpec, spec: GrpcMethodSpec) -> MethodCont
         response_model=response_model,
         response_wrapped=wrapped,
         response_empty=empty,
+        request_fields=tuple(request_model.model_fields),
     )
 
 

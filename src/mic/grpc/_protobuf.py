@@ -15,8 +15,10 @@ import enum
 import re
 import types
 import typing
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
@@ -350,6 +352,10 @@ class ProtoSchema:
             and not issubclass(inner, enum.Enum)
         ):
             return _Leaf(proto_type, _identity)
+
+        if inner in (Decimal, uuid.UUID):
+            # pydantic writes both as str(value); calling str directly is ~10x cheaper.
+            return _Leaf(proto_type, str)
 
         def encode(value: Any) -> Any:
             return adapter.dump_python(value, mode="json")
