@@ -139,15 +139,15 @@ async def test_errors_without_a_problem_map_by_status(hand_written, signer) -> N
 
 
 def test_status_codes_for_unlisted_statuses() -> None:
-    class Teapot(DomainError):
+    class TeapotError(DomainError):
         http_status_code = 418
 
-    class Storage(DomainError):
+    class StorageError(DomainError):
         http_status_code = 507
 
     assert (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL) == (
-        status_code_for(Teapot()),
-        status_code_for(Storage()),
+        status_code_for(TeapotError()),
+        status_code_for(StorageError()),
     )
 
 

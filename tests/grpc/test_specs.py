@@ -190,7 +190,7 @@ def test_two_models_with_one_name_are_refused() -> None:
     second = type("Same", (BaseModel,), {"__annotations__": {"b": int}})
 
     one, two = _taking(first), _taking(second)
-    with pytest.raises(GrpcSpecError, match="two models are both message 't.v1.Same'"):
+    with pytest.raises(GrpcSpecError, match=r"two models are both message 't\.v1\.Same'"):
         _schema(GrpcMethodSpec(name="One", handler=one), GrpcMethodSpec(name="Two", handler=two))
 
 
