@@ -87,12 +87,15 @@ def build_grpc_server(
 
         if not isinstance(auth, ServiceAuthServerInterceptor):
             raise TypeError("auth must be a ServiceAuthServerInterceptor or None")
-        scopes = {c.path: c.spec.scopes for _, cs in compiled for c in cs if c.spec.scopes}
+        scopes = {path: set(extra) for path, extra in auth.method_scopes.items()}
+        for _, contracts in compiled:
+            for contract in contracts:
+                scopes.setdefault(contract.path, set()).update(contract.spec.scopes)
         auth = ServiceAuthServerInterceptor(
             auth.verifier,
             issuers=auth.issuers,
             scopes=auth.scopes,
-            method_scopes={**scopes, **{k: v - auth.scopes for k, v in auth.method_scopes.items()}},
+            method_scopes=scopes,
             public_methods=auth.public_methods,
         )
         chain.insert(0, auth)
