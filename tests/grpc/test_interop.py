@@ -194,7 +194,7 @@ async def test_deadlines_travel_through_nested_calls(serve) -> None:
         )
     # Without propagation the inner call would have no deadline at all (None); the wire
     # carries timeouts in whole units, hence the small tolerance.
-    assert 0 < answer["inner"] <= answer["here"] + 0.05
+    assert 0 < answer["inner"] <= answer["here"] + 0.5
     assert answer["here"] <= 30
     assert unbounded["here"] is None
     assert remaining_time() is None
