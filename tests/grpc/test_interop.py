@@ -291,3 +291,32 @@ async def test_server_options_are_passed(serve) -> None:
                 "CreateItem", {"name": "x" * 200, "price": "1"}
             )
     assert grpc.StatusCode.RESOURCE_EXHAUSTED == caught.value.__cause__.code()
+
+
+async def merge(
+    *, document: dict[str, Any], defaults: dict[str, Any] | None = None, strict: bool = False
+) -> dict[str, Any]:
+    """A dict-in, dict-out handler: free-form JSON objects both ways."""
+    return {**(defaults or {}), **document, "strict": strict}
+
+
+@pytest.mark.parametrize("wire", ["protobuf", "json"])
+async def test_dict_in_dict_out_servicers(serve, wire) -> None:
+    spec = GrpcServiceSpec(
+        name="D", package="d.v1", wire=wire, methods=(GrpcMethodSpec(name="Merge", handler=merge),)
+    )
+    target = await serve([spec])
+    async with authenticated_channel(target, signer=None, audience="d") as channel:
+        client = GrpcServiceClient(channel, spec)
+        merged = await client.call(
+            "Merge", {"document": {"a": [1, {"b": None}]}, "defaults": {"c": 1.5}}
+        )
+        bad = b'{"document": {"a": 1}, "strict": "yes"}' if wire == "json" else b""
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await channel.unary_unary("/d.v1.D/Merge")(bad)
+    assert {"a": [1, {"b": None}], "c": 1.5, "strict": False} == merged
+    error = error_from_rpc_error(caught.value)
+    assert (ValidationFailedError, ["strict"] if wire == "json" else ["document"]) == (
+        type(error),
+        error.details["errors"][0]["loc"],
+    )

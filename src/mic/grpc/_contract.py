@@ -10,9 +10,12 @@ parameters come from metadata. The answer is a model; any other type `T` is wrap
 from __future__ import annotations
 
 import collections.abc
+import inspect
+import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
@@ -43,6 +46,7 @@ class MethodContract:
         response_wrapped: Whether the declared answer type sits in a ``value`` field.
         response_empty: Whether the handler answers nothing (an empty message).
         request_fields: The field names of a synthesized `request_model`.
+        is_async: Whether the handler is a coroutine function (else it runs in a thread).
     """
 
     service: GrpcServiceSpec
@@ -56,6 +60,7 @@ class MethodContract:
     response_wrapped: bool
     response_empty: bool
     request_fields: tuple[str, ...] = ()
+    is_async: bool = True
 
     def handler_kwargs(self, request: BaseModel) -> dict[str, Any]:
         """The handler's keyword arguments from a validated request (headers excluded)."""
@@ -115,10 +120,62 @@ def _message_name(spec: GrpcMethodSpec, suffix: str) -> str:
     return f"{spec.name[:1].upper()}{spec.name[1:]}{suffix}"
 
 
+def _is_document(annotation: Any) -> bool:
+    """Whether `annotation` is a free-form JSON object: ``dict[str, Any]`` (or ``| None``)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return len(options) == 1 and _is_document(options[0])
+    if get_origin(annotation) not in (dict, collections.abc.Mapping):
+        return False
+    key, value = get_args(annotation)
+    return key is str and value is Any
+
+
+def _document_parameters(handler: Callable[..., Any], where: str) -> dict[str, inspect.Parameter]:
+    """Parameters annotated ``dict[str, Any]``: free-form request fields (dict-in handlers)."""
+    try:
+        hints = typing.get_type_hints(handler, include_extras=True)
+        parameters = inspect.signature(handler).parameters
+    except (NameError, TypeError, ValueError) as exc:
+        raise GrpcSpecError(f"{where}: cannot read the handler signature: {exc}") from exc
+    return {
+        name: param.replace(annotation=hints[name])
+        for name, param in parameters.items()
+        if name in hints
+        and _is_document(hints[name])
+        and param.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def _without(handler: Callable[..., Any], names: Mapping[str, Any]) -> Callable[..., Any]:
+    """`handler` as `resolve_handler` should see it: without the document parameters."""
+    if not names:
+        return handler
+    signature = inspect.signature(handler)
+    hints = typing.get_type_hints(handler, include_extras=True)
+
+    def view(**kwargs: Any) -> Any:  # pragma: no cover - only its signature is read
+        return handler(**kwargs)
+
+    view.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for n, p in signature.parameters.items() if n not in names]
+    )
+    view.__annotations__ = {k: v for k, v in hints.items() if k not in names}
+    return view
+
+
 def _request_model(
-    spec: GrpcMethodSpec, signature: HandlerSignature, where: str
+    spec: GrpcMethodSpec,
+    signature: HandlerSignature,
+    documents: Mapping[str, inspect.Parameter],
+    where: str,
 ) -> tuple[type[BaseModel], bool, tuple[HandlerParameter, ...]]:
     fields: dict[str, Any] = {}
+    for name, document in documents.items():
+        required = document.default is inspect.Parameter.empty
+        fields[name] = (document.annotation, ... if required else document.default)
     headers: list[HandlerParameter] = []
     for param in signature.parameters:
         if param.location == "cookie":
@@ -129,7 +186,7 @@ def _request_model(
         fields[param.name] = (param.annotation, ... if param.required else param.default)
     body_model, body_name = signature.body_model, signature.body_name
     if body_model is not None and body_name is not None:
-        if not fields:
+        if not fields and not documents:
             return body_model, True, tuple(headers)
         annotation = body_model if signature.body_required else body_model | None
         fields[body_name] = (annotation, ... if signature.body_required else None)
@@ -170,11 +227,12 @@ def compile_method(service: GrpcServiceSpec, spec: GrpcMethodSpec) -> MethodCont
     """
     path = f"/{service.full_name}/{spec.name}"
     where = f"method {path!r}"
+    documents = _document_parameters(spec.handler, where)
     try:
-        signature = resolve_handler(path, spec.handler, spec.path)
+        signature = resolve_handler(path, _without(spec.handler, documents), spec.path)
     except ValueError as exc:  # RouteSpecError
         raise GrpcSpecError(str(exc)) from exc
-    request_model, request_is_body, headers = _request_model(spec, signature, where)
+    request_model, request_is_body, headers = _request_model(spec, signature, documents, where)
     response_model, wrapped, empty = _response_model(spec, where)
     return MethodContract(
         service=service,
@@ -188,6 +246,8 @@ def compile_method(service: GrpcServiceSpec, spec: GrpcMethodSpec) -> MethodCont
         response_wrapped=wrapped,
         response_empty=empty,
         request_fields=tuple(request_model.model_fields),
+        is_async=inspect.iscoroutinefunction(spec.handler)
+        or inspect.iscoroutinefunction(type(spec.handler).__call__),
     )
 
 

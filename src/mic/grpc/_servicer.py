@@ -146,7 +146,7 @@ class MethodServer:
         self.contract = contract
         self.codec = _Codec(contract, schema)
         self.handler = contract.spec.handler
-        self.is_async = contract.signature.is_async
+        self.is_async = contract.is_async
 
     def _kwargs(self, request: bytes, call: _Call) -> dict[str, Any]:
         contract = self.contract
