@@ -91,7 +91,11 @@ class GrpcServiceClient:
             contract.path, request_serializer=_identity, response_deserializer=_identity
         )
         try:
-            data = await call(payload, timeout=timeout or self.timeout, metadata=tuple(metadata))
+            data = await call(
+                payload,
+                timeout=self.timeout if timeout is None else timeout,
+                metadata=tuple(metadata),
+            )
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc_error(error) from error
         return self._decode(contract, data)
@@ -114,7 +118,9 @@ class GrpcServiceClient:
         call = self.channel.unary_stream(
             contract.path, request_serializer=_identity, response_deserializer=_identity
         )
-        responses = call(payload, timeout=timeout or self.timeout, metadata=tuple(metadata))
+        responses = call(
+            payload, timeout=self.timeout if timeout is None else timeout, metadata=tuple(metadata)
+        )
         try:
             async for data in responses:
                 yield self._decode(contract, data)
