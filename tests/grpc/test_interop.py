@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import pytest
@@ -99,16 +100,22 @@ async def test_every_handler_kind_sees_the_identity(hand_written, signer) -> Non
     ) == (unary, sync_unary, stream, sync_stream, client_stream, bidi)
 
 
+async def _never_sending() -> Any:
+    """A request stream that stays open: the refusal cannot race the client's half-close."""
+    await asyncio.Event().wait()
+    yield b"x"  # pragma: no cover - never reached
+
+
 async def _refused(channel: Any, method: str) -> Any:
     path = f"/raw.Raw/{method}"
     if method == "Unary":
         return await channel.unary_unary(path)(b"x")
     if method == "ClientStream":
-        return await channel.stream_unary(path)(iter([b"x"]))
+        return await channel.stream_unary(path)(_never_sending())
     call = (
         channel.unary_stream(path)(b"x")
         if method == "Stream"
-        else channel.stream_stream(path)(iter([b"x"]))
+        else channel.stream_stream(path)(_never_sending())
     )
     return [m async for m in call]
 
