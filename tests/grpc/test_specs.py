@@ -153,6 +153,10 @@ class Plain:
     pass
 
 
+class AnyList(BaseModel):
+    value: list[Any]
+
+
 class Arbitrary(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     value: Plain
@@ -167,6 +171,7 @@ class Arbitrary(BaseModel):
         (BadKey, "map keys are str, int or bool"),
         (Pair, "only homogeneous tuples"),
         (Arbitrary, "unsupported type"),
+        (AnyList, "lists and maps of Any"),
     ],
 )
 def test_unmappable_types_fail_at_build_time(model: type[BaseModel], message: str) -> None:

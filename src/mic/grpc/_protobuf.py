@@ -370,7 +370,7 @@ class ProtoSchema:
         file: descriptor_pb2.FileDescriptorProto,
         where: str,
     ) -> tuple[int, Encode, Decode]:
-        inner, optional = _strip(annotation)
+        inner, _ = _strip(annotation)  # presence: proto3 `optional`, set by the caller
         origin = get_origin(inner)
         field.label = FieldProto.LABEL_OPTIONAL
         if (
@@ -391,7 +391,6 @@ class ProtoSchema:
             return self._repeated(inner, field, message, file, where)
         if origin in _MAPPINGS:
             return self._map(inner, field, message, file, where)
-        del optional
         leaf = self._leaf(inner, where)
         field.type = leaf.proto_type
         return _SCALAR, leaf.encode, _identity
@@ -418,7 +417,12 @@ class ProtoSchema:
             type_name = self._register(inner, file)
             codec = self._codecs[inner]
             return FieldProto.TYPE_MESSAGE, type_name, codec.to_kwargs, codec.to_dict
-        if get_origin(inner) in _SEQUENCES or get_origin(inner) in _MAPPINGS or inner is Any:
+        if inner is Any:
+            raise GrpcSpecError(
+                f"{where}: lists and maps of Any have no protobuf mapping; use a model, "
+                "dict[str, Any] for the whole value, or wire='json'"
+            )
+        if get_origin(inner) in _SEQUENCES or get_origin(inner) in _MAPPINGS:
             raise GrpcSpecError(
                 f"{where}: nested lists or maps have no protobuf mapping; wrap the inner one "
                 "in a model, or use wire='json'"
