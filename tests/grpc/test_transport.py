@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from pydantic import Field
 
 import grpc
 from mic import context as mic_context
 from mic.client import UpstreamServerError
-from mic.grpc import GrpcServiceClient, authenticated_channel
+from mic.contracts import StrictSchema
+from mic.grpc import GrpcMethodSpec, GrpcServiceClient, GrpcServiceSpec, authenticated_channel
 from mic.model import (
     ConflictError,
     DomainError,
@@ -268,3 +270,31 @@ async def test_failures_echo_the_correlation_id(serve) -> None:
     echoed = dict(sent.value.__cause__.trailing_metadata())["x-request-id"]
     new = dict(generated.value.__cause__.trailing_metadata())["x-request-id"]
     assert ("req-7", 32) == (echoed, len(new))
+
+
+class Aliased(StrictSchema):
+    full_name: str = Field(alias="fullName")
+
+
+async def echo_aliased(*, payload: Aliased) -> Aliased:
+    return payload
+
+
+async def test_aliased_fields_cross_both_wires(serve, wire) -> None:
+    """protobuf fields keep Python names; JSON keeps the aliases, as HTTP does."""
+    spec = GrpcServiceSpec(
+        name="A",
+        package="a.v1",
+        wire=wire,
+        methods=(GrpcMethodSpec(name="Echo", handler=echo_aliased),),
+    )
+    target = await serve([spec])
+    async with authenticated_channel(target, signer=None, audience="a") as channel:
+        answer = await GrpcServiceClient(channel, spec).call("Echo", {"fullName": "Ada"})
+        raw = await channel.unary_unary("/a.v1.A/Echo")(
+            Aliased(fullName="Bob").model_dump_json(by_alias=True).encode()
+            if wire == "json"
+            else b"\x0a\x03Bob"
+        )
+    assert "Ada" == answer.full_name
+    assert (b'{"fullName":"Bob"}' if wire == "json" else b"\x0a\x03Bob") == raw

@@ -61,7 +61,9 @@ class GrpcServiceClient:
         if self._schema is None:
             message = model.model_validate_json(data)
         else:
-            message = model.model_validate(self._schema.decode(model, data), strict=False)
+            message = model.model_validate(
+                self._schema.decode(model, data), strict=False, by_name=True
+            )
         return contract.response_value(message)
 
     async def call(
