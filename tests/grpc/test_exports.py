@@ -11,6 +11,7 @@ import pytest
 import mic.grpc
 
 EXPECTED = [
+    "HEALTH_METHODS",
     "PROBLEM_METADATA",
     "GrpcHealthService",
     "GrpcMethodSpec",

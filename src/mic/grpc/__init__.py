@@ -18,6 +18,7 @@ from mic.grpc._specs import GrpcMethodSpec, GrpcServiceSpec, GrpcSpecError
 
 if TYPE_CHECKING:
     from mic.grpc._auth import (
+        HEALTH_METHODS,
         ServiceAuthClientInterceptor,
         ServiceAuthServerInterceptor,
         authenticated_channel,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from mic.grpc._servicer import remaining_time
 
 __all__ = [
+    "HEALTH_METHODS",
     "PROBLEM_METADATA",
     "GrpcHealthService",
     "GrpcMethodSpec",
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "HEALTH_METHODS": "_auth",
     "ServiceAuthClientInterceptor": "_auth",
     "ServiceAuthServerInterceptor": "_auth",
     "authenticated_channel": "_auth",

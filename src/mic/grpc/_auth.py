@@ -30,10 +30,7 @@ import grpc.aio  # noqa: E402
 import grpc  # noqa: E402
 
 HEALTH_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
-REFLECTION_PREFIXES = (
-    "/grpc.reflection.v1alpha.ServerReflection/",
-    "/grpc.reflection.v1.ServerReflection/",
-)
+"""The health service's methods: public by default (probes carry no token)."""
 
 
 def _abort_handler(handler: Any, error: DomainError) -> Any:
