@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-import grpc
 from mic.auth import ServiceAuthSigner, ServiceAuthVerifier
-from mic.grpc import GrpcServiceSpec, ServiceAuthServerInterceptor, build_grpc_server
+from mic.grpc import GrpcServiceSpec, build_grpc_server
 from tests.auth.keys import key
 
 Serve = Callable[..., Any]
@@ -43,21 +42,3 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for server in servers:
         await server.stop(None)
-
-
-def auth_interceptor(verifier: ServiceAuthVerifier, **options: Any) -> ServiceAuthServerInterceptor:
-    return ServiceAuthServerInterceptor(verifier, **options)
-
-
-@pytest.fixture
-async def plain_channel() -> AsyncIterator[Callable[[str], Any]]:
-    channels: list[Any] = []
-
-    def open_channel(target: str) -> Any:
-        channel = grpc.aio.insecure_channel(target)
-        channels.append(channel)
-        return channel
-
-    yield open_channel
-    for channel in channels:
-        await channel.close()

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mic.grpc import GrpcMethodSpec, GrpcServiceSpec, GrpcSpecError, proto_files
 from mic.grpc._contract import compile_method
-from mic.grpc._protobuf import MalformedMessageError, ProtoSchema, UnknownFieldsError
+from mic.grpc._messages import MalformedMessageError, UnknownFieldsError
+from mic.grpc._protobuf import ProtoSchema
 from mic.http import Cookie, Header, HttpResponseSpec, HttpRouteSpec
 
 

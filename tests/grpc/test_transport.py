@@ -110,7 +110,7 @@ async def test_server_streaming_and_its_error(serve, wire) -> None:
     ],
 )
 async def test_every_domain_error_crosses_with_its_status(
-    serve, plain_channel, kind, error_class, status, code
+    serve, kind, error_class, status, code
 ) -> None:
     client, channel = await _client(serve)
     async with channel:

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic_core import to_jsonable_python
 
 from mic._deps import require
 from mic.grpc._contract import MethodContract
@@ -38,7 +37,27 @@ from google.protobuf import (  # noqa: E402
     struct_pb2,
 )
 from google.protobuf.message import DecodeError, Message  # noqa: E402
-from google.protobuf.unknown_fields import UnknownFieldSet  # noqa: E402
+
+from mic.grpc._messages import (  # noqa: E402
+    MAP,
+    MAP_MESSAGE,
+    MESSAGE,
+    REPEATED,
+    REPEATED_MESSAGE,
+    SCALAR,
+    STRUCT,
+    VALUE,
+    Decode,
+    Encode,
+    Field,
+    MalformedMessageError,
+    MessageCodec,
+    from_struct,
+    from_value,
+    identity,
+    to_struct,
+    to_value,
+)
 
 FieldProto: Any = descriptor_pb2.FieldDescriptorProto
 _STRUCT_FILE = "google/protobuf/struct.proto"
@@ -57,40 +76,7 @@ _BY_JSON_TYPE = {
     "number": FieldProto.TYPE_DOUBLE,
     "boolean": FieldProto.TYPE_BOOL,
 }
-_SCALAR_NAMES = {
-    FieldProto.TYPE_STRING: "string",
-    FieldProto.TYPE_BYTES: "bytes",
-    FieldProto.TYPE_BOOL: "bool",
-    FieldProto.TYPE_INT64: "int64",
-    FieldProto.TYPE_DOUBLE: "double",
-}
 _MAP_KEYS = frozenset({FieldProto.TYPE_STRING, FieldProto.TYPE_INT64, FieldProto.TYPE_BOOL})
-
-# Field kinds, for the per-message encoders and decoders.
-_SCALAR, _MESSAGE, _REPEATED, _REPEATED_MESSAGE, _MAP, _MAP_MESSAGE, _STRUCT, _VALUE = range(8)
-
-Encode = Callable[[Any], Any]
-Decode = Callable[[Any], Any]
-
-
-class MalformedMessageError(ValueError):
-    """The request bytes are not a valid message of the expected type."""
-
-
-class UnknownFieldsError(ValueError):
-    """The request carries fields its model does not declare (and the model forbids extras).
-
-    Attributes:
-        locations: Each unknown field, as a path of field names ending in its number.
-    """
-
-    def __init__(self, locations: list[list[str | int]]) -> None:
-        super().__init__("unknown fields")
-        self.locations = locations
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def _strip(annotation: Any) -> tuple[Any, bool]:
@@ -106,101 +92,12 @@ def _strip(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _to_value(value: Any) -> dict[str, Any]:
-    """A JSON-like python value as the keyword arguments of a ``google.protobuf.Value``."""
-    value = to_jsonable_python(value)
-    if value is None:
-        return {"null_value": 0}
-    if isinstance(value, bool):
-        return {"bool_value": value}
-    if isinstance(value, int | float):
-        return {"number_value": float(value)}
-    if isinstance(value, str):
-        return {"string_value": value}
-    # protobuf converts nested dicts and lists into Struct and ListValue itself.
-    return {"struct_value": value} if isinstance(value, dict) else {"list_value": value}
-
-
-def _from_value(value: Any) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "number_value":
-        number = value.number_value
-        # JSON has one number type; integral values come back as int, as from JSON.
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    if kind == "struct_value":
-        return _from_struct(value.struct_value)
-    if kind == "list_value":
-        return [_from_value(v) for v in value.list_value.values]
-    if kind in ("string_value", "bool_value"):
-        return getattr(value, kind)
-    return None
-
-
-def _from_struct(struct: Any) -> dict[str, Any]:
-    return {key: _from_value(value) for key, value in struct.fields.items()}
-
-
-def _to_struct(value: Any) -> Any:
-    return to_jsonable_python(value)
-
-
 @dataclass(slots=True)
 class _Leaf:
     """A scalar field type: its protobuf type and how a model value becomes a wire value."""
 
     proto_type: int
     encode: Encode
-
-
-@dataclass(slots=True)
-class _Field:
-    name: str
-    number: int
-    kind: int
-    encode: Encode
-    decode: Decode
-    required: bool
-
-
-class _MessageCodec:
-    """Encoder and decoder of one message, filled in once its fields are resolved."""
-
-    def __init__(self, full_name: str, forbid_extra: bool) -> None:
-        self.full_name = full_name
-        self.forbid_extra = forbid_extra
-        self.fields: list[_Field] = []
-        self.message_class: type[Message] | None = None
-
-    def to_kwargs(self, model: Any) -> dict[str, Any]:
-        """A model instance as the keyword arguments of its message (nested as dicts)."""
-        kwargs: dict[str, Any] = {}
-        for field in self.fields:
-            value = getattr(model, field.name)
-            if value is not None:
-                kwargs[field.name] = field.encode(value)
-        return kwargs
-
-    def to_dict(self, message: Any, where: tuple[str, ...] = ()) -> dict[str, Any]:
-        """A parsed message as the dict its model validates; unknown fields are refused."""
-        if self.forbid_extra and len(UnknownFieldSet(message)):
-            raise UnknownFieldsError(
-                [[*where, item.field_number] for item in UnknownFieldSet(message)]
-            )
-        data: dict[str, Any] = {}
-        for field in self.fields:
-            kind, name = field.kind, field.name
-            if kind in (_SCALAR, _STRUCT, _VALUE):
-                if message.HasField(name):
-                    data[name] = field.decode(getattr(message, name))
-            elif kind == _MESSAGE:
-                if message.HasField(name):
-                    data[name] = field.decode((getattr(message, name), (*where, name)))
-            else:
-                values = getattr(message, name)
-                # Repeated fields have no presence: empty is the default, or [] when required.
-                if values or field.required:
-                    data[name] = field.decode((values, (*where, name)))
-        return data
 
 
 class ProtoSchema:
@@ -217,7 +114,7 @@ class ProtoSchema:
     def __init__(self, services: Iterable[tuple[GrpcServiceSpec, list[MethodContract]]]) -> None:
         self.pool = descriptor_pool.DescriptorPool()
         self.files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
-        self._codecs: dict[type[BaseModel], _MessageCodec] = {}
+        self._codecs: dict[type[BaseModel], MessageCodec] = {}
         self._names: dict[str, type[BaseModel]] = {}
         self._pending: list[tuple[type[BaseModel], descriptor_pb2.DescriptorProto]] = []
         self._uses_struct: set[str] = set()
@@ -302,7 +199,7 @@ class ProtoSchema:
             )
         self._names[full_name] = model
         forbid = model.model_config.get("extra") == "forbid"
-        self._codecs[model] = _MessageCodec(full_name, forbid)
+        self._codecs[model] = MessageCodec(full_name, forbid)
         message = file.message_type.add(name=full_name.rpartition(".")[2])
         self._pending.append((model, message))
         return "." + full_name
@@ -324,7 +221,7 @@ class ProtoSchema:
                 # proto3 `optional`: explicit presence through a synthetic one-of (protoc's way).
                 field.proto3_optional = True
                 synthetic_oneofs.append(name)
-            codec.fields.append(_Field(name, number, kind, encode, decode, info.is_required()))
+            codec.fields.append(Field(name, number, kind, encode, decode, info.is_required()))
         for index, name in enumerate(synthetic_oneofs):
             message.oneof_decl.add(name=f"_{name}")
             next(f for f in message.field if f.name == name).oneof_index = index
@@ -332,7 +229,7 @@ class ProtoSchema:
     def _leaf(self, annotation: Any, where: str) -> _Leaf:
         inner, _ = _strip(annotation)
         if inner in _NATIVE:
-            return _Leaf(_NATIVE[inner], _identity)
+            return _Leaf(_NATIVE[inner], identity)
         try:
             adapter: TypeAdapter[Any] = TypeAdapter(annotation)
             schema = adapter.json_schema(mode="serialization")
@@ -351,7 +248,7 @@ class ProtoSchema:
             and issubclass(inner, bool | int | float | str)
             and not issubclass(inner, enum.Enum)
         ):
-            return _Leaf(proto_type, _identity)
+            return _Leaf(proto_type, identity)
 
         if inner in (Decimal, uuid.UUID):
             # pydantic writes both as str(value); calling str directly is ~10x cheaper.
@@ -386,14 +283,14 @@ class ProtoSchema:
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             field.type, field.type_name = FieldProto.TYPE_MESSAGE, self._register(inner, file)
             codec = self._codecs[inner]
-            return _MESSAGE, codec.to_kwargs, lambda pair: codec.to_dict(pair[0], pair[1])
+            return MESSAGE, codec.to_kwargs, lambda pair: codec.to_dict(pair[0], pair[1])
         if origin in _SEQUENCES:
             return self._repeated(inner, field, message, file, where)
         if origin in _MAPPINGS:
             return self._map(inner, field, message, file, where)
         leaf = self._leaf(inner, where)
         field.type = leaf.proto_type
-        return _SCALAR, leaf.encode, _identity
+        return SCALAR, leaf.encode, identity
 
     def _json_field(
         self, inner: Any, field: Any, file: descriptor_pb2.FileDescriptorProto
@@ -402,9 +299,9 @@ class ProtoSchema:
         field.type = FieldProto.TYPE_MESSAGE
         if inner is Any:
             field.type_name = ".google.protobuf.Value"
-            return _VALUE, _to_value, _from_value
+            return VALUE, to_value, from_value
         field.type_name = ".google.protobuf.Struct"
-        return _STRUCT, _to_struct, _from_struct
+        return STRUCT, to_struct, from_struct
 
     def _item(
         self, annotation: Any, file: descriptor_pb2.FileDescriptorProto, where: str
@@ -449,13 +346,13 @@ class ProtoSchema:
         if decode_message is not None:
             item_decode = decode_message
             return (
-                _REPEATED_MESSAGE,
+                REPEATED_MESSAGE,
                 lambda values: [encode(v) for v in values],
                 lambda pair: [item_decode(v, (*pair[1], i)) for i, v in enumerate(pair[0])],
             )
-        if encode is _identity:
-            return _REPEATED, list, lambda pair: list(pair[0])
-        return _REPEATED, lambda values: [encode(v) for v in values], lambda p: list(p[0])
+        if encode is identity:
+            return REPEATED, list, lambda pair: list(pair[0])
+        return REPEATED, lambda values: [encode(v) for v in values], lambda p: list(p[0])
 
     def _map(
         self,
@@ -469,7 +366,7 @@ class ProtoSchema:
         if len(args) != 2:
             raise GrpcSpecError(f"{where}: a mapping needs key and value types")
         key = self._leaf(args[0], where)
-        if key.proto_type not in _MAP_KEYS or key.encode is not _identity:
+        if key.proto_type not in _MAP_KEYS or key.encode is not identity:
             raise GrpcSpecError(f"{where}: protobuf map keys are str, int or bool")
         proto_type, type_name, encode, decode_message = self._item(args[1], file, where)
         entry_name = "".join(p[:1].upper() + p[1:] for p in field.name.split("_")) + "Entry"
@@ -488,15 +385,15 @@ class ProtoSchema:
         if decode_message is not None:
             item_decode = decode_message
             return (
-                _MAP_MESSAGE,
+                MAP_MESSAGE,
                 lambda values: {k: encode(v) for k, v in values.items()},
                 lambda pair: {k: item_decode(v, (*pair[1], k)) for k, v in pair[0].items()},
             )
         return (
-            _MAP,
+            MAP,
             (
                 dict
-                if encode is _identity
+                if encode is identity
                 else lambda values: {k: encode(v) for k, v in values.items()}
             ),
             lambda pair: dict(pair[0]),

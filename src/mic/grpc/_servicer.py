@@ -21,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 from mic import context as mic_context
 from mic._deps import require
 from mic.grpc._contract import MethodContract, validation_errors
-from mic.grpc._protobuf import MalformedMessageError, ProtoSchema, UnknownFieldsError
+from mic.grpc._messages import MalformedMessageError, UnknownFieldsError
+from mic.grpc._protobuf import ProtoSchema
 from mic.http import HttpRequestContext, Identity
 from mic.model import DomainError, ValidationFailedError
 from mic.observability import CorrelationIdInterceptor, parse_traceparent
