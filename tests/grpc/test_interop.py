@@ -199,10 +199,11 @@ async def test_deadlines_travel_through_nested_calls(serve) -> None:
         unbounded = await GrpcServiceClient(channel, clock, timeout=None).call(
             "Remaining", {"hop": 0}
         )
-    # Without propagation the inner call would have no deadline at all (None); the wire
-    # carries timeouts in whole units, hence the small tolerance.
+    # Without propagation the inner call would have no deadline at all (None). grpcio reads
+    # its clock lazily (a busy box makes it lag) and rounds timeouts on the wire, hence the
+    # tolerance.
     assert 0 < answer["inner"] <= answer["here"] + 0.5
-    assert answer["here"] <= 30
+    assert answer["here"] <= 30 + 0.5
     assert unbounded["here"] is None
     assert remaining_time() is None
 
