@@ -16,6 +16,8 @@ from mic.http._answers import (
     static_endpoints,
 )
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
+from mic.http._cors import CorsPolicy
+from mic.http._csrf import CsrfPolicy
 from mic.http._docs import ApiDocs
 from mic.http._headers import Headers, QueryParams
 from mic.http._interceptors import (
@@ -46,6 +48,7 @@ from mic.http._render import (
 )
 from mic.http._route import CompiledRoute, compile_routes, operation_id
 from mic.http._router import CompiledRouter, PathTarget
+from mic.http._security_headers import SecurityHeaders
 from mic.http._specs import (
     CookieSameSite,
     HttpCookieSpec,
@@ -65,6 +68,8 @@ __all__ = [
     "CompiledRouter",
     "Cookie",
     "CookieSameSite",
+    "CorsPolicy",
+    "CsrfPolicy",
     "Endpoint",
     "ExtraEndpoint",
     "HandlerParameter",
@@ -90,6 +95,7 @@ __all__ = [
     "QueryParams",
     "RouteInterceptor",
     "RouteSpecError",
+    "SecurityHeaders",
     "SecurityRequirement",
     "UnroutedResponder",
     "build_openapi",
