@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import overload
 from urllib.parse import parse_qsl
 
 
@@ -35,7 +36,14 @@ class Headers(Mapping[str, str]):
         index = self._index if self._index is not None else self._build()
         return index[name.lower()][0]
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name`, or `default`.
 
         Until a whole index is needed, the raw pairs are searched for this one name: a
