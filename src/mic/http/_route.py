@@ -68,6 +68,8 @@ def _pydantic_errors(error: ValidationError, prefix: tuple[str | int, ...]) -> l
 
 
 def _is_json_media_type(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
     media = content_type.partition(";")[0].strip().lower()
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
