@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
 from mic.datastorage import DataStorage, InMemoryDataStorage
-from mic.healthcheck import ReadinessChecker, health_route, readiness_route
+from mic.healthcheck import ReadinessChecker, health_route, ping_probe, readiness_route
 from mic.http import HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
 from mic.observability import (
@@ -143,7 +143,7 @@ def create_app(
     routes = (
         *build_routes(items, new_id),
         health_route(),
-        readiness_route(ReadinessChecker([items.probe()])),
+        readiness_route(ReadinessChecker([ping_probe(items)])),
         metrics_route(registry),
     )
     config = HttpRouterConfig(interceptors=(

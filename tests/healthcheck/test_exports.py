@@ -5,7 +5,7 @@ import mic.healthcheck
 
 def test_all_is_pinned() -> None:
     assert sorted(mic.healthcheck.__all__) == sorted([
-        "Probe", "ProbeFailedError", "ProbeResult", "ReadinessChecker", "ReadinessReport",
-        "health_route", "http_probe", "nats_probe", "readiness_route", "redis_probe",
-        "sql_probe",
+        "Pingable", "Probe", "ProbeFailedError", "ProbeResult", "ReadinessChecker",
+        "ReadinessReport", "health_route", "http_probe", "nats_probe", "ping_probe",
+        "readiness_route", "redis_probe", "sql_probe",
     ])  # fmt: skip
