@@ -397,5 +397,5 @@ def _read_jwk(path: Path) -> dict[str, Any]:
     except ValueError:
         raise ValueError(f"{path} is not JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("kid"), str):
-        raise ValueError(f"{path} is not a JWK with a 'kid'")
+        raise ValueError(f"{path} is not a JWK with a 'kid'")  # noqa: TRY004 - pydantic collects ValueError
     return document

@@ -99,6 +99,6 @@ class MicSettings(BaseSettings):
                 its environment variable, without the values.
         """
         try:
-            return cls(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+            return cls(_env_file=env_file, **overrides)
         except ValidationError as error:
             raise SettingsError.from_validation_error(error, cls.prefix) from None
