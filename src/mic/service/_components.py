@@ -35,12 +35,17 @@ class ServiceConfigurationError(ServiceError, ValueError):
 class ServiceStartError(ServiceError):
     """A component failed to start; everything started before it has been stopped again.
 
+    It is raised ``from None``: the original exception (whose message or traceback may
+    hold a connection string) is kept in `error`, not printed with this one.
+
     Attributes:
         component: The name of the component that failed.
+        error: The exception it raised.
     """
 
     def __init__(self, component: str, error: BaseException) -> None:
         self.component = component
+        self.error = error
         # The message of a driver error may hold a connection string: scrubbed.
         detail = describe(error)
         super().__init__(f"starting {component!r} failed: {type(error).__name__}: {detail}")

@@ -221,11 +221,14 @@ class Service:
         for handle in order:
             try:
                 await handle.start()
-            except Exception as error:
-                logger.exception("starting %s failed", handle.name)
+            except Exception as error:  # noqa: BLE001 - any failure unwinds the start
+                failure = ServiceStartError(handle.name, error)
+                # Scrubbed, and without the traceback: a driver's message or the failing
+                # line may hold a connection string. The original is `failure.error`.
+                logger.error("%s", failure)  # noqa: TRY400
                 await self._stop_started(self._close_deadline())
                 self.state = "stopped"
-                raise ServiceStartError(handle.name, error) from error
+                raise failure from None
             self._started.append(handle)
         self.state = "running"
 
