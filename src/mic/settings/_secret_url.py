@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -20,12 +20,16 @@ def mask_url(url: str) -> str:
         netloc = parts.netloc
     except ValueError:
         return MASK
+    if password is None and not parts.query:
+        return url
     if password is not None:
         user_info, _, host = netloc.rpartition("@")
         user = user_info.split(":", 1)[0]
         netloc = f"{user}:{MASK}@{host}"
-    query = MASK if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Rebuilt by hand: urlunsplit drops the "//" of an empty host (sqlite:///path).
+    query = f"?{MASK}" if parts.query else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"
 
 
 class SecretUrl(SecretStr):

@@ -354,7 +354,7 @@ class AuthSettings(BaseModel):
         """Whether token verification is configured (an audience is set)."""
         return self.audience is not None
 
-    def keys(self) -> list[ServiceKey]:
+    def service_keys(self) -> list[ServiceKey]:
         """The verification keys from `key_files` and `hmac_secret`.
 
         Raises:
@@ -378,7 +378,7 @@ class AuthSettings(BaseModel):
             raise ValueError("MIC_AUTH__AUDIENCE and MIC_AUTH__ISSUERS are both needed")
         from mic.auth import RemoteJwks, ServiceAuthVerifier
 
-        keys = self.keys()
+        keys = self.service_keys()
         jwks = RemoteJwks(self.jwks_url) if self.jwks_url is not None else None
         if not keys and jwks is None:
             raise ValueError(
