@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -73,14 +74,20 @@ def build_routes(
     items: Handle[DataStorage[Item]],
     outbox: Handle[OutboxStore],
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    notify: Callable[[], None] = lambda: None,
 ) -> tuple[HttpRouteSpec, ...]:
-    """The items API, as pure data; each change also writes an event to the outbox."""
+    """The items API, as pure data; each change also writes an event to the outbox.
+
+    `notify` is called after each commit: the dispatcher then publishes at once instead of
+    at its next poll.
+    """
 
     async def create_item(*, payload: CreateItemPayload) -> HttpResponseSpec:
         storage = items.get()
         async with storage.unit_of_work():
             item = await storage.add(Item(id=new_id(), **payload.model_dump()))
             await outbox.get().add(Event("items.created", {"id": str(item.id), "name": item.name}))
+        notify()
         return HttpResponseSpec(
             status_code=201, body=wrap_http_success(item), headers={"Location": f"/items/{item.id}"}
         )
@@ -110,6 +117,7 @@ def build_routes(
         async with storage.unit_of_work():
             item = await storage.update(Item(id=item_id, **payload.model_dump()))
             await outbox.get().add(Event("items.replaced", {"id": str(item_id)}))
+        notify()
         return wrap_http_success(item)
 
     async def delete_item(*, item_id: uuid.UUID) -> None:
@@ -119,6 +127,7 @@ def build_routes(
         async with storage.unit_of_work():
             await storage.delete(item_id)
             await outbox.get().add(Event("items.deleted", {"id": str(item_id)}))
+        notify()
 
     return (
         HttpRouteSpec(
@@ -218,8 +227,11 @@ def build_service(
     outbox = service.add_resource("outbox", open_outbox, depends_on=deps, probe=False)
     bus: Handle[EventBus] = service.add_resource("eventbus", settings.eventbus.connect)
 
+    recent: deque[dict[str, Any]] = deque(maxlen=50)
+
     async def log_event(event: Event) -> None:
         logger.info("consumer received %s", event.topic, extra={"event": event.payload})
+        recent.append({"topic": event.topic, "id": event.id, "payload": event.payload})
         if on_event is not None:
             on_event(event)
 
@@ -230,14 +242,30 @@ def build_service(
         log_event,
         group="demo-log",
     )
-    service.add_worker(
+    dispatcher: Handle[OutboxDispatcher] = service.add_worker(
         "outbox-dispatcher",
         lambda: OutboxDispatcher(
-            outbox.get(), bus.get(), options=DispatcherOptions(poll_interval=0.2)
+            outbox.get(), bus.get(), options=DispatcherOptions(poll_interval=1.0)
         ),
         depends_on=(outbox, bus),
     )
-    service.add_routes(*build_routes(items, outbox, new_id))
+
+    async def received_events() -> HttpSuccessEnvelope[list[dict[str, Any]]]:
+        return wrap_http_success(list(recent))
+
+    service.add_routes(
+        HttpRouteSpec(
+            method="GET",
+            path="/events",
+            name="events.recent",
+            category="events",
+            handler=received_events,
+            summary="The last 50 events the in-process consumer received",
+        ),
+    )
+    service.add_routes(
+        *build_routes(items, outbox, new_id, notify=lambda: dispatcher.get().notify())
+    )
     return service
 
 

@@ -80,6 +80,11 @@ class HttpSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65535)
     shutdown_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
 
+    @field_validator("framework", mode="before")
+    @classmethod
+    def _normalized(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
 
 class LoggingSettings(BaseModel):
     """``MIC_LOGGING__*``: `mic.observability.configure_logging` options.

@@ -1,8 +1,9 @@
-"""The pytest plugin: fixtures for testing a mic-kit service (registered as ``mic``).
+"""The pytest plugin: fixtures for testing a mic-kit service.
 
+Enable it in your root ``conftest.py`` with ``pytest_plugins = ["mic.testing.plugin"]``.
 Fixtures: ``mic_settings`` (every backend in memory), ``recording_bus``, ``frozen_clock``
 and ``mic_client`` (an in-process client on a `Service` or app, lifespan run, on the
-framework you name). Loaded automatically once mic-kit is installed.
+framework you name).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+
+__all__ = ["frozen_clock", "mic_client", "mic_settings", "recording_bus"]
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Any]]
 
