@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability]'
+	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,sql,settings]'
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python
