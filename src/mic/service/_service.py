@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -363,5 +364,5 @@ class Service:
             host=http.host,
             port=http.port,
             log_config=None,
-            timeout_graceful_shutdown=http.shutdown_timeout,
+            timeout_graceful_shutdown=math.ceil(http.shutdown_timeout),
         )

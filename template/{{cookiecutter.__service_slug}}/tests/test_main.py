@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 
 import pytest
-from mic.service import Service
 from mic.settings import SettingsError
 
 from {{ cookiecutter.__package_name }}.__main__ import main
+from {{ cookiecutter.__package_name }}.settings import Settings
 
 
 def test_main_configures_logging_and_serves_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIC_STORAGE__URL", "memory://")
     monkeypatch.setenv("MIC_LOGGING__LEVEL", "WARNING")
-    served: list[Service] = []
+    served: list[Settings] = []
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
@@ -23,13 +23,13 @@ def test_main_configures_logging_and_serves_the_service(monkeypatch: pytest.Monk
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-    assert [service.settings.storage.url.scheme for service in served] == ["memory"]
+    assert [settings.storage.url.scheme for settings in served] == ["memory"]
 
 
 def test_bad_settings_stop_the_start_with_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIC_HTTP__PORT", "0")
     monkeypatch.setenv("MIC_STORAGE__URL", "mysql://app:secret@db/app")
     with pytest.raises(SettingsError, match="2 invalid settings") as info:
-        main(lambda service: None)
+        main(lambda settings: None)
     assert "MIC_HTTP__PORT" in str(info.value)
     assert "secret" not in str(info.value)
