@@ -187,7 +187,18 @@ def test_generated_tests_catch_a_broken_handler(generated: Generate, tmp_path: P
     assert "raise item_name_taken(name)" in source
     repository.write_text(source.replace("raise item_name_taken(name)", "pass"))
     result = run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/items"], service
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "memory",
+            "tests/items",
+        ],
+        service,
     )
     assert result.returncode == 1, result.stdout
     assert "FAILED tests/items/test_routes.py::test_a_duplicate_name_is_a_409_problem" in (
