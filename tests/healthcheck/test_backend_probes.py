@@ -59,13 +59,20 @@ def _psycopg(url: str) -> str:
 
 
 def _sql_backends(engine: AsyncEngine) -> list[Any]:
-    return [SqlDataStorage(ProbedRecord, engine), SqlIdempotencyStore(engine),
-            SqlApiKeyStore(engine)]  # fmt: skip
+    return [
+        SqlDataStorage(ProbedRecord, engine),
+        SqlIdempotencyStore(engine),
+        SqlApiKeyStore(engine),
+    ]
 
 
 def _redis_backends(client: Redis) -> list[Any]:
-    return [RedisCache(client), RedisDistributedLock(client), RedisRateLimiter(client),
-            RedisIdempotencyStore(client)]  # fmt: skip
+    return [
+        RedisCache(client),
+        RedisDistributedLock(client),
+        RedisRateLimiter(client),
+        RedisIdempotencyStore(client),
+    ]
 
 
 def _checker(backends: list[Any], **options: Any) -> ReadinessChecker:
@@ -222,8 +229,9 @@ async def test_sql_backends_on_a_closed_port_are_down_without_the_password(
     url = f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{closed_port}/test"
     engine = create_async_engine(url, connect_args={"connect_timeout": 1})
     try:
-        checker = ReadinessChecker([ping_probe(b, name=type(b).__name__, timeout=1.5)
-                                    for b in _sql_backends(engine)])  # fmt: skip
+        checker = ReadinessChecker(
+            [ping_probe(b, name=type(b).__name__, timeout=1.5) for b in _sql_backends(engine)]
+        )
         started = time.perf_counter()
         report = await checker.check()
         elapsed = time.perf_counter() - started
@@ -245,8 +253,10 @@ async def test_sql_probe_on_a_silent_server_times_out(silent_port: int) -> None:
         elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()
-    assert ("timeout", "no answer within 0.3s") == (report.results[0].status,
-                                                    report.results[0].error)  # fmt: skip
+    assert ("timeout", "no answer within 0.3s") == (
+        report.results[0].status,
+        report.results[0].error,
+    )
     assert elapsed < 1.0
     _assert_no_secret(report, checker.probes)
 
@@ -337,8 +347,9 @@ class Clock:
 async def jwks_setup() -> AsyncIterator[tuple[JwksServer, RemoteJwks, Clock]]:
     server, clock = JwksServer(), Clock()
     http = httpx.AsyncClient(transport=httpx.MockTransport(server))
-    jwks = RemoteJwks("https://orders.internal/jwks.json", http_client=http, max_age=300,
-                      cooldown=30, clock=clock)  # fmt: skip
+    jwks = RemoteJwks(
+        "https://orders.internal/jwks.json", http_client=http, max_age=300, cooldown=30, clock=clock
+    )
     yield server, jwks, clock
     await http.aclose()
 
@@ -489,3 +500,41 @@ def test_every_toolkit_backend_is_pingable() -> None:
 
     assert isinstance(InMemoryCache(), Pingable)
     assert not isinstance(object(), Pingable)
+
+
+async def test_inboxes_and_read_models_ping_like_every_backend(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    from mic.inbox import InMemoryInbox, SqlInbox
+    from mic.read_models import InMemoryCounter
+
+    sql_inbox = SqlInbox(SqlDataStorage(ProbedRecord, sqlite_engine))
+    probes = [
+        ping_probe(InMemoryInbox()),
+        ping_probe(sql_inbox, name="sql-inbox"),
+        ping_probe(InMemoryCounter("hits")),
+    ]
+    report = await ReadinessChecker(probes).check()
+    assert [("inbox", "up"), ("sql-inbox", "up"), ("read_model", "up")] == [
+        (r.name, r.status) for r in report.results
+    ]
+
+
+@pytest.mark.redis
+async def test_redis_read_models_ping_their_client(redis_url: str, closed_port: int) -> None:
+    from mic.read_models import RedisCounter
+
+    client = Redis.from_url(redis_url)
+    gone = Redis.from_url(f"redis://127.0.0.1:{closed_port}/0")
+    try:
+        checker = ReadinessChecker(
+            [
+                ping_probe(RedisCounter(client, "hits"), name="up"),
+                ping_probe(RedisCounter(gone, "hits"), name="down"),
+            ]
+        )
+        report = await checker.check()
+    finally:
+        await client.aclose()
+        await gone.aclose()
+    assert [("up", "up"), ("down", "down")] == [(r.name, r.status) for r in report.results]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import dataclasses
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
