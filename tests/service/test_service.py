@@ -377,3 +377,56 @@ async def test_a_lifespan_failure_is_reported_by_the_framework(framework: str) -
     with pytest.raises(LifespanError, match="starting 'a' failed: OSError: disk on fire"):
         async with app_client(service.build_app(framework)):
             pass
+
+
+async def test_a_worker_whose_stop_fails_is_still_ended(caplog: pytest.LogCaptureFixture) -> None:
+    journal: list[str] = []
+
+    class BrokenStop(Loop):
+        async def stop(self) -> None:
+            raise RuntimeError("cannot stop")
+
+    service = _service(shutdown_timeout=0.05)
+    worker = service.add_worker("loop", lambda: BrokenStop(journal))
+    async with service:
+        await worker.get().running.wait()
+    assert "stopping loop failed" in caplog.text
+    assert ["worker running", "worker ended"] == journal
+
+
+async def test_stopping_a_component_that_never_started_does_nothing() -> None:
+    service = _service()
+    resource = service.add_resource("a", object)
+    worker = service.add_worker("w", object)
+    for handle in (resource, worker):
+        await handle.stop(0.0)  # type: ignore[attr-defined]
+        assert not handle.started
+
+
+def test_an_unprintable_error_is_described_without_failing() -> None:
+    from mic.service._components import describe
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    assert "(no description)" == describe(UnprintableError())
+
+
+async def test_sync_close_and_dispose_are_found_by_default() -> None:
+    journal: list[str] = []
+
+    class SyncClose:
+        def close(self) -> None:
+            journal.append("close")
+
+    class Engine:
+        async def dispose(self) -> None:
+            journal.append("dispose")
+
+    service = _service()
+    service.add_resource("engine", Engine)
+    service.add_resource("sync", SyncClose, depends_on=["engine"])
+    async with service:
+        pass
+    assert ["close", "dispose"] == journal
