@@ -430,3 +430,34 @@ async def test_sync_close_and_dispose_are_found_by_default() -> None:
     async with service:
         pass
     assert ["close", "dispose"] == journal
+
+
+async def test_shutdown_lets_a_consumer_finish_its_event_before_the_bus_closes() -> None:
+    from mic.eventbus import Event
+    from mic.testing import RecordingEventBus
+
+    journal: list[str] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class JournaledBus(RecordingEventBus):
+        async def close(self) -> None:
+            journal.append("bus closed")
+            await super().close()
+
+    async def slow_handler(event: Event) -> None:
+        started.set()
+        await release.wait()
+        journal.append(f"handled {event.payload['n']}")
+
+    service = _service()
+    bus = service.add_resource("bus", JournaledBus)
+    service.add_consumer("slow", bus, "jobs.queued", slow_handler, group="g")
+    await service.start()
+    await bus.get().publish(Event("jobs.queued", {"n": 1}))
+    await started.wait()
+    stopping = asyncio.create_task(service.stop())
+    await asyncio.sleep(0)  # one turn: stop() is now waiting on the handler in flight
+    assert [] == journal
+    release.set()
+    await stopping
+    assert ["handled 1", "bus closed"] == journal
