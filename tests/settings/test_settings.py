@@ -213,3 +213,21 @@ def test_auth_needs_audience_issuers_and_a_key_source(tmp_path: Path) -> None:
     for path, message in ((bad, "is not JSON"), (listed, "is not a JWK with a 'kid'")):
         with pytest.raises(SettingsError, match=message):
             MicSettings.load(auth={"key_files": str(path)})
+
+
+def test_without_the_extra_the_error_names_it() -> None:
+    from tests.test_core_surface import _run
+
+    result = _run(
+        {"pydantic_settings"},
+        """
+        from mic import MissingDependencyError
+        import mic.service, mic.testing  # neither needs the extra to import
+        try:
+            import mic.settings
+        except MissingDependencyError as error:
+            print(error.extra, error)
+        """,
+    )
+    expected = "settings 'pydantic_settings' is not installed; install it with: pip install 'mic-kit[settings]'"
+    assert expected == result.stdout.strip(), result.stderr
