@@ -133,13 +133,19 @@ async def test_a_failing_start_unwinds_what_started_and_scrubs_the_message(
 @pytest.mark.parametrize(
     ("declare", "message"),
     [
-        (lambda s: s.add_resource("a", object, depends_on=["ghost"]),
-         "'a' depends on \\['ghost'\\], which the service does not have"),
-        (lambda s: (s.add_resource("a", object, depends_on=["b"]),
-                    s.add_resource("b", object, depends_on=["a"])),
-         "circular depends_on between \\['a', 'b'\\]"),
+        (
+            lambda s: s.add_resource("a", object, depends_on=["ghost"]),
+            "'a' depends on \\['ghost'\\], which the service does not have",
+        ),
+        (
+            lambda s: (
+                s.add_resource("a", object, depends_on=["b"]),
+                s.add_resource("b", object, depends_on=["a"]),
+            ),
+            "circular depends_on between \\['a', 'b'\\]",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_bad_dependencies_fail_at_start(declare: Any, message: str) -> None:
     service = _service()
     declare(service)
@@ -339,8 +345,9 @@ async def test_build_app_serves_health_ready_metrics_on_both_frameworks(framewor
         health = await client.get("/health")
         ready = await client.get("/ready")
         metrics = await client.get("/metrics")
-        document = (await client.get("/docs/openapi.json" if framework == "litestar"
-                                     else "/openapi.json")).json()  # fmt: skip
+        document = (
+            await client.get("/docs/openapi.json" if framework == "litestar" else "/openapi.json")
+        ).json()
     assert (200, 200, 200) == (health.status_code, ready.status_code, metrics.status_code)
     assert ["db"] == list(ready.json()["probes"])
     assert "http_server_requests_total" in metrics.text

@@ -44,9 +44,11 @@ def test_all_is_pinned() -> None:
 def test_defaults_need_no_environment() -> None:
     settings = MicSettings.load()
     assert ("fastapi", "127.0.0.1", 8000, 30.0) == (
-        settings.http.framework, settings.http.host, settings.http.port,
+        settings.http.framework,
+        settings.http.host,
+        settings.http.port,
         settings.http.shutdown_timeout,
-    )  # fmt: skip
+    )
     assert ("json", "INFO") == (settings.logging.format, settings.logging.level)
     assert all(
         section.url.scheme == "memory"
@@ -63,8 +65,10 @@ def test_variables_are_prefixed_and_nested(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("HTTP__PORT", "1")  # no prefix: not ours
     settings = MicSettings.load()
     assert ("litestar", 9001, "DEBUG") == (
-        settings.http.framework, settings.http.port, settings.logging.level
-    )  # fmt: skip
+        settings.http.framework,
+        settings.http.port,
+        settings.logging.level,
+    )
     assert "sqlite+aiosqlite:///./x.db" == settings.storage.url.get_secret_value()
 
 
@@ -113,10 +117,18 @@ def test_every_bad_field_is_listed_in_one_error(
         MicSettings.load()
     variables = [variable for variable, _ in info.value.problems]
     assert [
-        "MIC_HTTP__FRAMEWORK", "MIC_HTTP__PORT", "MIC_HTTP__SHUTDOWN_TIMEOUT", "MIC_STORAGE__URL",
-        "MIC_STORAGE__URLL", "MIC_EVENTBUS__URL", "MIC_RATELIMIT__URL", "MIC_CACHE__DEFAULT_TTL",
-        "MIC_AUTH__KEY_FILES", "MIC_AUTH__JWKS_URL", "MIC_AUTH__HMAC_SECRET",
-    ] == variables  # fmt: skip
+        "MIC_HTTP__FRAMEWORK",
+        "MIC_HTTP__PORT",
+        "MIC_HTTP__SHUTDOWN_TIMEOUT",
+        "MIC_STORAGE__URL",
+        "MIC_STORAGE__URLL",
+        "MIC_EVENTBUS__URL",
+        "MIC_RATELIMIT__URL",
+        "MIC_CACHE__DEFAULT_TTL",
+        "MIC_AUTH__KEY_FILES",
+        "MIC_AUTH__JWKS_URL",
+        "MIC_AUTH__HMAC_SECRET",
+    ] == variables
     message = str(info.value)
     assert "  MIC_STORAGE__URL: scheme 'mysql' is not one of memory, sqlite," in message
     assert "  MIC_EVENTBUS__URL: must be a URL such as memory://..." in message
@@ -140,8 +152,13 @@ def test_secrets_never_show_in_reprs_dumps_or_logs(
     monkeypatch.setenv("MIC_AUTH__HMAC_SECRET", PASSWORD * 4)
     settings = MicSettings.load()
     logging.getLogger("test").warning("settings: %s %r", settings, settings)
-    for text in (repr(settings), str(settings), settings.model_dump_json(), caplog.text,
-                 json.dumps(settings.model_dump(mode="json"))):  # fmt: skip
+    for text in (
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        caplog.text,
+        json.dumps(settings.model_dump(mode="json")),
+    ):
         assert PASSWORD not in text
     assert "postgresql+psycopg://app:***@db/app?***" == str(settings.storage.url)
     assert "redis://:***@cache:6379/0" == str(settings.eventbus.url)

@@ -23,8 +23,18 @@ def _service(settings: Any, bus: RecordingEventBus) -> Service:
         await handle.get().publish(Event("orders.placed", {"order": order}))
         return {"order": order}
 
-    service = Service(settings, routes=[HttpRouteSpec(
-        method="POST", path="/orders/{order}", name="place", category="orders", handler=place)])  # fmt: skip
+    service = Service(
+        settings,
+        routes=[
+            HttpRouteSpec(
+                method="POST",
+                path="/orders/{order}",
+                name="place",
+                category="orders",
+                handler=place,
+            )
+        ],
+    )
     handle = service.add_resource("bus", lambda: bus)
     return service
 
