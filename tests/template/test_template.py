@@ -254,6 +254,20 @@ def test_make_run_serves_health_ready_metrics(generated: Generate, framework: st
     assert (docs.status_code, "text/html") == (200, docs.headers["content-type"].split(";")[0])
 
 
+def test_the_container_and_ci_files_are_generated(generated: Generate) -> None:
+    """No Docker daemon here: the image's promises are checked in the Dockerfile's text."""
+    service = generated("fastapi")
+    dockerfile = (service / "Dockerfile").read_text()
+    stages = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert ["FROM python:3.12-slim AS build", "FROM python:3.12-slim"] == stages
+    assert "\nUSER app\n" in dockerfile
+    assert 'CMD ["python", "-m", "orders_api"]' in dockerfile
+    workflow = (service / ".github" / "workflows" / "ci.yml").read_text()
+    assert "${{ vars.MIC_KIT || 'mic-kit' }}" in workflow
+    assert "- run: make gate" in workflow
+    assert "MIC_STORAGE__URL" in (service / ".env.example").read_text()
+
+
 def test_make_knows_where_to_install_mic_kit_from(generated: Generate) -> None:
     service = generated("litestar")
     dry_run = run(["make", "-n", "bootstrap-dev"], service)
