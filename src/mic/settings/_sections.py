@@ -7,6 +7,7 @@ backend at call time: ``import mic.settings`` needs no extra beyond ``settings``
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -191,6 +192,8 @@ class EventBusSettings(BaseModel):
         stream: The JetStream stream (NATS).
         subject_prefix: Prefix of NATS subjects.
         redis_prefix: Prefix of Redis stream keys.
+        connect_timeout: Seconds `connect` waits for a NATS server before failing (nats-py
+            would otherwise keep retrying, holding the service's start).
     """
 
     model_config = _SECTION
@@ -199,6 +202,7 @@ class EventBusSettings(BaseModel):
     stream: str = Field(default="MIC_EVENTS", min_length=1)
     subject_prefix: str = Field(default="mic.events", min_length=1)
     redis_prefix: str = Field(default="mic:events:", min_length=1)
+    connect_timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)
 
     @field_validator("url")
     @classmethod
@@ -210,7 +214,8 @@ class EventBusSettings(BaseModel):
 
         Raises:
             MissingDependencyError: The ``redis`` or ``nats`` extra is missing.
-            Exception: The server cannot be reached (NATS connects here).
+            ConnectionError: No NATS server answered within `connect_timeout` (Redis
+                connects lazily, at the first command).
         """
         scheme, url = self.url.scheme, self.url.get_secret_value()
         if scheme == "memory":
@@ -223,9 +228,16 @@ class EventBusSettings(BaseModel):
             return RedisStreamsEventBus.from_url(url, prefix=self.redis_prefix)
         from mic.eventbus import NATSEventBus
 
-        return await NATSEventBus.connect(
-            url, stream=self.stream, subject_prefix=self.subject_prefix
-        )
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                return await NATSEventBus.connect(
+                    url, stream=self.stream, subject_prefix=self.subject_prefix
+                )
+        except TimeoutError:
+            # The URL is not in the message: it may hold a password.
+            raise ConnectionError(
+                f"no NATS server answered within {self.connect_timeout}s"
+            ) from None
 
 
 REDIS_OR_MEMORY = ("memory", "redis", "rediss")
