@@ -20,10 +20,10 @@ from typing import Annotated, Any
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
+from mic.contracts import HttpSuccessEnvelope, PageMeta, StrictSchema, wrap_http_success
 from mic.datastorage import DataStorage
 from mic.eventbus import Event, EventBus
-from mic.http import HttpResponseSpec, HttpRouteSpec, Query
+from mic.http import HttpLink, HttpResponseSpec, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
 from mic.outbox import DispatcherOptions, InMemoryOutboxStore, OutboxDispatcher, OutboxStore
 from mic.service import Handle, Service
@@ -96,11 +96,13 @@ def build_routes(
         *,
         limit: Annotated[int, PydanticField(ge=1, le=100), Query(description="Page size")] = 20,
         cursor: Annotated[
-            str | None, Query(description="`meta.next_cursor` of the previous page")
+            str | None,
+            PydanticField(min_length=1),
+            Query(description="`meta.next_cursor` of the previous page"),
         ] = None,
-    ) -> HttpSuccessEnvelope[list[Item]]:
+    ) -> HttpSuccessEnvelope[list[Item], PageMeta]:
         page = await items.get().list(order_by=("name",), limit=limit, cursor=cursor)
-        return wrap_http_success(page.items, meta={"next_cursor": page.next_cursor})
+        return wrap_http_success(page.items, meta=PageMeta(next_cursor=page.next_cursor))
 
     async def get_item(*, item_id: uuid.UUID) -> HttpSuccessEnvelope[Item]:
         item = await items.get().get(item_id)
@@ -129,6 +131,7 @@ def build_routes(
             await outbox.get().add(Event("items.deleted", {"id": str(item_id)}))
         notify()
 
+    new_item = {"item_id": "$response.body#/data/id"}
     return (
         HttpRouteSpec(
             method="POST",
@@ -139,6 +142,11 @@ def build_routes(
             status_code=201,
             summary="Create an item",
             response_model=HttpSuccessEnvelope[Item],
+            links={
+                "get": HttpLink("items.get", new_item),
+                "replace": HttpLink("items.replace", new_item),
+                "delete": HttpLink("items.delete", new_item),
+            },
         ),
         HttpRouteSpec(
             method="GET",
@@ -147,7 +155,7 @@ def build_routes(
             category="items",
             handler=list_items,
             summary="List items by name, a page at a time",
-            response_model=HttpSuccessEnvelope[list[Item]],
+            response_model=HttpSuccessEnvelope[list[Item], PageMeta],
         ),
         HttpRouteSpec(
             method="GET",

@@ -14,7 +14,7 @@ from {{ cookiecutter.__package_name }}.app import create_app
 from {{ cookiecutter.__package_name }}.service import SERVICE_DESCRIPTION
 from {{ cookiecutter.__package_name }}.settings import Settings
 
-OPENAPI_PATH = "{{ '/openapi.json' if fastapi else '/docs/openapi.json' }}"
+OPENAPI_PATH = "/openapi.json"
 
 
 def test_the_app_runs_on_{{ cookiecutter.http_framework }}(settings: Settings) -> None:

@@ -14,7 +14,6 @@ from typing import cast
 from fastapi import FastAPI
 {%- else -%}
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
 {%- endif %}
 
 from {{ cookiecutter.__package_name }}.items.repository import ItemRepository
@@ -27,22 +26,13 @@ FRAMEWORK = "{{ cookiecutter.http_framework }}"
 def create_app(
     settings: Settings | None = None, *, repository: ItemRepository | None = None
 ) -> {{ "FastAPI" if fastapi else "Litestar" }}:
-    """The service's app, its lifespan opening and closing the service; docs at ``/docs``.
+    """The service's app, its lifespan opening and closing the service.
+
+    The OpenAPI document is at ``/openapi.json``, the API docs at ``/docs``.
 
     Raises:
         SettingsError: `settings` is not given and the environment holds bad settings.
     """
-    settings = settings if settings is not None else Settings.load()
     service = build_service(settings, repository=repository)
-{%- if fastapi %}
     app = service.build_app(FRAMEWORK, description=SERVICE_DESCRIPTION)
-{%- else %}
-    openapi = OpenAPIConfig(
-        title=settings.service.name,
-        version=settings.service.version,
-        description=SERVICE_DESCRIPTION,
-        path="/docs",
-    )
-    app = service.build_app(FRAMEWORK, openapi_config=openapi)
-{%- endif %}
     return cast({{ '"FastAPI"' if fastapi else '"Litestar"' }}, app)
