@@ -287,6 +287,7 @@ def test_outside_a_checkout_mic_kit_comes_from_the_index(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a real install: minutes on a loaded machine, not the usual 120 s
 def test_the_readme_commands_work_from_a_fresh_render(tmp_path: Path) -> None:
     """`make bootstrap-dev` then `make gate`, as the README says, in a new virtualenv."""
     service = generate(tmp_path, service_name="Fresh API")
