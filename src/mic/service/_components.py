@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+from mic._errors import MicError
 from mic.redaction import RedactionPolicy
 
 logger = logging.getLogger("mic.service")
@@ -16,7 +17,7 @@ _SCRUB = RedactionPolicy()
 T = TypeVar("T")
 
 
-class ServiceError(Exception):
+class ServiceError(MicError):
     """The root of the lifecycle's errors.
 
     ::

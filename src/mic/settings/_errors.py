@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from mic._errors import MicError
 
-class SettingsError(ValueError):
+
+class SettingsError(MicError, ValueError):
     """The settings are missing or malformed; the message lists every bad field.
 
     Each line names the environment variable (``MIC_STORAGE__URL``) and what is wrong with

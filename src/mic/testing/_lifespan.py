@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mic._deps import require
+from mic._errors import MicError
 
 
-class LifespanError(RuntimeError):
+class LifespanError(MicError, RuntimeError):
     """The app reported a failed startup or shutdown (its message is the app's)."""
 
 
