@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from litestar import Litestar, Router, get
 from litestar.params import PathParameter
+from starlette.routing import Match
 
 from mic.fastapi import build_fastapi_router, install_problem_handlers
 from mic.fastapi import problem_exception_handlers as fastapi_problem_handlers
@@ -37,6 +38,14 @@ async def _create() -> dict[str, str]:
 
 async def _other(*, other: str) -> dict[str, str]:
     return {"other": other}
+
+
+async def _x(*, x: str) -> dict[str, str]:
+    return {"x": x}
+
+
+async def _y(*, y: str) -> dict[str, str]:
+    return {"y": y}
 
 
 async def _nested(*, item_id: str, note_id: str) -> dict[str, str]:
@@ -280,3 +289,22 @@ async def test_the_same_verbs_make_unrouted_answers_problems(framework: str) -> 
             missing.json()["code"],
             missing.headers["content-type"],
         )
+
+
+def test_a_placeholder_is_tried_when_the_literal_branch_leads_nowhere() -> None:
+    routes = [
+        HttpRouteSpec(method="GET", path="/a/b/{y}/d", name="deep", category="t",
+                      handler=_y),
+        HttpRouteSpec(method="GET", path="/a/{x}/c", name="shallow", category="t",
+                      handler=_x),
+    ]  # fmt: skip
+    router = CompiledRouter(routes)
+    assert ("/a/{x}/c", {"x": "b"}) == _found(router, "/a/b/c")
+    assert ("/a/b/{y}/d", {"y": "c"}) == _found(router, "/a/b/c/d")
+    assert _found(router, "/a/b/c/e") is None
+
+
+def test_the_fastapi_mount_leaves_websockets_to_fastapi() -> None:
+    router = build_fastapi_router(routes=ROUTES)
+    scope = {"type": "websocket", "path": "/items/1", "root_path": "", "headers": []}
+    assert Match.NONE == router.matches(scope)[0]

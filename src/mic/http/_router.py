@@ -108,15 +108,15 @@ class CompiledRouter:
             for route in self.routes:
                 if route.path == path:
                     table.update(dict.fromkeys(route.spec.methods, route))
-            not_allowed: MethodNotAllowedApp | None = None
+            allow = allowed_methods(self.routes, path)
+            # The path's 405 from the extra endpoints (TRACE is never declared, so there is
+            # always one); it also answers methods no table knows (PROPFIND...).
+            not_allowed = MethodNotAllowedApp(allow, self.responder, path)
             for extra in self.extra_endpoints:
                 if extra.path == path:
                     table.update(dict.fromkeys(extra.methods, extra.app))
                     if isinstance(extra.app, MethodNotAllowedApp):
                         not_allowed = extra.app
-            allow = allowed_methods(self.routes, path)
-            if not_allowed is None:  # every method is declared: unknown ones still get a 405
-                not_allowed = MethodNotAllowedApp(allow, self.responder, path)
             target = PathTarget(path, allow, table, not_allowed)
             self.targets[path] = target
             self._insert(path, target)
