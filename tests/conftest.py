@@ -59,3 +59,18 @@ def nats_url() -> str:
 def framework(request: pytest.FixtureRequest) -> str:
     """Each adapter in turn: a test using it runs once per framework."""
     return str(request.param)
+
+
+@pytest.fixture
+def spans():  # type: ignore[no-untyped-def]
+    """mic's spans, exported synchronously to an in-memory exporter (extra ``tracing``)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from mic import _trace
+    from mic.observability import configure_tracing
+
+    exporter = InMemorySpanExporter()
+    provider = configure_tracing("mic-tests", exporter=exporter, batch=False, set_global=False)
+    yield exporter
+    _trace.use_provider(None)
+    provider.shutdown()

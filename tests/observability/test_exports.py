@@ -12,7 +12,8 @@ def test_all_is_pinned() -> None:
         "HttpMetricsInterceptor", "InMemoryMetricsBackend", "JsonLogFormatter",
         "LogContextFilter", "MetricLabelViolation", "MetricsBackend",
         "PrometheusMetricsBackend", "RedactingLogFilter", "RedactingSpanProcessor",
-        "SanitizingMetricsBackend", "TextLogFormatter", "TraceParent", "configure_logging",
+        "SanitizingMetricsBackend", "TextLogFormatter", "TraceParent", "TracingInterceptor",
+        "configure_logging", "configure_tracing",
         "counter", "current_route", "gauge", "histogram", "log_context", "metrics_route",
         "parse_traceparent", "register_http_metrics",
     ])  # fmt: skip
