@@ -109,5 +109,7 @@ async def test_one_trace_from_request_to_downstream_call(
     )  # fmt: skip
     assert "nats" == (consumer.attributes or {})["messaging.system"]
     (call,) = received
-    assert f"00-{TRACE_ID}-{client_span.context.span_id:016x}-01" == call.headers["traceparent"]
+    assert (
+        f"00-{TRACE_ID}-{client_span.context.span_id:016x}-01" == call.headers["traceparent"]
+    )  # the caller sampled
     assert "vendor=abc" == call.headers["tracestate"]
