@@ -52,8 +52,13 @@ except MissingDependencyError as error:
 
 
 def test_everything_works_without_opentelemetry() -> None:
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT)], capture_output=True,
-                            text=True, timeout=60, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert ["None None None", "None", "True", "True a=1", "True", "tracing"] == (
         result.stdout.splitlines()
     ), result.stderr

@@ -25,8 +25,11 @@ def recording(*statuses: int) -> tuple[list[httpx.Request], httpx.MockTransport]
         seen.append(request)
         status = answers.pop(0) if answers else 200
         if status >= 400:
-            return httpx.Response(status, json={"code": "item_not_found", "detail": "gone"},
-                                  headers={"content-type": "application/problem+json"})  # fmt: skip
+            return httpx.Response(
+                status,
+                json={"code": "item_not_found", "detail": "gone"},
+                headers={"content-type": "application/problem+json"},
+            )
         return httpx.Response(status, json={})
 
     return seen, httpx.MockTransport(answer)
@@ -46,9 +49,14 @@ async def test_each_attempt_is_a_client_span_sent_as_the_parent(spans: Any) -> N
     first, second, parent = spans.get_finished_spans()
     assert handler.get_span_context().span_id == parent.context.span_id
     assert [SpanKind.CLIENT, SpanKind.CLIENT] == [first.kind, second.kind]
-    assert {"http.request.method": "GET", "url.full": "http://billing:8000/api/invoices/1",
-            "server.address": "billing", "server.port": 8000,
-            "http.response.status_code": 503, "error.type": "503"} == dict(first.attributes or {})  # fmt: skip
+    assert {
+        "http.request.method": "GET",
+        "url.full": "http://billing:8000/api/invoices/1",
+        "server.address": "billing",
+        "server.port": 8000,
+        "http.response.status_code": 503,
+        "error.type": "503",
+    } == dict(first.attributes or {})
     assert 1 == (second.attributes or {})["http.request.resend_count"]
     assert StatusCode.ERROR == first.status.status_code
     for request, span in zip(seen, (first, second), strict=True):
@@ -63,8 +71,9 @@ async def test_the_callers_tracestate_is_kept(spans: Any) -> None:
     seen, transport = recording(200)
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    parent = TraceContextTextMapPropagator().extract({"traceparent": CALLER,
-                                                      "tracestate": "vendor=abc,other=1"})  # fmt: skip
+    parent = TraceContextTextMapPropagator().extract(
+        {"traceparent": CALLER, "tracestate": "vendor=abc,other=1"}
+    )
     with _trace.tracer().start_as_current_span("server", context=parent):
         async with client(transport) as billing:
             await billing.get("/x")

@@ -19,8 +19,9 @@ CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 def test_an_event_made_in_a_span_carries_that_span_and_its_tracestate(spans: Any) -> None:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    parent = TraceContextTextMapPropagator().extract({"traceparent": CALLER,
-                                                      "tracestate": "vendor=abc"})  # fmt: skip
+    parent = TraceContextTextMapPropagator().extract(
+        {"traceparent": CALLER, "tracestate": "vendor=abc"}
+    )
     stale = mic_context.traceparent.set(CALLER)
     try:
         with _trace.tracer().start_as_current_span("handler", context=parent) as span:
@@ -61,15 +62,20 @@ async def test_publish_and_handle_are_producer_and_consumer_spans(spans: Any) ->
 
     async with InMemoryEventBus(options=FAST) as bus:
         await bus.subscribe("orders.placed", handler, group="billing")
-        await bus.publish(Event("orders.placed", {"n": 1}, id="e-1", traceparent=CALLER,
-                                tracestate="vendor=abc"))  # fmt: skip
+        await bus.publish(
+            Event("orders.placed", {"n": 1}, id="e-1", traceparent=CALLER, tracestate="vendor=abc")
+        )
         await eventually(lambda: len(spans.get_finished_spans()) == 2)
     producer, consumer = spans.get_finished_spans()
     assert ("send orders.placed", SpanKind.PRODUCER) == (producer.name, producer.kind)
     assert ("process orders.placed", SpanKind.CONSUMER) == (consumer.name, consumer.kind)
-    assert {"messaging.system": "memory", "messaging.operation.type": "send",
-            "messaging.operation.name": "send", "messaging.destination.name": "orders.placed",
-            "messaging.message.id": "e-1"} == dict(producer.attributes or {})  # fmt: skip
+    assert {
+        "messaging.system": "memory",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": "orders.placed",
+        "messaging.message.id": "e-1",
+    } == dict(producer.attributes or {})
     assert "billing" == (consumer.attributes or {})["messaging.consumer.group.name"]
     assert producer.parent is not None
     assert 0xB7AD6B7169203331 == producer.parent.span_id

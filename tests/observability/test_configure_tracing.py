@@ -24,8 +24,13 @@ def restore() -> Any:
 
 def test_spans_carry_the_service_name_and_are_redacted(restore: None) -> None:
     exporter = InMemorySpanExporter()
-    provider = configure_tracing("orders-api", exporter=exporter, batch=False, set_global=False,
-                                 resource_attributes={"deployment.environment.name": "test"})  # fmt: skip
+    provider = configure_tracing(
+        "orders-api",
+        exporter=exporter,
+        batch=False,
+        set_global=False,
+        resource_attributes={"deployment.environment.name": "test"},
+    )
     with _trace.tracer().start_as_current_span("op", attributes={"password": "hunter2"}):
         pass
     (span,) = exporter.get_finished_spans()
@@ -93,8 +98,9 @@ def test_the_global_provider_is_installed_once() -> None:
         second = configure_tracing("b", exporter=None)
         print(trace.get_tracer_provider() is first)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert ["True", "True"] == result.stdout.split(), result.stderr
     assert "a global tracer provider is already installed" in result.stderr
 
@@ -114,6 +120,7 @@ def test_configure_tracing_names_its_extra_without_the_sdk() -> None:
         except MissingDependencyError as error:
             print(error.extra)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert "tracing" == result.stdout.strip(), result.stderr

@@ -27,9 +27,10 @@ async def get_item(*, item_id: int) -> dict[str, Any]:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=get_item),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=get_item
+    ),
+)
 
 
 def build_app(framework: str, config: HttpRouterConfig | None = None) -> Any:
@@ -62,11 +63,16 @@ async def test_a_request_gets_one_server_span_with_http_conventions(framework: s
     assert "GET /items/{item_id}" == span.name
     assert SpanKind.SERVER == span.kind
     assert {
-        "http.request.method": "GET", "http.route": "/items/{item_id}", "url.path": "/items/7",
-        "url.scheme": "http", "server.address": "api.test", "server.port": 8080,
-        "client.address": "10.0.0.7", "user_agent.original": "tests/1",
+        "http.request.method": "GET",
+        "http.route": "/items/{item_id}",
+        "url.path": "/items/7",
+        "url.scheme": "http",
+        "server.address": "api.test",
+        "server.port": 8080,
+        "client.address": "10.0.0.7",
+        "user_agent.original": "tests/1",
         "http.response.status_code": 200,
-    } == dict(span.attributes or {})  # fmt: skip
+    } == dict(span.attributes or {})
     assert StatusCode.UNSET == span.status.status_code
 
 
@@ -121,8 +127,9 @@ async def test_without_a_configured_sdk_requests_are_served_and_ids_pass_through
 
         return propagation_headers()
 
-    routes = (HttpRouteSpec(method="GET", path="/items/{item_id}", name="i", category="c",
-                            handler=echo),)  # fmt: skip
+    routes = (
+        HttpRouteSpec(method="GET", path="/items/{item_id}", name="i", category="c", handler=echo),
+    )
     config = HttpRouterConfig(interceptors=(TracingInterceptor(), CorrelationIdInterceptor()))
     if framework == "fastapi":
         from mic.fastapi import build_fastapi_app

@@ -50,8 +50,16 @@ def build_app(framework: str, orders: InMemoryDataStorage[Order], outbox: Any) -
             await outbox.add(Event("orders.placed", {"order": payload.id}))
         return {"id": payload.id}
 
-    routes = (HttpRouteSpec(method="POST", path="/orders", name="orders.place",
-                            category="orders", handler=place_order, status_code=201),)  # fmt: skip
+    routes = (
+        HttpRouteSpec(
+            method="POST",
+            path="/orders",
+            name="orders.place",
+            category="orders",
+            handler=place_order,
+            status_code=201,
+        ),
+    )
     config = HttpRouterConfig(interceptors=(TracingInterceptor(), CorrelationIdInterceptor()))
     if framework == "fastapi":
         from mic.fastapi import build_fastapi_app
@@ -76,8 +84,10 @@ async def test_one_trace_from_request_to_downstream_call(
     outbox = InMemoryOutboxStore()
     app = build_app(framework, orders, outbox)
     async for bus in nats_bus(nats_url):
-        async with ServiceHttpClient("http://billing", transport=httpx.MockTransport(billing),
-                                     ) as client:  # fmt: skip
+        async with ServiceHttpClient(
+            "http://billing",
+            transport=httpx.MockTransport(billing),
+        ) as client:
 
             async def bill(event: Event) -> None:
                 await client.post("/invoices", json=event.payload)
@@ -86,9 +96,10 @@ async def test_one_trace_from_request_to_downstream_call(
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://orders") as http:
                 response = await http.post(
-                    "/orders", json={"id": 1, "total": 9.5},
+                    "/orders",
+                    json={"id": 1, "total": 9.5},
                     headers={"traceparent": CALLER, "tracestate": "vendor=abc"},
-                )  # fmt: skip
+                )
             assert 201 == response.status_code
             assert 1 == await OutboxDispatcher(outbox, bus).run_once()
             await eventually(lambda: bool(received))
@@ -105,8 +116,11 @@ async def test_one_trace_from_request_to_downstream_call(
     assert producer.context.span_id == consumer.parent.span_id  # type: ignore[union-attr]
     assert consumer.context.span_id == client_span.parent.span_id  # type: ignore[union-attr]
     assert ("POST /orders", "send orders.placed", "process orders.placed", "POST") == (
-        server.name, producer.name, consumer.name, client_span.name,
-    )  # fmt: skip
+        server.name,
+        producer.name,
+        consumer.name,
+        client_span.name,
+    )
     assert "nats" == (consumer.attributes or {})["messaging.system"]
     (call,) = received
     assert (
