@@ -23,7 +23,7 @@ EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
-CliHandler = Callable[[argparse.Namespace], "int | None | Awaitable[int | None]"]
+CliHandler = Callable[[argparse.Namespace], "Awaitable[int | None] | int | None"]
 """Runs a command: receives the parsed arguments, returns an exit status (``None`` is 0)."""
 
 _HANDLER = "_mic_cli_handler"
@@ -168,10 +168,10 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None)
             outcome = asyncio.run(_awaited(outcome))
         sys.stdout.flush()
     except CliError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        sys.stderr.write(f"{parser.prog}: error: {error}\n")
         return error.exit_code
     except KeyboardInterrupt:
-        print(file=sys.stderr)  # end the ``^C`` line
+        sys.stderr.write("\n")  # end the ``^C`` line
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
