@@ -216,7 +216,7 @@ def route_rows(target: object, framework: str | None) -> tuple[RouteRow, ...]:
         CliError: `target` holds no mic routes.
     """
     specs = route_specs(target)
-    if callable(getattr(target, "build_app", None)):
+    if callable(getattr(target, "build_app", None)) or is_asgi_app(target):
         compiled = compiled_routes(build_app(target, framework))
     elif specs is not None:
         from mic.http import compile_routes

@@ -167,6 +167,15 @@ class SchemaComparer:
             constraints={k: schema[k] for k in (*_UPPER, *_LOWER, *_EXACT) if k in schema},
             format=schema.get("format"),
         )
+        if view.types is None and view.variants is not None and view.variants[0] != "allOf":
+            # ``oneOf: [string, integer]`` accepts the union of its alternatives' types.
+            union: set[str] = set()
+            for variant in view.variants[1]:
+                types = self._view(document, variant, pointer)[0].types
+                if types is None:
+                    return view, pointer
+                union |= types
+            view.types = frozenset(union)
         return view, pointer
 
     def _compare(
@@ -318,16 +327,21 @@ class SchemaComparer:
     def _compare_variants(
         old: _View, new: _View, direction: Direction, report: Any, recurse: Any
     ) -> None:
-        if old.variants is None and new.variants is None:
+        if old.variants is None or new.variants is None:
+            return  # one side is a plain schema: its types and values were compared above
+        (old_keyword, old_list), (new_keyword, new_list) = old.variants, new.variants
+        if old_keyword != new_keyword and "allOf" in (old_keyword, new_keyword):
+            report("composition.changed", BREAKING, f"{old_keyword} became {new_keyword}")
             return
-        old_list = old.variants[1] if old.variants else []
-        new_list = new.variants[1] if new.variants else []
-        if old.variants and new.variants and old.variants[0] == new.variants[0]:
-            for index, (before, after) in enumerate(zip(old_list, new_list, strict=False)):
-                recurse(before, after, f"/{new.variants[0]}/{index}")
-        elif [_key(v) for v in old_list] != [_key(v) for v in new_list]:
-            report("composition.changed", BREAKING, "its anyOf/oneOf/allOf alternatives changed")
-            return
+        # Identical alternatives pair up wherever they moved; the rest pair in order.
+        unmatched_old = [v for v in old_list if _key(v) not in {_key(n) for n in new_list}]
+        unmatched_new = [
+            (index, v)
+            for index, v in enumerate(new_list)
+            if _key(v) not in {_key(o) for o in old_list}
+        ]
+        for before, (index, after) in zip(unmatched_old, unmatched_new, strict=False):
+            recurse(before, after, f"/{new_keyword}/{index}")
         if len(new_list) < len(old_list):
             report(
                 "variant.removed",
