@@ -280,8 +280,8 @@ COMMANDS: Final = (
     CliCommandSpec(
         name="diff",
         help="report breaking changes between two contract documents",
-        description="Compare two OpenAPI documents (JSON); exit 1 when a change breaks "
-        "clients of OLD, 0 otherwise.",
+        description="Compare two OpenAPI or two AsyncAPI documents (JSON); exit 1 when a "
+        "change breaks clients of OLD, 0 otherwise.",
         handler=diff_command,
         arguments=(
             argument("old", help="the contract clients use today"),

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from mic.diff._model import BREAKING, COMPATIBLE, Change, escape
-from mic.diff._schema import SchemaComparer, resolve_pointer
+from mic.diff._schema import SchemaComparer
+from mic.diff._schema import resolve_object as _resolve
 
 METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PLACEHOLDER: Final = re.compile(r"\{[^}/]*\}")
@@ -25,19 +26,6 @@ def is_openapi(document: Mapping[str, Any]) -> bool:
     """Whether `document` is an OpenAPI 3.x document."""
     version = document.get("openapi")
     return isinstance(version, str) and version.startswith("3.")
-
-
-def _resolve(document: Mapping[str, Any], value: Any) -> Any:
-    seen: set[str] = set()
-    while isinstance(value, Mapping) and isinstance(value.get("$ref"), str):
-        if value["$ref"] in seen:
-            return {}
-        seen.add(value["$ref"])
-        try:
-            value, _ = resolve_pointer(document, value["$ref"])
-        except (KeyError, IndexError, ValueError):
-            return {}
-    return value if isinstance(value, Mapping) else {}
 
 
 def _operations(document: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, Any, Any]]:

@@ -1,7 +1,8 @@
 """Document kinds a contract diff understands, and `diff_documents`, which picks the rules.
 
-OpenAPI 3.x is built in. Another kind (AsyncAPI 3.0) plugs in with `register_document_kind`:
-a detector, its rules, and nothing else changes (the CLI, the report, the exit status).
+OpenAPI 3.x and AsyncAPI 3.x are built in. Another kind plugs in with
+`register_document_kind`: a detector, its rules, and nothing else changes (the CLI, the
+report, the exit status).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from mic.diff._asyncapi import diff_asyncapi, is_asyncapi
 from mic.diff._model import Change, ContractDiffError, DiffReport, sorted_changes
 from mic.diff._openapi import diff_openapi, is_openapi
 
@@ -32,7 +34,10 @@ class DocumentKind:
     differ: Differ
 
 
-_KINDS: dict[str, DocumentKind] = {"openapi": DocumentKind("openapi", is_openapi, diff_openapi)}
+_KINDS: dict[str, DocumentKind] = {
+    "openapi": DocumentKind("openapi", is_openapi, diff_openapi),
+    "asyncapi": DocumentKind("asyncapi", is_asyncapi, diff_asyncapi),
+}
 
 
 def register_document_kind(kind: DocumentKind) -> None:

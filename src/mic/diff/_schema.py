@@ -44,6 +44,20 @@ def resolve_pointer(document: Mapping[str, Any], reference: str) -> tuple[Any, s
     return value, pointer
 
 
+def resolve_object(document: Mapping[str, Any], value: Any) -> Any:
+    """`value` with local ``$ref``s followed; ``{}`` for a broken or looping reference."""
+    seen: set[str] = set()
+    while isinstance(value, Mapping) and isinstance(value.get("$ref"), str):
+        if value["$ref"] in seen:
+            return {}
+        seen.add(value["$ref"])
+        try:
+            value, _ = resolve_pointer(document, value["$ref"])
+        except (KeyError, IndexError, ValueError):
+            return {}
+    return value if isinstance(value, Mapping) else {}
+
+
 @dataclass(slots=True)
 class _View:
     """A schema reduced to what compatibility depends on."""
