@@ -1,7 +1,7 @@
 """Breaking-change reports between two versions of a contract document (``mic diff``).
 
-`diff_documents(old, new)` detects the kind of document (OpenAPI 3.x built in; more kinds,
-such as AsyncAPI, plug in with `register_document_kind`) and returns a `DiffReport` of
+`diff_documents(old, new)` detects the kind of document (OpenAPI 3.x and AsyncAPI 3.x built
+in; more kinds plug in with `register_document_kind`) and returns a `DiffReport` of
 `Change`s, each breaking or not for clients of the old version. Standard library only. The
 rules are listed in docs/cli.md and ADR 0086.
 """
