@@ -6,6 +6,7 @@ import subprocess
 import sys
 import types
 
+import mic
 import mic.cli
 
 
@@ -43,3 +44,20 @@ def test_the_helpers_import_only_the_standard_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert "[]" == result.stdout.strip(), result.stderr
+
+
+def test_the_mic_console_script_and_python_m_mic_run_main() -> None:
+    from importlib.metadata import entry_points
+
+    from mic.cli._main import main
+
+    (script,) = entry_points(group="console_scripts", name="mic")
+    assert main is script.load()
+    result = subprocess.run(
+        [sys.executable, "-m", "mic", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (0, f"mic {mic.__version__}") == (result.returncode, result.stdout.strip())

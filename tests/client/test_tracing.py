@@ -120,3 +120,17 @@ def test_without_a_span_the_arrived_headers_pass_unchanged() -> None:
     finally:
         mic_context.tracestate.reset(tokens[1])
         mic_context.traceparent.reset(tokens[0])
+
+
+def test_the_sync_twin_traces_in_the_callers_span(spans: Any) -> None:
+    from mic.client import SyncServiceHttpClient
+
+    seen, transport = recording(200)
+    with SyncServiceHttpClient("http://billing", transport=transport) as billing:
+        with _trace.tracer().start_as_current_span("job") as job:
+            billing.get("/x")
+    client_span, job_span = spans.get_finished_spans()
+    assert job.get_span_context().span_id == job_span.context.span_id
+    assert client_span.parent is not None
+    assert job_span.context.span_id == client_span.parent.span_id
+    assert f"{client_span.context.span_id:016x}" == seen[0].headers["traceparent"].split("-")[2]
