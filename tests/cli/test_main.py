@@ -186,16 +186,27 @@ def test_diff_exits_0_on_compatible_changes_as_json(
         ("{not json", "is not a JSON document"),
         (b"\xff\xfe", "is not a JSON document"),
         ('{"swagger": "2.0"}', "unsupported contract document (swagger '2.0')"),
+        ("a: [b", "is not a YAML document"),
     ],
 )
 def test_diff_refuses_bad_files(
     tmp_path: Path, content: str | bytes | None, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = write(tmp_path / "good.json", build_openapi(sample_service.routes))
-    bad = tmp_path / "bad.json"
+    bad = tmp_path / ("bad.yaml" if content == "a: [b" else "bad.json")
     if isinstance(content, bytes):
         bad.write_bytes(content)
     elif content is not None:
         bad.write_text(content)
     assert 1 == mic("diff", str(bad), good)
     assert message in capsys.readouterr().err
+
+
+def test_diff_reads_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(build_openapi(sample_service.routes)))
+    new = write(tmp_path / "new.json", build_openapi(sample_service.routes[1:]))
+    assert 1 == mic("diff", str(old), new)
+    assert "BREAKING GET /items/{item_id}: the operation was removed" in capsys.readouterr().out

@@ -126,9 +126,11 @@ def test_the_sync_twin_traces_in_the_callers_span(spans: Any) -> None:
     from mic.client import SyncServiceHttpClient
 
     seen, transport = recording(200)
-    with SyncServiceHttpClient("http://billing", transport=transport) as billing:
-        with _trace.tracer().start_as_current_span("job") as job:
-            billing.get("/x")
+    with (
+        SyncServiceHttpClient("http://billing", transport=transport) as billing,
+        _trace.tracer().start_as_current_span("job") as job,
+    ):
+        billing.get("/x")
     client_span, job_span = spans.get_finished_spans()
     assert job.get_span_context().span_id == job_span.context.span_id
     assert client_span.parent is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mic import __version__
-from mic._deps import MissingDependencyError
+from mic._deps import MissingDependencyError, require
 from mic.cli._spec import CliCommandSpec, CliError, argument, build_parser, dispatch
 from mic.cli._target import (
     EXPECTED,
@@ -168,10 +168,22 @@ def openapi_command(args: argparse.Namespace) -> int:
 
 
 def _read_document(path: str) -> Any:
+    """The parsed document at `path`: YAML for ``.yaml``/``.yml`` files, JSON otherwise.
+
+    Raises:
+        CliError: The file cannot be read or parsed.
+        MissingDependencyError: A YAML file without PyYAML (extra ``cli``).
+    """
     try:
         text = Path(path).read_bytes()
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror}") from None
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        yaml = require("yaml", "cli")
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise CliError(f"{path} is not a YAML document: {error}") from None
     try:
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -280,8 +292,8 @@ COMMANDS: Final = (
     CliCommandSpec(
         name="diff",
         help="report breaking changes between two contract documents",
-        description="Compare two OpenAPI or two AsyncAPI documents (JSON); exit 1 when a "
-        "change breaks clients of OLD, 0 otherwise.",
+        description="Compare two OpenAPI or two AsyncAPI documents (JSON, or YAML for .yaml "
+        "and .yml files); exit 1 when a change breaks clients of OLD, 0 otherwise.",
         handler=diff_command,
         arguments=(
             argument("old", help="the contract clients use today"),
