@@ -4,7 +4,8 @@ Both sides serve the same compiled mic route (`GET /items/{item_id}`) as a plain
 with the same SDK provider, exporting to a sink that drops spans. Ours adds
 `TracingInterceptor` to the route; the reference wraps the untraced route in
 `opentelemetry.instrumentation.asgi.OpenTelemetryMiddleware` (what the FastAPI instrumentor
-and Litestar's plugin use), configured to make one span per request as ours does. Goal: ours is at least as fast (ratio ours / reference >= 1.0).
+and Litestar's plugin use), configured to make one span per request as ours does.
+Goal: ours is at least as fast (ratio ours / reference >= 1.0).
 """
 
 from __future__ import annotations
