@@ -84,3 +84,13 @@ async def raw_app(scope: Any, receive: Any, send: Any) -> None:
 
 not_a_target = 42
 empty: tuple[HttpRouteSpec, ...] = ()
+
+
+class DefaultingService(SampleService):
+    """A Service whose ``build_app`` chooses the framework itself when not told."""
+
+    def build_app(self, framework: str | None = None) -> Any:  # type: ignore[override]
+        return super().build_app(framework or "litestar")
+
+
+defaulting = DefaultingService()

@@ -123,3 +123,9 @@ def test_run_without_uvicorn_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     with pytest.raises(MissingDependencyError, match=r"mic-kit\[cli\]"):
         main(["run", "tests.cli.sample_service:service"])
+
+
+def test_a_service_with_a_default_framework_chooses_it() -> None:
+    assert "Litestar" == type(build_app(sample_service.defaulting, None)).__name__
+    assert "FastAPI" == type(build_app(sample_service.defaulting, "fastapi")).__name__
+    assert "FastAPI" == type(build_app(sample_service.service, None)).__name__

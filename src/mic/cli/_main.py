@@ -41,7 +41,7 @@ _FRAMEWORK = argument(
     "--framework",
     choices=FRAMEWORKS,
     default=None,
-    help="the framework a Service builds its app on (default: fastapi)",
+    help="the framework a Service builds its app on (default: the Service's own, else fastapi)",
 )
 _FACTORY = argument(
     "--factory",

@@ -100,6 +100,8 @@ def build_app(target: object, framework: str | None) -> Any:
     """
     builder = getattr(target, "build_app", None)
     if callable(builder):
+        if framework is None and _takes_no_required_argument(builder):
+            return builder()  # the Service chooses (its settings, for mic.service.Service)
         return builder(framework or FRAMEWORKS[0])
     if is_asgi_app(target):
         if framework is not None:
@@ -113,6 +115,16 @@ def build_app(target: object, framework: str | None) -> Any:
     raise CliError(
         f"cannot serve a {type(target).__name__}: expected {EXPECTED} "
         "(a function returning one needs --factory)"
+    )
+
+
+def _takes_no_required_argument(function: Any) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
     )
 
 
