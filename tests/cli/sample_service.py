@@ -94,3 +94,34 @@ class DefaultingService(SampleService):
 
 
 defaulting = DefaultingService()
+
+
+def catalog(version: int = 1) -> Any:
+    """An event catalog: the service publishes orders.placed (v2 adds a required field)."""
+    from pydantic import BaseModel
+
+    from mic.eventbus import EventCatalog, EventSpec
+
+    class OrderPlaced(BaseModel):
+        order_id: int
+
+    class OrderPlacedV2(BaseModel):
+        order_id: int
+        total: float
+
+    payload = OrderPlaced if version == 1 else OrderPlacedV2
+    return EventCatalog(
+        title="orders", version=f"{version}.0.0", publishes=[EventSpec("orders.placed", payload)]
+    )
+
+
+def catalog_v2() -> Any:
+    return catalog(2)
+
+
+class WithCatalog:
+    catalog = catalog()
+
+
+holder = WithCatalog()
+asyncapi_document = {"asyncapi": "3.0.0", "info": {"title": "t", "version": "1"}}

@@ -210,3 +210,32 @@ def test_diff_reads_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     new = write(tmp_path / "new.json", build_openapi(sample_service.routes[1:]))
     assert 1 == mic("diff", str(old), new)
     assert "BREAKING GET /items/{item_id}: the operation was removed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["catalog --factory", "holder", "asyncapi_document"])
+def test_asyncapi_exports_a_catalog(target: str, tmp_path: Path) -> None:
+    name, *flags = target.split()
+    output = tmp_path / "asyncapi.json"
+    assert 0 == mic("asyncapi", f"{SAMPLE}:{name}", *flags, "-o", str(output))
+    assert "3.0.0" == json.loads(output.read_bytes())["asyncapi"]
+
+
+def test_asyncapi_refuses_other_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert 1 == mic("asyncapi", f"{SAMPLE}:routes")
+    assert "cannot export a tuple: expected an EventCatalog" in capsys.readouterr().err
+
+
+def test_exported_event_contracts_are_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mic asyncapi`` twice, then ``mic diff``: a new field in a sent message is compatible,
+    losing it again breaks the consumers."""
+    old, new = tmp_path / "v1.json", tmp_path / "v2.json"
+    assert 0 == mic("asyncapi", f"{SAMPLE}:catalog", "--factory", "-o", str(old))
+    assert 0 == mic("asyncapi", f"{SAMPLE}:catalog_v2", "--factory", "-o", str(new))
+    capsys.readouterr()
+    assert 0 == mic("diff", str(old), str(new))
+    assert "asyncapi 1.0.0 -> 2.0.0" in capsys.readouterr().out
+    assert 1 == mic("diff", str(new), str(old), "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert ["response.property.removed"] == [c["rule"] for c in report["changes"] if c["breaking"]]

@@ -1,4 +1,4 @@
-"""The ``mic`` command: ``new``, ``run``, ``routes``, ``openapi`` and ``diff``.
+"""The ``mic`` command: ``new``, ``run``, ``routes``, ``openapi``, ``asyncapi`` and ``diff``.
 
 Built with `mic.cli` itself (argparse, ADR 0085). Installed as a console script by the
 ``cli`` extra, and runnable as ``python -m mic``.
@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -155,16 +155,47 @@ def openapi_bytes(target: object, framework: str | None, args: argparse.Namespac
 def openapi_command(args: argparse.Namespace) -> int:
     """``mic openapi``: write the document to ``-o FILE`` or stdout."""
     target, framework = _target(args)
-    data = openapi_bytes(target, framework, args)
-    if args.output is None:
+    _write(openapi_bytes(target, framework, args), args.output)
+    return 0
+
+
+def asyncapi_bytes(target: object) -> bytes:
+    """The AsyncAPI document of `target`: an `EventCatalog`, an object holding one as
+    ``catalog``, or a ready document; serialized by `mic.asyncapi.render_asyncapi`.
+
+    Raises:
+        CliError: `target` is none of those.
+    """
+    from mic.asyncapi import render_asyncapi
+    from mic.eventbus import EventCatalog, build_event_asyncapi
+
+    catalog = getattr(target, "catalog", target)
+    if isinstance(catalog, EventCatalog):
+        return render_asyncapi(build_event_asyncapi(catalog))
+    if isinstance(target, Mapping) and "asyncapi" in target:
+        return render_asyncapi(target)
+    raise CliError(
+        f"cannot export a {type(target).__name__}: expected an EventCatalog, an "
+        "object with a catalog attribute, or an AsyncAPI document"
+    )
+
+
+def asyncapi_command(args: argparse.Namespace) -> int:
+    """``mic asyncapi``: write the AsyncAPI document to ``-o FILE`` or stdout."""
+    found = load_object(args.target)
+    _write(asyncapi_bytes(call_factory(found, None) if args.factory else found), args.output)
+    return 0
+
+
+def _write(data: bytes, output: str | None) -> None:
+    if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
-        try:
-            Path(args.output).write_bytes(data)
-        except OSError as error:
-            raise CliError(f"cannot write {args.output}: {error.strerror}") from None
-    return 0
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        raise CliError(f"cannot write {output}: {error.strerror}") from None
 
 
 def _read_document(path: str) -> Any:
@@ -287,6 +318,24 @@ COMMANDS: Final = (
             ),
             argument("--title", default="mic service", help="info.title, for bare route specs"),
             argument("--doc-version", default="0.1.0", help="info.version, for bare route specs"),
+        ),
+    ),
+    CliCommandSpec(
+        name="asyncapi",
+        help="write the AsyncAPI document of an event catalog",
+        handler=asyncapi_command,
+        arguments=(
+            argument(
+                "target",
+                metavar="MODULE:ATTR",
+                help="an EventCatalog, an object with .catalog, or an AsyncAPI document",
+            ),
+            argument(
+                "--factory",
+                action="store_true",
+                help="MODULE:ATTR is a function returning the target",
+            ),
+            argument("-o", "--output", default=None, help="file to write (default: stdout)"),
         ),
     ),
     CliCommandSpec(
