@@ -82,3 +82,22 @@ def test_the_helpers_are_no_ops_in_process_without_the_api(monkeypatch) -> None:
         assert sent is event
     with processing("memory", "g", event) as span:
         assert span is None
+
+
+def test_a_global_sdk_provider_is_used_when_mic_has_none(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from mic import _trace
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    _trace.use_provider(None)
+    assert _trace.tracer() is None  # nothing configured: no spans at all
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    with _trace.start_span("x", "INTERNAL", {}) as span:
+        assert span.is_recording()
+    assert ["x"] == [s.name for s in exporter.get_finished_spans()]

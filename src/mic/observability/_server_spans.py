@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mic._deps import require
-from mic._trace import server_span_in_progress, set_error, start_span
+from mic._trace import server_span_in_progress, set_error, start_span, tracer
 from mic.http import (
     Endpoint,
     HttpRequestContext,
@@ -97,6 +97,8 @@ class TracingInterceptor(RouteInterceptor):
             if existing is not None:
                 existing.update_name(name)
                 existing.set_attribute("http.route", context.route_path)
+                return await call_next(context)
+            if tracer() is None:  # nothing configured: no span, the ids pass through
                 return await call_next(context)
             attributes = request_attributes(context)
             parent = _trace_headers(context)
