@@ -7,7 +7,15 @@ require("fastapi", "fastapi")
 from mic.fastapi._router import (  # noqa: E402
     build_fastapi_app,
     build_fastapi_router,
+    check_fastapi_app,
     install_problem_handlers,
+    serve_openapi,
 )
 
-__all__ = ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"]
+__all__ = [
+    "build_fastapi_app",
+    "build_fastapi_router",
+    "check_fastapi_app",
+    "install_problem_handlers",
+    "serve_openapi",
+]

@@ -8,6 +8,12 @@ from mic.litestar._router import (  # noqa: E402
     build_litestar_app,
     build_litestar_router,
     problem_exception_handlers,
+    serve_openapi,
 )
 
-__all__ = ["build_litestar_app", "build_litestar_router", "problem_exception_handlers"]
+__all__ = [
+    "build_litestar_app",
+    "build_litestar_router",
+    "problem_exception_handlers",
+    "serve_openapi",
+]
