@@ -239,3 +239,16 @@ def test_exported_event_contracts_are_compared(
     assert 1 == mic("diff", str(new), str(old), "--format", "json")
     report = json.loads(capsys.readouterr().out)
     assert ["response.property.removed"] == [c["rule"] for c in report["changes"] if c["breaking"]]
+
+
+def test_bare_routes_export_what_a_plain_app_of_them_serves(framework: str, tmp_path: Path) -> None:
+    from mic.cli._asgi import asgi_get
+
+    if framework == "fastapi":
+        from mic.fastapi import build_fastapi_app as build
+    else:
+        from mic.litestar import build_litestar_app as build
+    output = tmp_path / "openapi.json"
+    assert 0 == mic("openapi", f"{SAMPLE}:routes", "-o", str(output))
+    status, served = asyncio.run(asgi_get(build(routes=sample_service.routes), "/openapi.json"))
+    assert (200, served) == (status, output.read_bytes())
