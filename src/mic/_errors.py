@@ -18,7 +18,9 @@ class MicError(Exception):
         │   ├── MetricLabelViolation (+ ValueError)      mic.observability: a forbidden label
         │   ├── NoUnitOfWorkError (+ RuntimeError)       mic.outbox: a write outside one
         │   ├── OutboxPublishError                       mic.outbox: publishing failed
-        │   └── ProbeFailedError                         mic.healthcheck: a probe said no
+        │   ├── ProbeFailedError                         mic.healthcheck: a probe said no
+        │   ├── CliError                                 mic.cli: an operator error, one line
+        │   └── ContractDiffError (+ ValueError)         mic.diff: a document it cannot compare
         └── DomainError                                  mic.model: the 4xx/503 answers
             └── ... (InvalidTokenError, UpstreamServiceError, ...)
 

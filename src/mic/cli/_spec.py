@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from mic._errors import MicError
+
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
@@ -30,7 +32,7 @@ _HANDLER = "_mic_cli_handler"
 _LEVELS: Final = (logging.WARNING, logging.INFO, logging.DEBUG)
 
 
-class CliError(Exception):
+class CliError(MicError):
     """A failure to report as one line on stderr (no traceback), with an exit status.
 
     Args:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mic._errors import MicError
+
 BREAKING: Final = True
 """`Change.breaking` of a change that can fail clients of the old version."""
 COMPATIBLE: Final = False
 """`Change.breaking` of a change clients of the old version can ignore."""
 
 
-class ContractDiffError(ValueError):
+class ContractDiffError(MicError, ValueError):
     """A document cannot be compared: unknown kind, two different kinds, or not a document."""
 
 

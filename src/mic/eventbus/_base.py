@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from mic import context
-from mic._trace import set_error
 from mic._checks import check_count, check_duration
+from mic._trace import set_error
 from mic._waiting import exponential_backoff
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
 from mic.eventbus._tracing import processing
