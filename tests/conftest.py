@@ -74,3 +74,7 @@ def spans():  # type: ignore[no-untyped-def]
     yield exporter
     _trace.use_provider(None)
     provider.shutdown()
+
+
+# The fixtures mic-kit offers to services (mic_client, mic_settings, ...), tested here too.
+pytest_plugins = ["mic.testing.plugin"]

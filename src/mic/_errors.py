@@ -20,7 +20,15 @@ class MicError(Exception):
         │   ├── OutboxPublishError                       mic.outbox: publishing failed
         │   ├── ProbeFailedError                         mic.healthcheck: a probe said no
         │   ├── CliError                                 mic.cli: an operator error, one line
-        │   └── ContractDiffError (+ ValueError)         mic.diff: a document it cannot compare
+        │   ├── ContractDiffError (+ ValueError)         mic.diff: a document it cannot compare
+        │   ├── AuthorizationEngineError                 mic.authz: an engine could not decide
+        │   ├── GrpcSpecError (+ ValueError)             mic.grpc: a service spec is wrong
+        │   ├── SettingsError (+ ValueError)             mic.settings: bad settings, all listed
+        │   ├── LifespanError (+ RuntimeError)           mic.testing: an app's lifespan failed
+        │   └── ServiceError                             mic.service: the lifecycle
+        │       ├── ServiceConfigurationError (+ ValueError)
+        │       ├── ServiceStartError
+        │       └── ServiceNotStartedError (+ RuntimeError)
         └── DomainError                                  mic.model: the 4xx/503 answers
             └── ... (InvalidTokenError, UpstreamServiceError, ...)
 
