@@ -30,7 +30,7 @@ CONFIG = HttpRouterConfig(interceptors=(CorrelationIdInterceptor(),))
 
 
 def test_context_module_exports_route() -> None:
-    assert sorted(mic_context.__all__) == ["correlation_id", "route", "traceparent"]
+    assert sorted(mic_context.__all__) == ["correlation_id", "route", "traceparent", "tracestate"]
     assert mic_context.route.name == "mic_route"
     assert mic_context.route.get() is None
 

@@ -29,6 +29,7 @@ from mic.eventbus._base import (
     undecodable_event,
 )
 from mic.eventbus._event import Event, check_topic
+from mic.eventbus._tracing import publishing
 from mic.model import TransientError
 
 
@@ -48,6 +49,8 @@ class NATSEventBus(EventBus):
         MissingDependencyError: The ``nats`` extra is not installed.
         ValueError: An invalid stream name or subject prefix, or non-positive durations.
     """
+
+    messaging_system = "nats"
 
     def __init__(
         self,
@@ -127,21 +130,22 @@ class NATSEventBus(EventBus):
         nats_errors = require("nats.errors", "nats")
         # The dead-letter copy keeps the event id, so the group joins the dedup key.
         message_id = f"{event.topic}/{event.id}/{event.headers.get(DEAD_LETTER_GROUP, '')}"
-        data = event.encode().encode()
-        limit = self.client.max_payload
-        if limit and len(data) > limit:  # a permanent refusal, not an outage
-            raise ValueError(
-                f"event {event.id} is {len(data)} bytes encoded; the NATS server accepts at "
-                f"most {limit} (max_payload)"
-            )
-        try:
-            await self.ensure_stream()
-            await self.jetstream.publish(self.subject(event.topic), data,
-                                         headers={"Nats-Msg-Id": message_id})  # fmt: skip
-        except (nats_errors.Error, TimeoutError) as error:
-            raise TransientError(
-                "event_bus_unavailable", "the event bus is not reachable"
-            ) from error
+        with publishing(self.messaging_system, event) as sent:
+            data = sent.encode().encode()
+            limit = self.client.max_payload
+            if limit and len(data) > limit:  # a permanent refusal, not an outage
+                raise ValueError(
+                    f"event {event.id} is {len(data)} bytes encoded; the NATS server accepts "
+                    f"at most {limit} (max_payload)"
+                )
+            try:
+                await self.ensure_stream()
+                await self.jetstream.publish(self.subject(event.topic), data,
+                                             headers={"Nats-Msg-Id": message_id})  # fmt: skip
+            except (nats_errors.Error, TimeoutError) as error:
+                raise TransientError(
+                    "event_bus_unavailable", "the event bus is not reachable"
+                ) from error
 
     async def ping(self) -> None:
         """A PING/PONG round trip on this bus's connection: the readiness check."""

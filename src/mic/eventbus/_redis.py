@@ -26,6 +26,7 @@ from mic.eventbus._base import (
     undecodable_event,
 )
 from mic.eventbus._event import Event
+from mic.eventbus._tracing import publishing
 from mic.model import TransientError
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class RedisStreamsEventBus(EventBus):
         MissingDependencyError: The ``redis`` extra is not installed.
         ValueError: A non-positive `max_length`.
     """
+
+    messaging_system = "redis"
 
     def __init__(
         self,
@@ -103,15 +106,16 @@ class RedisStreamsEventBus(EventBus):
         """
         self._check_publish(event)
         exceptions = require("redis.exceptions", "redis")
-        try:
-            await self.client.xadd(
-                self.key(event.topic), {_FIELD: event.encode()}, maxlen=self.max_length,
-                approximate=True,
-            )  # fmt: skip
-        except (exceptions.ConnectionError, exceptions.TimeoutError) as error:
-            raise TransientError(
-                "event_bus_unavailable", "the event bus is not reachable"
-            ) from error
+        with publishing(self.messaging_system, event) as sent:
+            try:
+                await self.client.xadd(
+                    self.key(sent.topic), {_FIELD: sent.encode()}, maxlen=self.max_length,
+                    approximate=True,
+                )  # fmt: skip
+            except (exceptions.ConnectionError, exceptions.TimeoutError) as error:
+                raise TransientError(
+                    "event_bus_unavailable", "the event bus is not reachable"
+                ) from error
 
     async def ping(self) -> None:
         """``PING`` on this bus's Redis client: the readiness check."""
