@@ -21,6 +21,7 @@ from mic.settings._sections import (  # noqa: E402
     RateLimitSettings,
     ServiceSettings,
     StorageSettings,
+    TracingSettings,
 )
 from mic.settings._settings import MicSettings  # noqa: E402
 
@@ -36,5 +37,6 @@ __all__ = [
     "ServiceSettings",
     "SettingsError",
     "StorageSettings",
+    "TracingSettings",
     "mask_url",
 ]
