@@ -65,51 +65,146 @@ Mutation = Callable[[Doc], object]
 
 CASES: list[tuple[str, Mutation, str, bool]] = [
     ("operation removed", lambda d: d["operations"].pop("publishOrder"), "operation.removed", True),
-    ("operation added", lambda d: d["operations"].update(
-        more={"action": "send", "channel": {"$ref": "#/channels/orders"}}), "operation.added", False),
-    ("action flipped", lambda d: d["operations"]["publishOrder"].update(action="receive"),
-     "operation.action-changed", True),
+    (
+        "operation added",
+        lambda d: d["operations"].update(
+            more={"action": "send", "channel": {"$ref": "#/channels/orders"}}
+        ),
+        "operation.added",
+        False,
+    ),
+    (
+        "action flipped",
+        lambda d: d["operations"]["publishOrder"].update(action="receive"),
+        "operation.action-changed",
+        True,
+    ),
     ("channel removed", lambda d: d["channels"].pop("quotes"), "channel.removed", True),
-    ("channel added", lambda d: d["channels"].update(audit={"address": "audit"}), "channel.added", False),
-    ("address changed", lambda d: d["channels"]["orders"].update(address="orders.created"),
-     "channel.address-changed", True),
-    ("operation moved to another channel", lambda d: d["operations"]["publishOrder"].update(
-        channel={"$ref": "#/channels/payments"}, messages=[]), "operation.channel-changed", True),
-    ("sent payload loses a field", lambda d: schema(d, "OrderPlaced")["properties"].pop("total"),
-     "response.property.removed", True),
-    ("sent payload gains a field", lambda d: schema(d, "OrderPlaced")["properties"].update(
-        sku={"type": "string"}), "response.property.added", False),
-    ("sent field becomes nullable", lambda d: schema(d, "OrderPlaced")["properties"].update(
-        total={"anyOf": [{"type": "number"}, {"type": "null"}]}), "response.type.widened", True),
-    ("received payload gets a new required field", lambda d: (
-        schema(d, "PaymentReceived")["properties"].update(currency={"type": "string"}),
-        schema(d, "PaymentReceived")["required"].append("currency")),
-     "request.property.required-added", True),
-    ("received field narrowed", lambda d: schema(d, "PaymentReceived")["properties"]["amount"].update(
-        type="integer"), "request.type.narrowed", True),
-    ("received field widened", lambda d: schema(d, "PaymentReceived")["properties"]["order_id"].update(
-        type="number"), "request.type.changed", False),
-    ("sender gains a message", lambda d: (an_extra_message(d, "orders"), d["operations"][
-        "publishOrder"]["messages"].append({"$ref": "#/channels/orders/messages/Extra"})),
-     "message.added", True),
-    ("receiver gains a message", lambda d: (an_extra_message(d, "payments"), d["operations"][
-        "handlePayment"]["messages"].append({"$ref": "#/channels/payments/messages/Extra"})),
-     "message.added", False),
-    ("receiver loses a message", lambda d: d["operations"]["handlePayment"].update(messages=[]),
-     "message.removed", True),
-    ("sender loses a message", lambda d: d["operations"]["publishOrder"].update(messages=[]),
-     "message.removed", False),
-    ("content type changed", lambda d: d["components"]["messages"]["OrderPlaced"].update(
-        contentType="application/avro"), "message.content-type-changed", True),
-    ("security added", lambda d: d["operations"]["handlePayment"].update(
-        security=[{"$ref": "#/components/securitySchemes/user"}]), "security.added", True),
+    (
+        "channel added",
+        lambda d: d["channels"].update(audit={"address": "audit"}),
+        "channel.added",
+        False,
+    ),
+    (
+        "address changed",
+        lambda d: d["channels"]["orders"].update(address="orders.created"),
+        "channel.address-changed",
+        True,
+    ),
+    (
+        "operation moved to another channel",
+        lambda d: d["operations"]["publishOrder"].update(
+            channel={"$ref": "#/channels/payments"}, messages=[]
+        ),
+        "operation.channel-changed",
+        True,
+    ),
+    (
+        "sent payload loses a field",
+        lambda d: schema(d, "OrderPlaced")["properties"].pop("total"),
+        "response.property.removed",
+        True,
+    ),
+    (
+        "sent payload gains a field",
+        lambda d: schema(d, "OrderPlaced")["properties"].update(sku={"type": "string"}),
+        "response.property.added",
+        False,
+    ),
+    (
+        "sent field becomes nullable",
+        lambda d: schema(d, "OrderPlaced")["properties"].update(
+            total={"anyOf": [{"type": "number"}, {"type": "null"}]}
+        ),
+        "response.type.widened",
+        True,
+    ),
+    (
+        "received payload gets a new required field",
+        lambda d: (
+            schema(d, "PaymentReceived")["properties"].update(currency={"type": "string"}),
+            schema(d, "PaymentReceived")["required"].append("currency"),
+        ),
+        "request.property.required-added",
+        True,
+    ),
+    (
+        "received field narrowed",
+        lambda d: schema(d, "PaymentReceived")["properties"]["amount"].update(type="integer"),
+        "request.type.narrowed",
+        True,
+    ),
+    (
+        "received field widened",
+        lambda d: schema(d, "PaymentReceived")["properties"]["order_id"].update(type="number"),
+        "request.type.changed",
+        False,
+    ),
+    (
+        "sender gains a message",
+        lambda d: (
+            an_extra_message(d, "orders"),
+            d["operations"]["publishOrder"]["messages"].append(
+                {"$ref": "#/channels/orders/messages/Extra"}
+            ),
+        ),
+        "message.added",
+        True,
+    ),
+    (
+        "receiver gains a message",
+        lambda d: (
+            an_extra_message(d, "payments"),
+            d["operations"]["handlePayment"]["messages"].append(
+                {"$ref": "#/channels/payments/messages/Extra"}
+            ),
+        ),
+        "message.added",
+        False,
+    ),
+    (
+        "receiver loses a message",
+        lambda d: d["operations"]["handlePayment"].update(messages=[]),
+        "message.removed",
+        True,
+    ),
+    (
+        "sender loses a message",
+        lambda d: d["operations"]["publishOrder"].update(messages=[]),
+        "message.removed",
+        False,
+    ),
+    (
+        "content type changed",
+        lambda d: d["components"]["messages"]["OrderPlaced"].update(contentType="application/avro"),
+        "message.content-type-changed",
+        True,
+    ),
+    (
+        "security added",
+        lambda d: d["operations"]["handlePayment"].update(
+            security=[{"$ref": "#/components/securitySchemes/user"}]
+        ),
+        "security.added",
+        True,
+    ),
     ("reply removed", lambda d: d["operations"]["askQuote"].pop("reply"), "reply.removed", True),
-    ("reply added", lambda d: d["operations"]["publishOrder"].update(
-        reply={"channel": {"$ref": "#/channels/payments"}}), "reply.added", False),
-    ("reply payload narrowed (the requester receives it)", lambda d: schema(
-        d, "PaymentReceived")["properties"]["amount"].update(type="integer"),
-     "request.type.narrowed", True),
-]  # fmt: skip
+    (
+        "reply added",
+        lambda d: d["operations"]["publishOrder"].update(
+            reply={"channel": {"$ref": "#/channels/payments"}}
+        ),
+        "reply.added",
+        False,
+    ),
+    (
+        "reply payload narrowed (the requester receives it)",
+        lambda d: schema(d, "PaymentReceived")["properties"]["amount"].update(type="integer"),
+        "request.type.narrowed",
+        True,
+    ),
+]
 
 
 @pytest.mark.parametrize(("title", "mutate", "rule", "breaking"), CASES, ids=[c[0] for c in CASES])

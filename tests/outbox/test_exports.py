@@ -5,8 +5,19 @@ import mic.outbox
 
 def test_outbox_exports() -> None:
     assert [
-        "DispatcherOptions", "FieldRedactors", "InMemoryOutboxStore", "NoUnitOfWorkError",
-        "OutboxBatch", "OutboxDispatcher", "OutboxPublishError", "OutboxRecord", "OutboxStore",
-        "SqlOutboxStore", "TopicRedactionPolicy", "redact_drop", "redact_hash", "redact_mask",
+        "DispatcherOptions",
+        "FieldRedactors",
+        "InMemoryOutboxStore",
+        "NoUnitOfWorkError",
+        "OutboxBatch",
+        "OutboxDispatcher",
+        "OutboxPublishError",
+        "OutboxRecord",
+        "OutboxStore",
+        "SqlOutboxStore",
+        "TopicRedactionPolicy",
+        "redact_drop",
+        "redact_hash",
+        "redact_mask",
         "sanitize_payload",
-    ] == mic.outbox.__all__  # fmt: skip
+    ] == mic.outbox.__all__

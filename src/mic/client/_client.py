@@ -137,9 +137,10 @@ class ServiceHttpClient:
         # Checked now, not at the first request (a string would be read letter by letter).
         checked_scopes = check_scopes(scopes)
         self._tokens = (
-            None if signer is None or not audience
+            None
+            if signer is None or not audience
             else _TokenCache(signer, audience, checked_scopes)
-        )  # fmt: skip
+        )
         self._http: httpx.AsyncClient = httpx_module.AsyncClient(
             base_url=base_url,
             timeout=timeout,
@@ -250,9 +251,13 @@ class ServiceHttpClient:
         if body is not None:
             route_headers["content-type"] = "application/json"
         response = await self.request(
-            prepared.method, path, params=query or None, content=body,
-            headers={**route_headers, **(headers or {})}, idempotency_key=idempotency_key,
-        )  # fmt: skip
+            prepared.method,
+            path,
+            params=query or None,
+            content=body,
+            headers={**route_headers, **(headers or {})},
+            idempotency_key=idempotency_key,
+        )
         return prepared.parse(response.content)
 
     async def _send(

@@ -62,8 +62,12 @@ def check_group(group: object) -> str:
 
 def undecodable_event(topic: str, group: str, raw: str) -> Event:
     """The dead-letter event standing for a message of `topic` that is not an event."""
-    headers = {DEAD_LETTER_TOPIC: topic, DEAD_LETTER_GROUP: group,
-               DEAD_LETTER_REASON: "UndecodableEvent", DEAD_LETTER_ATTEMPTS: "1"}  # fmt: skip
+    headers = {
+        DEAD_LETTER_TOPIC: topic,
+        DEAD_LETTER_GROUP: group,
+        DEAD_LETTER_REASON: "UndecodableEvent",
+        DEAD_LETTER_ATTEMPTS: "1",
+    }
     return Event(dead_letter_topic(topic), {"raw": raw[:65536]}, headers=headers)
 
 
@@ -223,8 +227,13 @@ class Consumer(ABC):
         if error is None:
             await _quietly(self.ack(delivery))
             return
-        logger.warning("handler failed for event %s on %s (attempt %d)", event.id,
-                       self.topic, delivery.attempt, exc_info=error)  # fmt: skip
+        logger.warning(
+            "handler failed for event %s on %s (attempt %d)",
+            event.id,
+            self.topic,
+            delivery.attempt,
+            exc_info=error,
+        )
         if delivery.attempt >= self.options.max_attempts and self.options.dead_letter:
             await self._dead_letter(delivery, type(error).__name__)
         else:
@@ -271,10 +280,15 @@ class Consumer(ABC):
             DEAD_LETTER_ATTEMPTS: str(delivery.attempt),
         }
         dead = Event(
-            topic=dead_letter_topic(event.topic), payload=event.payload, id=event.id,
-            occurred_at=event.occurred_at, correlation_id=event.correlation_id,
-            traceparent=event.traceparent, tracestate=event.tracestate, headers=headers,
-        )  # fmt: skip
+            topic=dead_letter_topic(event.topic),
+            payload=event.payload,
+            id=event.id,
+            occurred_at=event.occurred_at,
+            correlation_id=event.correlation_id,
+            traceparent=event.traceparent,
+            tracestate=event.tracestate,
+            headers=headers,
+        )
         try:
             await self.bus.publish(dead)
         except Exception:  # never lose it: keep it and try again later

@@ -111,10 +111,14 @@ class NATSEventBus(EventBus):
                 await self.jetstream.stream_info(self.stream)
             except errors.NotFoundError:
                 api = require("nats.js.api", "nats")
-                await self.jetstream.add_stream(api.StreamConfig(
-                    name=self.stream, subjects=[f"{self.subject_prefix}.>"],
-                    max_age=self.max_age, duplicate_window=self.duplicate_window,
-                ))  # fmt: skip
+                await self.jetstream.add_stream(
+                    api.StreamConfig(
+                        name=self.stream,
+                        subjects=[f"{self.subject_prefix}.>"],
+                        max_age=self.max_age,
+                        duplicate_window=self.duplicate_window,
+                    )
+                )
             self._stream_ready = True
 
     async def publish(self, event: Event) -> None:
@@ -140,8 +144,9 @@ class NATSEventBus(EventBus):
                 )
             try:
                 await self.ensure_stream()
-                await self.jetstream.publish(self.subject(event.topic), data,
-                                             headers={"Nats-Msg-Id": message_id})  # fmt: skip
+                await self.jetstream.publish(
+                    self.subject(event.topic), data, headers={"Nats-Msg-Id": message_id}
+                )
             except (nats_errors.Error, TimeoutError) as error:
                 raise TransientError(
                     "event_bus_unavailable", "the event bus is not reachable"
@@ -187,10 +192,13 @@ class _NatsConsumer(Consumer):
         api = require("nats.js.api", "nats")
         durable = bus.durable_name(self.topic, self.group)
         config = api.ConsumerConfig(
-            durable_name=durable, filter_subject=bus.subject(self.topic),
-            ack_policy=api.AckPolicy.EXPLICIT, deliver_policy=api.DeliverPolicy.NEW,
-            ack_wait=self.options.ack_timeout, max_deliver=-1,
-        )  # fmt: skip
+            durable_name=durable,
+            filter_subject=bus.subject(self.topic),
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.NEW,
+            ack_wait=self.options.ack_timeout,
+            max_deliver=-1,
+        )
         # Create, or update an existing group to these options (``ack_wait`` above all):
         # `pull_subscribe` alone would silently keep the first subscriber's settings.
         await bus.jetstream.add_consumer(bus.stream, config=config)

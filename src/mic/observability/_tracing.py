@@ -86,8 +86,9 @@ class RedactingSpanProcessor(SpanProcessor):
                 self._warned.add(key)
                 logger.warning(
                     "span attribute %s was set after the span started and cannot be redacted "
-                    "in place; wrap the exporting processor in RedactingSpanProcessor", key
-                )  # fmt: skip
+                    "in place; wrap the exporting processor in RedactingSpanProcessor",
+                    key,
+                )
 
     def shutdown(self) -> None:
         """Shut the wrapped processor down."""
@@ -110,12 +111,19 @@ class RedactingSpanProcessor(SpanProcessor):
         ]
         links = [Link(link.context, self._attributes(link.attributes)) for link in span.links]
         return ReadableSpan(
-            name=policy.scrub_text(span.name), context=span.context, parent=span.parent,
-            resource=span.resource, attributes=self._attributes(span.attributes),
-            events=events, links=links, kind=span.kind, status=status,
-            start_time=span.start_time, end_time=span.end_time,
+            name=policy.scrub_text(span.name),
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=self._attributes(span.attributes),
+            events=events,
+            links=links,
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
             instrumentation_scope=span.instrumentation_scope,
-        )  # fmt: skip
+        )
 
     def _leaks(self, key: str, value: Any) -> bool:
         redacted = self._attribute(key, value)
