@@ -87,10 +87,13 @@ async def _reference_envelope() -> float:
     task = asyncio.create_task(consume())
     started = time.perf_counter()
     for n in range(EVENTS):
-        envelope = {"id": uuid.uuid4().hex, "topic": "bench.topic",
-                    "payload": {"n": n, "name": "order"},
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "correlation_id": context.correlation_id.get()}  # fmt: skip
+        envelope = {
+            "id": uuid.uuid4().hex,
+            "topic": "bench.topic",
+            "payload": {"n": n, "name": "order"},
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "correlation_id": context.correlation_id.get(),
+        }
         await queue.put(json.dumps(envelope, separators=(",", ":")))
     await done.wait()
     rate = EVENTS / (time.perf_counter() - started)

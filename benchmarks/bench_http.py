@@ -68,11 +68,18 @@ async def _get(*, item_id: int) -> dict[str, Any]:
 
 
 ROUTES = (
-    HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                  handler=_create, status_code=201),
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_get),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="POST",
+        path="/items",
+        name="items.create",
+        category="items",
+        handler=_create,
+        status_code=201,
+    ),
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_get
+    ),
+)
 
 
 def mic_fastapi() -> FastAPI:
@@ -103,10 +110,21 @@ def _scope(method: str, path: str, body: bool) -> dict[str, Any]:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(BODY)).encode()),
         ]
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 5000), "server": ("bench", 80), "state": {}}  # fmt: skip
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("bench", 80),
+        "state": {},
+    }
 
 
 async def _requests_per_second(
@@ -139,9 +157,11 @@ async def _requests_per_second(
 
 async def _measure(seconds: float, rounds: int) -> dict[tuple[str, str], float]:
     apps: dict[str, Callable[[], Any]] = {
-        "native FastAPI": native_fastapi, "mic on FastAPI": mic_fastapi,
-        "native Litestar": native_litestar, "mic on Litestar": mic_litestar,
-    }  # fmt: skip
+        "native FastAPI": native_fastapi,
+        "mic on FastAPI": mic_fastapi,
+        "native Litestar": native_litestar,
+        "mic on Litestar": mic_litestar,
+    }
     cases = {
         "POST JSON body": ("POST", "/items", True),
         "GET typed path": ("GET", "/items/42", False),

@@ -34,9 +34,15 @@ EXTRA = {
 
 def _record() -> logging.LogRecord:
     return LOGGER.makeRecord(
-        LOGGER.name, logging.INFO, __file__, 1, "order %s placed by %s", (1234, "customer 7"),
-        None, extra=EXTRA,
-    )  # fmt: skip
+        LOGGER.name,
+        logging.INFO,
+        __file__,
+        1,
+        "order %s placed by %s",
+        (1234, "customer 7"),
+        None,
+        extra=EXTRA,
+    )
 
 
 def plain() -> str:

@@ -69,13 +69,25 @@ def _line(name: str, ours: float, reference: float, goal: float, ratio: float | 
 async def _in_memory() -> None:
     item = parse(f"{LIMIT}/minute")
     cases = [
-        ("in-memory fixed window vs limits FixedWindow", Strategy.FIXED_WINDOW,
-         FixedWindowRateLimiter, 2.0),
-        ("in-memory sliding window vs limits SlidingWindowCounter", Strategy.SLIDING_WINDOW,
-         SlidingWindowCounterRateLimiter, 2.0),
-        ("in-memory token bucket vs limits MovingWindow (no token bucket in limits)",
-         Strategy.TOKEN_BUCKET, MovingWindowRateLimiter, 2.0),
-    ]  # fmt: skip
+        (
+            "in-memory fixed window vs limits FixedWindow",
+            Strategy.FIXED_WINDOW,
+            FixedWindowRateLimiter,
+            2.0,
+        ),
+        (
+            "in-memory sliding window vs limits SlidingWindowCounter",
+            Strategy.SLIDING_WINDOW,
+            SlidingWindowCounterRateLimiter,
+            2.0,
+        ),
+        (
+            "in-memory token bucket vs limits MovingWindow (no token bucket in limits)",
+            Strategy.TOKEN_BUCKET,
+            MovingWindowRateLimiter,
+            2.0,
+        ),
+    ]
     for name, strategy, reference_class, goal in cases:
         limiter = InMemoryRateLimiter(RateLimitPolicy(LIMIT, 60, strategy))
         ours = await _rate_async(limiter.consume, KEYS)

@@ -61,5 +61,20 @@ def framework(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture
+def spans():  # type: ignore[no-untyped-def]
+    """mic's spans, exported synchronously to an in-memory exporter (extra ``tracing``)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from mic import _trace
+    from mic.observability import configure_tracing
+
+    exporter = InMemorySpanExporter()
+    provider = configure_tracing("mic-tests", exporter=exporter, batch=False, set_global=False)
+    yield exporter
+    _trace.use_provider(None)
+    provider.shutdown()
+
+
 # The fixtures mic-kit offers to services (mic_client, mic_settings, ...), tested here too.
 pytest_plugins = ["mic.testing.plugin"]

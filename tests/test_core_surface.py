@@ -18,27 +18,85 @@ import mic.model
 EXPECTED = {
     mic: ["MicError", "MissingDependencyError", "__version__"],
     mic.contracts: ["HttpSuccessEnvelope", "PageMeta", "StrictSchema", "wrap_http_success"],
-    mic.model: ["ConflictError", "DomainError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError",
-                "RateLimitedError", "TransientError", "UnauthorizedError", "UnsupportedMediaTypeError",
-                "ValidationFailedError"],
-    mic.http: ["PROBLEM_JSON", "ApiDocs", "ClientDisconnectedError", "CompiledRoute", "Cookie",
-               "CookieSameSite", "Endpoint", "HandlerParameter", "HandlerSignature", "Header",
-               "Headers", "HttpCookieSpec", "HttpLink",
-               "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
-               "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
-               "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
-               "CorsPolicy", "CsrfPolicy", "SecurityHeaders",
-               "build_openapi", "compile_routes", "render_problem", "resolve_handler",
-               # The adapter interface (ADR 0070).
-               "PROBLEM_SCHEMA", "AsgiApp", "CompiledRouter", "ExtraEndpoint",
-               "MethodNotAllowedApp", "OptionsApp", "PathTarget", "UnroutedResponder",
-               "error_statuses", "operation_id", "render_internal_error",
-               "render_status_problem", "static_endpoints"],
-    mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "check_fastapi_app",
-                  "install_problem_handlers", "serve_openapi", "problem_exception_handlers"],
-    mic.litestar: ["build_litestar_app", "build_litestar_router", "problem_exception_handlers",
-                   "serve_openapi", "install_problem_handlers"],
-}  # fmt: skip
+    mic.model: [
+        "ConflictError",
+        "DomainError",
+        "ForbiddenError",
+        "NotFoundError",
+        "PayloadTooLargeError",
+        "RateLimitedError",
+        "TransientError",
+        "UnauthorizedError",
+        "UnsupportedMediaTypeError",
+        "ValidationFailedError",
+    ],
+    mic.http: [
+        "PROBLEM_JSON",
+        "ApiDocs",
+        "ClientDisconnectedError",
+        "CompiledRoute",
+        "Cookie",
+        "CookieSameSite",
+        "Endpoint",
+        "HandlerParameter",
+        "HandlerSignature",
+        "Header",
+        "Headers",
+        "HttpCookieSpec",
+        "HttpLink",
+        "HttpRequestContext",
+        "HttpResponse",
+        "HttpResponseSpec",
+        "HttpRouteSpec",
+        "HttpRouterConfig",
+        "Identity",
+        "Interceptor",
+        "Path",
+        "ProblemDetails",
+        "Public",
+        "Query",
+        "QueryParams",
+        "RouteInterceptor",
+        "RouteSpecError",
+        "SecurityRequirement",
+        "CorsPolicy",
+        "CsrfPolicy",
+        "SecurityHeaders",
+        "build_openapi",
+        "compile_routes",
+        "render_problem",
+        "resolve_handler",
+        # The adapter interface (ADR 0070).
+        "PROBLEM_SCHEMA",
+        "AsgiApp",
+        "CompiledRouter",
+        "ExtraEndpoint",
+        "MethodNotAllowedApp",
+        "OptionsApp",
+        "PathTarget",
+        "UnroutedResponder",
+        "error_statuses",
+        "operation_id",
+        "render_internal_error",
+        "render_status_problem",
+        "static_endpoints",
+    ],
+    mic.fastapi: [
+        "build_fastapi_app",
+        "build_fastapi_router",
+        "check_fastapi_app",
+        "install_problem_handlers",
+        "problem_exception_handlers",
+        "serve_openapi",
+    ],
+    mic.litestar: [
+        "build_litestar_app",
+        "build_litestar_router",
+        "problem_exception_handlers",
+        "install_problem_handlers",
+        "serve_openapi",
+    ],
+}
 
 
 @pytest.mark.parametrize("module", list(EXPECTED), ids=lambda m: m.__name__)
@@ -68,8 +126,22 @@ def _run(blocked: set[str], code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_core_imports_without_any_extra() -> None:
-    extras = {"fastapi", "starlette", "litestar", "httpx", "jwt", "sqlalchemy", "sqlmodel", "redis",
-              "nats", "prometheus_client", "opentelemetry", "uvicorn", "msgspec", "anyio"}  # fmt: skip
+    extras = {
+        "fastapi",
+        "starlette",
+        "litestar",
+        "httpx",
+        "jwt",
+        "sqlalchemy",
+        "sqlmodel",
+        "redis",
+        "nats",
+        "prometheus_client",
+        "opentelemetry",
+        "uvicorn",
+        "msgspec",
+        "anyio",
+    }
     result = _run(
         extras,
         """
@@ -104,9 +176,23 @@ def test_adapters_name_their_extra_when_missing(module: str, extra: str) -> None
 
 def test_every_package_imports_without_its_extra() -> None:
     """Backends import their dependency where they use it: `import mic.<pkg>` never needs one."""
-    extras = {"sqlalchemy", "sqlmodel", "aiosqlite", "psycopg", "redis", "nats", "jwt", "httpx",
-              "prometheus_client", "opentelemetry", "alembic", "fastapi", "litestar", "starlette",
-              "uvicorn"}  # fmt: skip
+    extras = {
+        "sqlalchemy",
+        "sqlmodel",
+        "aiosqlite",
+        "psycopg",
+        "redis",
+        "nats",
+        "jwt",
+        "httpx",
+        "prometheus_client",
+        "opentelemetry",
+        "alembic",
+        "fastapi",
+        "litestar",
+        "starlette",
+        "uvicorn",
+    }
     result = _run(
         extras,
         """
@@ -125,5 +211,16 @@ def test_every_package_imports_without_its_extra() -> None:
     assert ["fastapi needs fastapi", "litestar needs litestar"] == [
         line for line in lines if "needs" in line
     ], result.stderr
-    assert {"auth ok", "cache ok", "datastorage ok", "eventbus ok", "http ok", "observability ok",
-            "outbox ok", "ratelimit ok", "healthcheck ok", "idempotency ok", "locking ok"} <= set(lines)  # fmt: skip
+    assert {
+        "auth ok",
+        "cache ok",
+        "datastorage ok",
+        "eventbus ok",
+        "http ok",
+        "observability ok",
+        "outbox ok",
+        "ratelimit ok",
+        "healthcheck ok",
+        "idempotency ok",
+        "locking ok",
+    } <= set(lines)

@@ -19,6 +19,8 @@ class MicError(Exception):
         │   ├── NoUnitOfWorkError (+ RuntimeError)       mic.outbox: a write outside one
         │   ├── OutboxPublishError                       mic.outbox: publishing failed
         │   ├── ProbeFailedError                         mic.healthcheck: a probe said no
+        │   ├── CliError                                 mic.cli: an operator error, one line
+        │   ├── ContractDiffError (+ ValueError)         mic.diff: a document it cannot compare
         │   ├── AuthorizationEngineError                 mic.authz: an engine could not decide
         │   ├── GrpcSpecError (+ ValueError)             mic.grpc: a service spec is wrong
         │   ├── SettingsError (+ ValueError)             mic.settings: bad settings, all listed

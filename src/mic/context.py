@@ -15,7 +15,10 @@ correlation_id: ContextVar[str | None] = ContextVar("mic_correlation_id", defaul
 traceparent: ContextVar[str | None] = ContextVar("mic_traceparent", default=None)
 """The current W3C ``traceparent`` header value, when the request carried a valid one."""
 
+tracestate: ContextVar[str | None] = ContextVar("mic_tracestate", default=None)
+"""The W3C ``tracestate`` header that came with `traceparent` (vendor data to pass on)."""
+
 route: ContextVar[str | None] = ContextVar("mic_route", default=None)
 """The matched route template of the current request (``/items/{item_id}``), never the raw path."""
 
-__all__ = ["correlation_id", "route", "traceparent"]
+__all__ = ["correlation_id", "route", "traceparent", "tracestate"]

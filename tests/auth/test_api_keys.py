@@ -49,9 +49,14 @@ async def test_wrong_or_malformed_keys(store: ApiKeyStore) -> None:
     issued = await store.create("partner")
     prefix = issued.secret[: -len("x")]
     other = await store.create("other")
-    for presented in ("", "nope", prefix + ("A" if issued.secret[-1] != "A" else "B"),
-                      f"mic_{issued.key.key_id}_{other.secret.rsplit('_', 1)[-1]}",
-                      "mic_0000000000000000_" + "a" * 43, issued.secret + " "):  # fmt: skip
+    for presented in (
+        "",
+        "nope",
+        prefix + ("A" if issued.secret[-1] != "A" else "B"),
+        f"mic_{issued.key.key_id}_{other.secret.rsplit('_', 1)[-1]}",
+        "mic_0000000000000000_" + "a" * 43,
+        issued.secret + " ",
+    ):
         assert await store.verify(presented) is None
 
 

@@ -52,8 +52,10 @@ def setup(document: Any) -> tuple[JwksServer, RemoteJwks, ServiceAuthVerifier, F
     jwks = RemoteJwks(
         "https://orders.internal/.well-known/jwks.json",
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
-        max_age=300, cooldown=30, clock=clock,
-    )  # fmt: skip
+        max_age=300,
+        cooldown=30,
+        clock=clock,
+    )
     verifier = ServiceAuthVerifier(audience="billing", issuers=["orders"], jwks=jwks)
     return server, jwks, verifier, clock
 
@@ -140,8 +142,9 @@ async def test_unusable_documents_are_failures(bad: Any) -> None:
 
 async def test_static_keys_are_tried_before_the_jwks() -> None:
     server, jwks, _, _ = setup(document("k1"))
-    verifier = ServiceAuthVerifier(audience="billing", issuers=["orders"],
-                                   keys=key("HS256", "local"), jwks=jwks)  # fmt: skip
+    verifier = ServiceAuthVerifier(
+        audience="billing", issuers=["orders"], keys=key("HS256", "local"), jwks=jwks
+    )
     assert (await verifier.verify(sign("local", "HS256"))).key_id == "local"
     assert server.requests == 0
     assert (await verifier.verify(sign("k1"))).key_id == "k1"
@@ -157,9 +160,12 @@ async def test_owns_its_client_when_none_is_given() -> None:
 
 @pytest.mark.parametrize(
     ("url", "options", "message"),
-    [("ftp://x", {}, "http"), ("https://x", {"max_age": 0}, "max_age"),
-     ("https://x", {"cooldown": -1}, "cooldown")],
-)  # fmt: skip
+    [
+        ("ftp://x", {}, "http"),
+        ("https://x", {"max_age": 0}, "max_age"),
+        ("https://x", {"cooldown": -1}, "cooldown"),
+    ],
+)
 def test_bad_configuration(url: str, options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RemoteJwks(url, **options)
@@ -196,8 +202,10 @@ def slow_setup(document: Any) -> tuple[SlowJwksServer, RemoteJwks, ServiceAuthVe
     jwks = RemoteJwks(
         "https://orders.internal/.well-known/jwks.json",
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(server.handle)),
-        max_age=300, cooldown=30, clock=clock,
-    )  # fmt: skip
+        max_age=300,
+        cooldown=30,
+        clock=clock,
+    )
     verifier = ServiceAuthVerifier(audience="billing", issuers=["orders"], jwks=jwks)
     return server, jwks, verifier, clock
 
@@ -256,8 +264,9 @@ async def test_expired_token_with_an_unknown_kid_is_expired_without_a_fetch() ->
     """Rotation: a token of a key dropped since is reported expired, even if the JWKS is down."""
     server, jwks, verifier, _ = setup(document("k1"))
     server.fail = True
-    old = ServiceAuthSigner(issuer="orders", keys=key("EdDSA", "gone"), lifetime=60,
-                            clock=lambda: time.time() - 3600)  # fmt: skip
+    old = ServiceAuthSigner(
+        issuer="orders", keys=key("EdDSA", "gone"), lifetime=60, clock=lambda: time.time() - 3600
+    )
     with pytest.raises(TokenExpiredError, match="expired"):
         await verifier.verify(old.sign("billing"))
     assert server.requests == 0
@@ -266,8 +275,9 @@ async def test_expired_token_with_an_unknown_kid_is_expired_without_a_fetch() ->
 
 async def test_a_jwk_with_alg_none_is_skipped_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
     """One unusable key (pyjwt raises NotImplementedError for it) must not poison the set."""
-    poisoned = {"keys": [{**key("EdDSA", "bad").to_jwk(), "alg": "none"},
-                         key("EdDSA", "k1").to_jwk()]}  # fmt: skip
+    poisoned = {
+        "keys": [{**key("EdDSA", "bad").to_jwk(), "alg": "none"}, key("EdDSA", "k1").to_jwk()]
+    }
     _, jwks, verifier, _ = setup(poisoned)
     with caplog.at_level(logging.WARNING, logger="mic.auth"):
         assert (await verifier.verify(sign())).key_id == "k1"
@@ -279,9 +289,10 @@ async def test_a_deeply_nested_document_is_a_failed_fetch() -> None:
     nested = b'{"keys": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     jwks = RemoteJwks(
         "https://orders.internal/.well-known/jwks.json",
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, content=nested))),
-    )  # fmt: skip
+        http_client=httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda request: httpx.Response(200, content=nested))
+        ),
+    )
     with pytest.raises(TransientError, match="cannot be fetched"):
         await jwks.keys()
     await jwks.aclose()
@@ -293,8 +304,10 @@ async def test_a_crashing_fetch_is_logged_and_is_a_failed_fetch(
     def crash(request: httpx.Request) -> httpx.Response:
         raise RuntimeError("bug in a transport")
 
-    jwks = RemoteJwks("https://orders.internal/.well-known/jwks.json",
-                      http_client=httpx.AsyncClient(transport=httpx.MockTransport(crash)))  # fmt: skip
+    jwks = RemoteJwks(
+        "https://orders.internal/.well-known/jwks.json",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(crash)),
+    )
     with (
         caplog.at_level(logging.ERROR, logger="mic.auth"),
         pytest.raises(TransientError, match="cannot be fetched"),

@@ -43,9 +43,12 @@ def test_generate_unknown_algorithm() -> None:
 
 @pytest.mark.parametrize(
     ("kid", "algorithm", "message"),
-    [("", "EdDSA", "non-empty string kid"), ("k", "none", "not supported"),
-     ("k", "HS512", "not supported")],
-)  # fmt: skip
+    [
+        ("", "EdDSA", "non-empty string kid"),
+        ("k", "none", "not supported"),
+        ("k", "HS512", "not supported"),
+    ],
+)
 def test_bad_kid_or_algorithm(kid: str, algorithm: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ServiceKey(kid, algorithm, key("EdDSA").verifying_key)
@@ -86,9 +89,10 @@ def test_hmac_has_no_public_half_and_is_never_published() -> None:
 def test_from_pem_private_and_public() -> None:
     private = ed25519.Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    )  # fmt: skip
+    )
     public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

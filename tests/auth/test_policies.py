@@ -38,8 +38,12 @@ VERIFIER = ServiceAuthVerifier(
 async def whoami(*, context: HttpRequestContext) -> dict[str, Any]:
     identity = context.identity
     assert identity is not None
-    return {"subject": identity.subject, "kind": identity.kind, "issuer": identity.issuer,
-            "scopes": sorted(identity.scopes)}  # fmt: skip
+    return {
+        "subject": identity.subject,
+        "kind": identity.kind,
+        "issuer": identity.issuer,
+        "scopes": sorted(identity.scopes),
+    }
 
 
 async def public() -> dict[str, str]:
@@ -67,8 +71,12 @@ async def test_service_token_reaches_the_handler(framework: str) -> None:
         token = SIGNER.sign("billing", scopes=["invoices:read", "x"])
         response = await client.get("/me", headers=bearer(token))
         assert response.status_code == 200
-        assert response.json() == {"subject": "orders", "kind": "service", "issuer": "orders",
-                                   "scopes": ["invoices:read", "x"]}  # fmt: skip
+        assert response.json() == {
+            "subject": "orders",
+            "kind": "service",
+            "issuer": "orders",
+            "scopes": ["invoices:read", "x"],
+        }
         assert (await client.get("/public")).status_code == 200
 
 
@@ -120,24 +128,28 @@ async def test_missing_scope_is_403(framework: str) -> None:
         response = await client.get("/me", headers=bearer(token))
     assert response.status_code == 403
     body = response.json()
-    assert (body["code"], body["details"]["missing_scopes"]) == ("insufficient_scope",
-                                                                  ["invoices:write"])  # fmt: skip
+    assert (body["code"], body["details"]["missing_scopes"]) == (
+        "insufficient_scope",
+        ["invoices:write"],
+    )
     assert response.headers["www-authenticate"] == (
         'Bearer error="insufficient_scope", scope="invoices:read invoices:write"'
     )
 
 
 async def test_issuer_not_allowed_on_the_route_is_403(framework: str) -> None:
-    async with make_client(framework, routes(ServiceAuth(issuers=["orders"])),
-                           service_config()) as client:  # fmt: skip
+    async with make_client(
+        framework, routes(ServiceAuth(issuers=["orders"])), service_config()
+    ) as client:
         assert (await client.get("/me", headers=bearer(SIGNER.sign("billing")))).status_code == 200
         response = await client.get("/me", headers=bearer(OTHER_SIGNER.sign("billing")))
     assert (response.status_code, response.json()["code"]) == (403, "issuer_not_allowed")
 
 
 async def test_prefixed_router_still_enforces(framework: str) -> None:
-    async with make_client(framework, routes(ServiceAuth()), service_config(),
-                           prefix="/v1") as client:  # fmt: skip
+    async with make_client(
+        framework, routes(ServiceAuth()), service_config(), prefix="/v1"
+    ) as client:
         assert (await client.get("/v1/me")).status_code == 401
         response = await client.get("/v1/me", headers=bearer(SIGNER.sign("billing")))
         assert response.status_code == 200
@@ -186,8 +198,12 @@ async def test_api_key_route(framework: str) -> None:
     config = HttpRouterConfig(services={ApiKeyStore: store})
     async with make_client(framework, routes(ApiKeyAuth(scopes=["reports"])), config) as client:
         response = await client.get("/me", headers={"x-api-key": good.secret})
-        assert response.json() == {"subject": good.key.key_id, "kind": "api_key",
-                                   "issuer": None, "scopes": ["reports"]}  # fmt: skip
+        assert response.json() == {
+            "subject": good.key.key_id,
+            "kind": "api_key",
+            "issuer": None,
+            "scopes": ["reports"],
+        }
         missing = await client.get("/me")
         assert (missing.status_code, missing.json()["code"]) == (401, "missing_credentials")
         assert missing.headers["www-authenticate"] == 'ApiKey header="X-API-Key"'
@@ -209,8 +225,9 @@ async def _check_header(context: HttpRequestContext) -> Identity | None:
         raise ForbiddenError("banned", "This user is banned")
     if user is None:
         return None
-    return Identity(subject=user, kind="custom", scopes=frozenset({"admin"} if user == "root"
-                                                                   else ()))  # fmt: skip
+    return Identity(
+        subject=user, kind="custom", scopes=frozenset({"admin"} if user == "root" else ())
+    )
 
 
 async def test_custom_check(framework: str) -> None:
@@ -219,7 +236,9 @@ async def test_custom_check(framework: str) -> None:
         assert (await client.get("/me", headers={"x-user": "root"})).json()["subject"] == "root"
         missing = await client.get("/me")
         assert (missing.status_code, missing.headers["www-authenticate"]) == (
-            401, 'Custom realm="t"')  # fmt: skip
+            401,
+            'Custom realm="t"',
+        )
         assert (await client.get("/me", headers={"x-user": "bob"})).status_code == 403
         banned = await client.get("/me", headers={"x-user": "banned"})
         assert (banned.status_code, banned.json()["code"]) == (403, "banned")
@@ -235,15 +254,29 @@ def _openapi(framework: str, auth: Any, config: HttpRouterConfig) -> dict[str, A
 @pytest.mark.parametrize(
     ("auth", "name", "scheme"),
     [
-        (ServiceAuth(scopes=["a"]), "serviceToken",
-         {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
-        (ApiKeyAuth(scopes=["a"], header="X-Key"), "apiKey",
-         {"type": "apiKey", "in": "header", "name": "X-Key"}),
-        (CustomAuth(_check_header, scopes=["a"], security=SecurityRequirement(
-            "userHeader", {"type": "apiKey", "in": "header", "name": "X-User"}, ("a",))),
-         "userHeader", {"type": "apiKey", "in": "header", "name": "X-User"}),
+        (
+            ServiceAuth(scopes=["a"]),
+            "serviceToken",
+            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        ),
+        (
+            ApiKeyAuth(scopes=["a"], header="X-Key"),
+            "apiKey",
+            {"type": "apiKey", "in": "header", "name": "X-Key"},
+        ),
+        (
+            CustomAuth(
+                _check_header,
+                scopes=["a"],
+                security=SecurityRequirement(
+                    "userHeader", {"type": "apiKey", "in": "header", "name": "X-User"}, ("a",)
+                ),
+            ),
+            "userHeader",
+            {"type": "apiKey", "in": "header", "name": "X-User"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_openapi_shows_the_security_scheme(
     framework: str, auth: Any, name: str, scheme: dict[str, str]
 ) -> None:
@@ -299,8 +332,9 @@ def test_prefixed_router_without_verifier_or_store_refuses_to_build(
 
 
 async def test_app_wide_service_auth_guards_every_route(framework: str) -> None:
-    config = HttpRouterConfig(services={ServiceAuthVerifier: VERIFIER},
-                              interceptors=(ServiceAuth(),))  # fmt: skip
+    config = HttpRouterConfig(
+        services={ServiceAuthVerifier: VERIFIER}, interceptors=(ServiceAuth(),)
+    )
     async with make_client(framework, routes(None), config, prefix="/v1") as client:
         assert (await client.get("/v1/public")).status_code == 401
         assert (await client.head("/v1/me")).status_code == 401

@@ -60,8 +60,14 @@ def forge(header: dict[str, Any], claims: dict[str, Any], signing: ServiceKey | 
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    base = {"iss": "orders", "sub": "orders", "aud": "billing", "iat": int(NOW),
-            "exp": int(NOW) + 300, "jti": "j1"}  # fmt: skip
+    base = {
+        "iss": "orders",
+        "sub": "orders",
+        "aud": "billing",
+        "iat": int(NOW),
+        "exp": int(NOW) + 300,
+        "jti": "j1",
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -326,15 +332,21 @@ async def test_arbitrary_text_is_refused_with_a_typed_error(text: str) -> None:
 @pytest.mark.parametrize("algorithm", ["HS256", "EdDSA", "ES256", "RS256"])
 def test_our_tokens_verify_with_plain_pyjwt(algorithm: str) -> None:
     token = ServiceAuthSigner(issuer="orders", keys=key(algorithm)).sign("billing", scopes=["r"])
-    decoded = jwt.decode(token, key(algorithm).verifying_key, algorithms=[algorithm],
-                         audience="billing", issuer="orders")  # fmt: skip
+    decoded = jwt.decode(
+        token,
+        key(algorithm).verifying_key,
+        algorithms=[algorithm],
+        audience="billing",
+        issuer="orders",
+    )
     assert (decoded["sub"], decoded["scope"]) == ("orders", "r")
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "EdDSA", "ES256", "RS256"])
 async def test_pyjwt_tokens_verify_with_ours(algorithm: str) -> None:
-    token = jwt.encode(claims(scope="r w"), key(algorithm).signing_key, algorithm=algorithm,
-                       headers={"kid": "k1"})  # fmt: skip
+    token = jwt.encode(
+        claims(scope="r w"), key(algorithm).signing_key, algorithm=algorithm, headers={"kid": "k1"}
+    )
     assert (await verifier(key(algorithm)).verify(token)).scopes == {"r", "w"}
 
 
@@ -363,8 +375,9 @@ def test_our_tokens_verify_with_joserfc(algorithm: str) -> None:
 @pytest.mark.parametrize("algorithm", ["HS256", "EdDSA", "ES256", "RS256"])
 async def test_joserfc_tokens_verify_with_ours(algorithm: str) -> None:
     header = {"alg": algorithm, "kid": "k1"}
-    token = jose_jwt.encode(header, claims(), _jose_key(algorithm, private=True),
-                            algorithms=[algorithm])  # fmt: skip
+    token = jose_jwt.encode(
+        header, claims(), _jose_key(algorithm, private=True), algorithms=[algorithm]
+    )
     assert (await verifier(key(algorithm)).verify(token)).issuer == "orders"
 
 
@@ -399,9 +412,13 @@ async def test_deeply_nested_header_is_malformed_not_a_crash() -> None:
 
 @pytest.mark.parametrize(
     "dates",
-    [b'"exp": NaN, "iat": 1700000000', b'"exp": 1700000300, "iat": NaN',
-     b'"exp": Infinity, "iat": -Infinity', b'"exp": 1e999, "iat": 1700000000'],
-)  # fmt: skip
+    [
+        b'"exp": NaN, "iat": 1700000000',
+        b'"exp": 1700000300, "iat": NaN',
+        b'"exp": Infinity, "iat": -Infinity',
+        b'"exp": 1e999, "iat": 1700000000',
+    ],
+)
 async def test_non_finite_dates_are_malformed(dates: bytes) -> None:
     """``exp: NaN`` compares false with every clock: it must not make a token immortal."""
     payload = b'{"iss": "orders", "sub": "orders", "aud": "billing", "jti": "j", ' + dates + b"}"
@@ -416,9 +433,14 @@ async def test_integer_dates_past_the_float_range_are_malformed() -> None:
 
 
 @pytest.mark.parametrize(
-    "options", [{"leeway": float("nan")}, {"leeway": float("inf")},
-                {"max_lifetime": float("nan")}, {"max_lifetime": float("inf")}],
-)  # fmt: skip
+    "options",
+    [
+        {"leeway": float("nan")},
+        {"leeway": float("inf")},
+        {"max_lifetime": float("nan")},
+        {"max_lifetime": float("inf")},
+    ],
+)
 def test_verifier_refuses_non_finite_durations(options: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="finite"):
         ServiceAuthVerifier(audience="b", issuers=["a"], keys=key("HS256"), **options)
@@ -449,9 +471,14 @@ async def test_huge_kid_and_alg_are_cut_in_the_message() -> None:
     assert len(algorithm.value.message) < 200
 
 
-@pytest.mark.parametrize("header", [{"jku": "https://evil.example/jwks.json"},
-                                    {"x5u": "https://evil.example/cert.pem"},
-                                    {"jwk": {"kty": "oct", "k": "c2VjcmV0"}}])  # fmt: skip
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"jku": "https://evil.example/jwks.json"},
+        {"x5u": "https://evil.example/cert.pem"},
+        {"jwk": {"kty": "oct", "k": "c2VjcmV0"}},
+    ],
+)
 async def test_key_location_headers_are_never_followed(header: dict[str, Any]) -> None:
     """RFC 8725 section 3.10: ``jku``/``x5u``/``jwk`` never pick the key; ``kid`` does."""
     hs = key("HS256")
@@ -459,5 +486,6 @@ async def test_key_location_headers_are_never_followed(header: dict[str, Any]) -
     assert (await verifier(hs).verify(genuine)).key_id == "k1"  # no fetch, no other key
     attacker = ServiceKey.hmac("k1", b"s" * 32)
     with pytest.raises(TokenSignatureError, match="does not verify"):
-        await verifier(hs).verify(forge({"alg": "HS256", "kid": "k1", **header}, claims(),
-                                        attacker))  # fmt: skip
+        await verifier(hs).verify(
+            forge({"alg": "HS256", "kid": "k1", **header}, claims(), attacker)
+        )

@@ -41,10 +41,19 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def problem(status: int, code: str, detail: str = "d", **extra: Any) -> httpx.Response:
-    body = {"type": "about:blank", "title": "t", "status": status, "detail": detail,
-            "code": code, "details": extra.pop("details", {})}  # fmt: skip
-    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json",
-                                                      **extra.pop("headers", {})})  # fmt: skip
+    body = {
+        "type": "about:blank",
+        "title": "t",
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "details": extra.pop("details", {}),
+    }
+    return httpx.Response(
+        status,
+        json=body,
+        headers={"content-type": "application/problem+json", **extra.pop("headers", {})},
+    )
 
 
 class Recorder:
@@ -113,10 +122,17 @@ async def test_propagates_correlation_id_and_traceparent() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, DomainError), (401, UnauthorizedError), (403, ForbiddenError), (404, NotFoundError),
-     (409, ConflictError), (422, ValidationFailedError), (429, RateLimitedError),
-     (503, TransientError)],
-)  # fmt: skip
+    [
+        (400, DomainError),
+        (401, UnauthorizedError),
+        (403, ForbiddenError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, ValidationFailedError),
+        (429, RateLimitedError),
+        (503, TransientError),
+    ],
+)
 async def test_problems_map_back_to_the_same_error(status: int, kind: type[DomainError]) -> None:
     answer = problem(status, "item_gone", "Item 7 is gone", details={"id": 7})
     async with client(Recorder(answer), retry=RetryPolicy(attempts=1)) as service:
@@ -145,11 +161,14 @@ def test_retry_after_is_kept() -> None:
         (httpx.Response(501), UpstreamServerError, "upstream_error"),
         (httpx.Response(502, text="<html>"), TransientError, "upstream_unavailable"),
         (httpx.Response(504, json=[1]), TransientError, "upstream_unavailable"),
-        (httpx.Response(410, content=b"{bad", headers={"content-type": "application/json"}),
-         UpstreamServiceError, "upstream_error"),
+        (
+            httpx.Response(410, content=b"{bad", headers={"content-type": "application/json"}),
+            UpstreamServiceError,
+            "upstream_error",
+        ),
         (httpx.Response(404), NotFoundError, "not_found"),
     ],
-)  # fmt: skip
+)
 def test_non_problem_and_unknown_answers(
     response: httpx.Response, kind: type[DomainError], code: str
 ) -> None:
@@ -199,9 +218,11 @@ async def test_connection_refused_is_retried_even_for_post() -> None:
 
 @pytest.mark.parametrize(
     ("failure", "code"),
-    [(httpx.ReadError("reset"), "upstream_unavailable"),
-     (httpx.ReadTimeout("slow"), "upstream_timeout")],
-)  # fmt: skip
+    [
+        (httpx.ReadError("reset"), "upstream_unavailable"),
+        (httpx.ReadTimeout("slow"), "upstream_timeout"),
+    ],
+)
 async def test_reset_and_timeout_after_sending_post_are_not_retried(
     failure: Exception, code: str
 ) -> None:
@@ -241,8 +262,9 @@ async def test_total_deadline_bounds_a_hanging_server() -> None:
         await asyncio.sleep(10)
         return httpx.Response(200)
 
-    service = ServiceHttpClient("http://billing", transport=httpx.MockTransport(hang),
-                                retry=RetryPolicy(deadline=0.2))  # fmt: skip
+    service = ServiceHttpClient(
+        "http://billing", transport=httpx.MockTransport(hang), retry=RetryPolicy(deadline=0.2)
+    )
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(TransientError, match="timed out") as raised:
@@ -265,9 +287,11 @@ async def test_verbs_and_query() -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"signer": ServiceAuthSigner(issuer="o", keys=KEY)}, "audience"),
-     ({"timeout": 0}, "timeout must be > 0")],
-)  # fmt: skip
+    [
+        ({"signer": ServiceAuthSigner(issuer="o", keys=KEY)}, "audience"),
+        ({"timeout": 0}, "timeout must be > 0"),
+    ],
+)
 def test_bad_configuration(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ServiceHttpClient("http://billing", **options)
@@ -294,8 +318,9 @@ async def test_concurrent_requests_share_one_signature() -> None:
         return httpx.Response(200)
 
     signer = CountingSigner(issuer="orders", keys=KEY)
-    service = ServiceHttpClient("http://billing", signer=signer, audience="billing",
-                                transport=httpx.MockTransport(slow))  # fmt: skip
+    service = ServiceHttpClient(
+        "http://billing", signer=signer, audience="billing", transport=httpx.MockTransport(slow)
+    )
     async with service:
         await asyncio.gather(*(service.get(f"/{i}") for i in range(50)))
     assert signer.signatures == 1
@@ -323,8 +348,7 @@ def test_scopes_as_one_string_is_refused_at_construction() -> None:
     """``sorted("orders:read")`` would ask for the scopes "o", "r", "d"..."""
     signer = ServiceAuthSigner(issuer="orders", keys=KEY)
     with pytest.raises(TypeError, match="not one string"):
-        ServiceHttpClient("http://billing", signer=signer, audience="billing",
-                          scopes="orders:read")  # fmt: skip
+        ServiceHttpClient("http://billing", signer=signer, audience="billing", scopes="orders:read")
     with pytest.raises(ValueError, match="scope token"):
         ServiceHttpClient("http://billing", signer=signer, audience="billing", scopes=["a b"])
 

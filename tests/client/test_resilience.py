@@ -169,9 +169,11 @@ async def test_retry_on_of_the_policy_decides_whether_429_is_retried() -> None:
 
 @pytest.mark.parametrize(
     "policy",
-    [RetryPolicy(base_delay=0.001, max_delay=2.0, deadline=100.0),  # wait > max_delay
-     RetryPolicy(base_delay=0.001, max_delay=100.0, deadline=1.0)],  # wait past the deadline
-)  # fmt: skip
+    [
+        RetryPolicy(base_delay=0.001, max_delay=2.0, deadline=100.0),  # wait > max_delay
+        RetryPolicy(base_delay=0.001, max_delay=100.0, deadline=1.0),
+    ],  # wait past the deadline
+)
 async def test_a_retry_after_too_long_gives_up_at_once(policy: RetryPolicy) -> None:
     recorder = Recorder(problem(503, "busy", headers={"retry-after": "5"}))
     async with client(recorder, retry=policy) as service:
@@ -205,8 +207,12 @@ async def test_deadline_cuts_the_attempt_in_flight_and_the_breaker_counts_it() -
         return httpx.Response(200)
 
     breaker = CircuitBreaker("billing", failure_threshold=1)
-    async with ServiceHttpClient("http://billing", transport=httpx.MockTransport(hang),
-                                 retry=RetryPolicy(deadline=0.1), breaker=breaker) as service:  # fmt: skip
+    async with ServiceHttpClient(
+        "http://billing",
+        transport=httpx.MockTransport(hang),
+        retry=RetryPolicy(deadline=0.1),
+        breaker=breaker,
+    ) as service:
         with pytest.raises(TransientError, match="timed out") as raised:
             await service.get("/x")
     assert raised.value.code == "upstream_timeout"
@@ -216,8 +222,12 @@ async def test_deadline_cuts_the_attempt_in_flight_and_the_breaker_counts_it() -
 def test_sync_twin_shares_the_breaker() -> None:
     breaker = CircuitBreaker("billing", failure_threshold=1)
     recorder = Recorder(problem(502, "bad_gateway"))
-    with SyncServiceHttpClient("http://billing", transport=httpx.MockTransport(recorder),
-                               retry=RetryPolicy(attempts=1), breaker=breaker) as service:  # fmt: skip
+    with SyncServiceHttpClient(
+        "http://billing",
+        transport=httpx.MockTransport(recorder),
+        retry=RetryPolicy(attempts=1),
+        breaker=breaker,
+    ) as service:
         with pytest.raises(TransientError, match="d"):
             service.get("/x")
         with pytest.raises(CircuitOpenError, match="not attempted"):

@@ -47,17 +47,23 @@ async def create_invoice(
     if payload.amount == 0:
         raise ConflictError("zero_amount", "An invoice needs an amount", {"amount": 0})
     identity = context.identity
-    invoice = Invoice(id=len(STORE) + 1, customer=payload.customer, amount=payload.amount,
-                      caller=identity.subject if identity else "?",
-                      request_id=context.headers.get("x-request-id"))  # fmt: skip
+    invoice = Invoice(
+        id=len(STORE) + 1,
+        customer=payload.customer,
+        amount=payload.amount,
+        caller=identity.subject if identity else "?",
+        request_id=context.headers.get("x-request-id"),
+    )
     STORE[invoice.id] = invoice
     return wrap_http_success(invoice)
 
 
 async def get_invoice(
-    *, invoice_id: int, verbose: bool = False,
+    *,
+    invoice_id: int,
+    verbose: bool = False,
     x_tenant: Annotated[str, Header()] = "none",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     if invoice_id not in STORE:
         raise NotFoundError("invoice_not_found", f"Invoice {invoice_id} does not exist")
     return {"id": invoice_id, "verbose": verbose, "tenant": x_tenant}
@@ -72,16 +78,39 @@ async def delete_invoice(*, invoice_id: int) -> None:
 
 
 CREATE = HttpRouteSpec(
-    method="POST", path="/invoices", name="invoices.create", category="invoices",
-    handler=create_invoice, status_code=201, response_model=HttpSuccessEnvelope[Invoice],
+    method="POST",
+    path="/invoices",
+    name="invoices.create",
+    category="invoices",
+    handler=create_invoice,
+    status_code=201,
+    response_model=HttpSuccessEnvelope[Invoice],
     auth=ServiceAuth(),
-)  # fmt: skip
-GET = HttpRouteSpec(method="GET", path="/invoices/{invoice_id}", name="invoices.get",
-                    category="invoices", handler=get_invoice, response_model=dict[str, Any])  # fmt: skip
-SEARCH = HttpRouteSpec(method="GET", path="/search", name="search", category="invoices",
-                       handler=search, response_model=list[str])  # fmt: skip
-DELETE = HttpRouteSpec(method="DELETE", path="/invoices/{invoice_id}", name="invoices.delete",
-                       category="invoices", handler=delete_invoice, status_code=204)  # fmt: skip
+)
+GET = HttpRouteSpec(
+    method="GET",
+    path="/invoices/{invoice_id}",
+    name="invoices.get",
+    category="invoices",
+    handler=get_invoice,
+    response_model=dict[str, Any],
+)
+SEARCH = HttpRouteSpec(
+    method="GET",
+    path="/search",
+    name="search",
+    category="invoices",
+    handler=search,
+    response_model=list[str],
+)
+DELETE = HttpRouteSpec(
+    method="DELETE",
+    path="/invoices/{invoice_id}",
+    name="invoices.delete",
+    category="invoices",
+    handler=delete_invoice,
+    status_code=204,
+)
 ROUTES = (CREATE, GET, SEARCH, DELETE)
 
 
@@ -94,8 +123,9 @@ def _free_port() -> int:
 
 async def _serve(app: Any) -> AsyncIterator[str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:
@@ -127,8 +157,11 @@ async def test_typed_calls_against_a_real_server(base_url: str) -> None:
         assert isinstance(created, HttpSuccessEnvelope)
         invoice = created.data
         assert isinstance(invoice, Invoice)
-        assert (invoice.customer, invoice.caller, invoice.request_id) == (customer, "orders",
-                                                                          "req-42")  # fmt: skip
+        assert (invoice.customer, invoice.caller, invoice.request_id) == (
+            customer,
+            "orders",
+            "req-42",
+        )
         again = await client.call(CREATE, payload=CreateInvoice(customer=customer, amount=6))
         assert again.data.amount == 6
         fetched = await client.call(GET, invoice_id=invoice.id, verbose=True, x_tenant="acme")
@@ -155,8 +188,9 @@ async def test_connection_refused_is_transient() -> None:
     from mic.resilience import RetryPolicy
 
     url = f"http://127.0.0.1:{_free_port()}"
-    async with ServiceHttpClient(url, retry=RetryPolicy(attempts=2, base_delay=0.0,
-                                                        max_delay=0.0)) as client:  # fmt: skip
+    async with ServiceHttpClient(
+        url, retry=RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
+    ) as client:
         with pytest.raises(TransientError, match="ConnectError") as raised:
             await client.get("/x")
     assert raised.value.code == "upstream_unavailable"
@@ -164,8 +198,9 @@ async def test_connection_refused_is_transient() -> None:
 
 def test_sync_twin_against_a_real_server() -> None:
     async def main() -> None:
-        app = build_app("fastapi", ROUTES,
-                        HttpRouterConfig(services={ServiceAuthVerifier: VERIFIER}))  # fmt: skip
+        app = build_app(
+            "fastapi", ROUTES, HttpRouterConfig(services={ServiceAuthVerifier: VERIFIER})
+        )
         async for url in _serve(app):
             await asyncio.to_thread(_sync_calls, url)
 
@@ -231,8 +266,7 @@ async def test_path_values_are_escaped() -> None:
     async def echo(*, name: str) -> str:
         return name
 
-    route = HttpRouteSpec(method="GET", path="/names/{name}", name="n", category="n",
-                          handler=echo)  # fmt: skip
+    route = HttpRouteSpec(method="GET", path="/names/{name}", name="n", category="n", handler=echo)
     seen: list[httpx.Request] = []
     async with _mock(httpx.Response(200, json="x"), seen) as client:
         assert await client.call(route, name="a/b c") == "x"
@@ -284,12 +318,15 @@ async def _echo_cookie(*, session: Annotated[str, Cookie()]) -> str:
     return session
 
 
-NAME = HttpRouteSpec(method="GET", path="/names/{name}", name="name", category="n",
-                     handler=_echo_name)  # fmt: skip
-TENANT = HttpRouteSpec(method="GET", path="/tenant", name="tenant", category="n",
-                       handler=_echo_header)  # fmt: skip
-SESSION = HttpRouteSpec(method="GET", path="/session", name="session", category="n",
-                        handler=_echo_cookie)  # fmt: skip
+NAME = HttpRouteSpec(
+    method="GET", path="/names/{name}", name="name", category="n", handler=_echo_name
+)
+TENANT = HttpRouteSpec(
+    method="GET", path="/tenant", name="tenant", category="n", handler=_echo_header
+)
+SESSION = HttpRouteSpec(
+    method="GET", path="/session", name="session", category="n", handler=_echo_cookie
+)
 
 
 @pytest.mark.parametrize(

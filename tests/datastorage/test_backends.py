@@ -254,8 +254,12 @@ async def test_json_fields_cannot_be_filtered_or_ordered(
         if kind == "postgres":
             async with engine.begin() as connection:
                 await connection.execute(CreateSchema(schema))
-        sql = SqlDataStorage(Profile, engine.execution_options(schema_translate_map={None: schema}
-                                                               if kind == "postgres" else {}))  # fmt: skip
+        sql = SqlDataStorage(
+            Profile,
+            engine.execution_options(
+                schema_translate_map={None: schema} if kind == "postgres" else {}
+            ),
+        )
         await sql.create_schema()
         profiles = sql
     try:

@@ -38,12 +38,17 @@ def configure(directory: Path, url: str) -> Config:
     env = directory / "migrations" / "env.py"
     text = env.read_text().replace("target_metadata = None", ENV_PY_METADATA)
     # In process, the default would disable every logger created so far (docs/storage.md).
-    text = text.replace("fileConfig(config.config_file_name)",
-                        "fileConfig(config.config_file_name, disable_existing_loggers=False)")  # fmt: skip
+    text = text.replace(
+        "fileConfig(config.config_file_name)",
+        "fileConfig(config.config_file_name, disable_existing_loggers=False)",
+    )
     env.write_text(text)
     mako = directory / "migrations" / "script.py.mako"
-    mako.write_text(mako.read_text().replace("import sqlalchemy as sa\n",
-                                             "import sqlalchemy as sa\nimport sqlmodel\n"))  # fmt: skip
+    mako.write_text(
+        mako.read_text().replace(
+            "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport sqlmodel\n"
+        )
+    )
     return config
 
 
@@ -71,8 +76,10 @@ async def test_alembic_path_on_sqlite(tmp_path: Path) -> None:
 def postgres_database(postgres_url: str) -> Iterator[str]:
     """A throwaway PostgreSQL database (Alembic migrates a whole database)."""
     name = f"mic_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")  # fmt: skip
+    admin = create_engine(
+        postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -12,9 +12,13 @@ import pytest
 from mic.eventbus import EventBus, InMemoryEventBus, SubscriptionOptions
 
 FAST = SubscriptionOptions(
-    max_attempts=3, retry_delay=0.01, max_retry_delay=0.05, ack_timeout=0.5,
-    poll_timeout=0.1, drain_timeout=2.0,
-)  # fmt: skip
+    max_attempts=3,
+    retry_delay=0.01,
+    max_retry_delay=0.05,
+    ack_timeout=0.5,
+    poll_timeout=0.1,
+    drain_timeout=2.0,
+)
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:
@@ -61,8 +65,7 @@ async def nats_bus(url: str) -> AsyncIterator[EventBus]:
 
     token = uuid.uuid4().hex
     client = await nats.connect(url)
-    bus = NATSEventBus(client, stream=f"TEST_{token}", subject_prefix=f"test.{token}",
-                       options=FAST)  # fmt: skip
+    bus = NATSEventBus(client, stream=f"TEST_{token}", subject_prefix=f"test.{token}", options=FAST)
     try:
         yield bus
     finally:
@@ -72,8 +75,13 @@ async def nats_bus(url: str) -> AsyncIterator[EventBus]:
         await client.close()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
-                        pytest.param("nats", marks=pytest.mark.nats)])  # fmt: skip
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("nats", marks=pytest.mark.nats),
+    ]
+)
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
     """Each bus in turn, with unique stream names, deleted afterwards."""
     if request.param == "memory":

@@ -43,9 +43,16 @@ async def test_redis_retry_is_dropped_when_another_consumer_took_the_event(redis
         consumer = subscription._consumers[0]
         await bus.publish(Event("t", {}))
         await eventually(lambda: sum(failing.attempts.values()) == 1)
-        await bus.client.xack(bus.key("t"), "g", *[
-            entry["message_id"] for entry in await bus.client.xpending_range(
-                bus.key("t"), "g", min="-", max="+", count=10)])  # fmt: skip
+        await bus.client.xack(
+            bus.key("t"),
+            "g",
+            *[
+                entry["message_id"]
+                for entry in await bus.client.xpending_range(
+                    bus.key("t"), "g", min="-", max="+", count=10
+                )
+            ],
+        )
         await eventually(lambda: not consumer._retries)  # type: ignore[attr-defined]
         assert [] == failing.events
     finally:
@@ -69,8 +76,9 @@ def test_redis_settings_are_checked() -> None:
 @pytest.mark.nats
 async def test_nats_foreign_messages_go_to_the_dead_letter_topic(nats_url: str) -> None:
     token = uuid.uuid4().hex
-    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
-                                     options=FAST)  # fmt: skip
+    bus = await NATSEventBus.connect(
+        nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}", options=FAST
+    )
     try:
         dead = Recorder()
         await bus.subscribe("t", Recorder(), group="g")
@@ -87,8 +95,9 @@ async def test_nats_foreign_messages_go_to_the_dead_letter_topic(nats_url: str) 
 @pytest.mark.nats
 async def test_nats_republishing_an_event_is_deduplicated(nats_url: str) -> None:
     token = uuid.uuid4().hex
-    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
-                                     options=FAST)  # fmt: skip
+    bus = await NATSEventBus.connect(
+        nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}", options=FAST
+    )
     try:
         received = Recorder()
         await bus.subscribe("t", received, group="g")
@@ -192,8 +201,9 @@ async def test_nats_a_crashed_consumers_event_is_redelivered_after_ack_wait(
 ) -> None:
     token = uuid.uuid4().hex
     options = dataclasses.replace(FAST, max_attempts=max_attempts)
-    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
-                                     options=options)  # fmt: skip
+    bus = await NATSEventBus.connect(
+        nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}", options=options
+    )
     try:
         received, dead = Recorder(), Recorder()
         await bus.subscribe("t.dead-letter", dead, group="ops")
@@ -247,8 +257,9 @@ async def _delete_prefix(bus: RedisStreamsEventBus, prefix: str) -> None:
 @pytest.mark.nats
 async def test_nats_subscribing_again_applies_the_new_ack_timeout(nats_url: str) -> None:
     token = uuid.uuid4().hex
-    bus = await NATSEventBus.connect(nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}",
-                                     options=FAST)  # fmt: skip
+    bus = await NATSEventBus.connect(
+        nats_url, stream=f"T_{token}", subject_prefix=f"t.{token}", options=FAST
+    )
     try:
         first = await bus.subscribe("t", Recorder(), group="g")
         await first.close()

@@ -39,8 +39,12 @@ class Recorder:
 async def test_a_subscriber_receives_the_published_event(bus: EventBus) -> None:
     received = Recorder()
     await bus.subscribe("orders.created", received, group="billing")
-    sent = Event("orders.created", {"order": 1, "items": [{"sku": "a", "qty": 2.5}]},
-                 headers={"source": "test"}, correlation_id="c-1")  # fmt: skip
+    sent = Event(
+        "orders.created",
+        {"order": 1, "items": [{"sku": "a", "qty": 2.5}]},
+        headers={"source": "test"},
+        correlation_id="c-1",
+    )
     await bus.publish(sent)
     await eventually(lambda: len(received.events) == 1)
     assert [sent] == received.events
@@ -103,8 +107,13 @@ async def test_after_the_last_attempt_the_event_goes_to_the_dead_letter_topic(
     await eventually(lambda: len(dead.events) == 1)
     letter = dead.events[0]
     assert (event.id, event.payload, "c-9") == (letter.id, letter.payload, letter.correlation_id)
-    assert {"h": "v", DEAD_LETTER_TOPIC: "payments", DEAD_LETTER_GROUP: "ledger",
-            DEAD_LETTER_REASON: "RuntimeError", DEAD_LETTER_ATTEMPTS: "3"} == letter.headers  # fmt: skip
+    assert {
+        "h": "v",
+        DEAD_LETTER_TOPIC: "payments",
+        DEAD_LETTER_GROUP: "ledger",
+        DEAD_LETTER_REASON: "RuntimeError",
+        DEAD_LETTER_ATTEMPTS: "3",
+    } == letter.headers
     assert 3 == failing.attempts[event.id]
 
 

@@ -21,10 +21,14 @@ def _server(code: str) -> str | None:
 
 
 CASES = [
-    pytest.param(code, _server(code), id=f"block{n}",
-                 marks=[getattr(pytest.mark, _server(code) or "")] if _server(code) else [])
+    pytest.param(
+        code,
+        _server(code),
+        id=f"block{n}",
+        marks=[getattr(pytest.mark, _server(code) or "")] if _server(code) else [],
+    )
     for n, code in enumerate(BLOCKS)
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("code", "server"), CASES)

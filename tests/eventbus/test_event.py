@@ -12,11 +12,14 @@ from mic import context
 from mic.eventbus import Event, check_topic, dead_letter_topic
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=10,
-)  # fmt: skip
+)
 
 
 def _nested(depth: int) -> dict[str, object]:

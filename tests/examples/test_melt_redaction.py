@@ -26,8 +26,11 @@ def test_logs_hash_emails_and_drop_tokens() -> None:
     logger = logging.getLogger("tests.melt")
     logger.addHandler(handler)
     try:
-        logger.warning("login %s", {"email": "ada@example.com", "access_token": "tok-123"},
-                       extra={"email": "ada@example.com"})  # fmt: skip
+        logger.warning(
+            "login %s",
+            {"email": "ada@example.com", "access_token": "tok-123"},
+            extra={"email": "ada@example.com"},
+        )
     finally:
         logger.removeHandler(handler)
     line = stream.getvalue()

@@ -10,8 +10,12 @@ async def test_quickstart_answers_the_same_on_both_frameworks() -> None:
     answers = []
     for app in (quickstart_fastapi.app, quickstart_litestar.app):
         async with client_for(app) as client:
-            answers.append([wire(await client.post("/items", json={"name": "bolt", "quantity": 2})),
-                            wire(await client.post("/items", json={"quantity": 2}))])  # fmt: skip
+            answers.append(
+                [
+                    wire(await client.post("/items", json={"name": "bolt", "quantity": 2})),
+                    wire(await client.post("/items", json={"quantity": 2})),
+                ]
+            )
     assert answers[0] == answers[1]
     created, invalid = answers[0]
     assert (created[0], created[2]) == (

@@ -179,15 +179,19 @@ async def test_http_probe_with_a_client() -> None:
     async with httpx.AsyncClient(
         transport=httpx.MockTransport(_dependency), base_url="http://dep"
     ) as client:
-        checker = ReadinessChecker([
-            http_probe("/healthy", client=client, name="up"),
-            http_probe("/broken", client=client, name="broken"),
-            http_probe("/broken", client=client, name="tolerant", expected_status={500}),
-        ])  # fmt: skip
+        checker = ReadinessChecker(
+            [
+                http_probe("/healthy", client=client, name="up"),
+                http_probe("/broken", client=client, name="broken"),
+                http_probe("/broken", client=client, name="tolerant", expected_status={500}),
+            ]
+        )
         report = await checker.check()
     assert [(r.name, r.status, r.error) for r in report.results] == [
-        ("up", "up", None), ("broken", "down", "ProbeFailedError"), ("tolerant", "up", None),
-    ]  # fmt: skip
+        ("up", "up", None),
+        ("broken", "down", "ProbeFailedError"),
+        ("tolerant", "up", None),
+    ]
 
 
 async def test_http_probe_own_client_against_a_down_port(unused_port: int) -> None:

@@ -43,9 +43,12 @@ async def test_sql_probe_against_a_down_port(unused_port: int) -> None:
 async def test_redis_probe_with_client_and_url(redis_url: str) -> None:
     client = Redis.from_url(redis_url)
     try:
-        checker = ReadinessChecker([
-            redis_probe(client, name="client"), redis_probe(redis_url, name="url"),
-        ])  # fmt: skip
+        checker = ReadinessChecker(
+            [
+                redis_probe(client, name="client"),
+                redis_probe(redis_url, name="url"),
+            ]
+        )
         report = await checker.check()
     finally:
         await client.aclose()
@@ -62,10 +65,13 @@ async def test_nats_probe_with_client_and_url(nats_url: str) -> None:
     client = NatsClient()
     await client.connect(servers=[nats_url])
     try:
-        checker = ReadinessChecker([
-            nats_probe(client, name="client"), nats_probe(nats_url, name="url"),
-            nats_probe([nats_url], name="list"),
-        ])  # fmt: skip
+        checker = ReadinessChecker(
+            [
+                nats_probe(client, name="client"),
+                nats_probe(nats_url, name="url"),
+                nats_probe([nats_url], name="list"),
+            ]
+        )
         report = await checker.check()
     finally:
         await client.close()
@@ -76,8 +82,8 @@ async def test_nats_probe_with_client_and_url(nats_url: str) -> None:
 
 async def test_nats_probe_against_a_down_port(unused_port: int) -> None:
     started = time.perf_counter()
-    report = await ReadinessChecker([
-        nats_probe(f"nats://127.0.0.1:{unused_port}", timeout=1.0)
-    ]).check()  # fmt: skip
+    report = await ReadinessChecker(
+        [nats_probe(f"nats://127.0.0.1:{unused_port}", timeout=1.0)]
+    ).check()
     assert report.results[0].status in {"down", "timeout"}
     assert time.perf_counter() - started < 2.0

@@ -37,9 +37,11 @@ async def test_ready_reports_each_probe(framework: str) -> None:
     assert body["status"] == "degraded"
     assert body["probes"]["db"]["status"] == "up"
     assert body["probes"]["cache"] == {
-        "status": "down", "required": False, "error": "ConnectionError",
+        "status": "down",
+        "required": False,
+        "error": "ConnectionError",
         "duration_ms": body["probes"]["cache"]["duration_ms"],
-    }  # fmt: skip
+    }
 
 
 async def test_ready_is_503_when_a_required_probe_fails(framework: str) -> None:

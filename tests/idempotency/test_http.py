@@ -75,9 +75,14 @@ class HeaderIdentity(RouteInterceptor):
 
 def route(orders: Orders, policy: Idempotency, *, auth: bool = False) -> HttpRouteSpec:
     return HttpRouteSpec(
-        method="POST", path="/orders", name="orders.create", category="orders",
-        handler=orders.create, idempotency=policy, auth=HeaderIdentity() if auth else None,
-    )  # fmt: skip
+        method="POST",
+        path="/orders",
+        name="orders.create",
+        category="orders",
+        handler=orders.create,
+        idempotency=policy,
+        auth=HeaderIdentity() if auth else None,
+    )
 
 
 def client(framework: str, orders: Orders, policy: Idempotency, **kw: object) -> httpx.AsyncClient:
@@ -104,8 +109,10 @@ async def test_completed_duplicate_replays_status_headers_and_body(framework: st
     assert "idempotent-replayed" not in first.headers
     replayed = [(k, v) for k, v in wire(second)[1] if k != "idempotent-replayed"]
     assert (wire(first)[0], wire(first)[1], wire(first)[2]) == (
-        second.status_code, replayed, second.content,
-    )  # fmt: skip
+        second.status_code,
+        replayed,
+        second.content,
+    )
 
 
 async def test_concurrent_duplicates_without_wait_get_409(framework: str) -> None:
@@ -164,9 +171,13 @@ async def test_without_a_key_every_request_runs(framework: str) -> None:
 
 @pytest.mark.parametrize(
     ("key", "code"),
-    [(None, "idempotency_key_missing"), ("", "invalid_idempotency_key"),
-     ("x" * 256, "invalid_idempotency_key"), ("caf\u00e9", "invalid_idempotency_key")],
-)  # fmt: skip
+    [
+        (None, "idempotency_key_missing"),
+        ("", "invalid_idempotency_key"),
+        ("x" * 256, "invalid_idempotency_key"),
+        ("caf\u00e9", "invalid_idempotency_key"),
+    ],
+)
 async def test_missing_or_invalid_key_is_400(framework: str, key: str | None, code: str) -> None:
     orders = Orders()
     async with client(framework, orders, Idempotency(required=True)) as http:
@@ -204,8 +215,9 @@ async def test_handler_cancellation_releases_the_key() -> None:
         return HttpResponse(200)
 
     def request() -> HttpRequestContext:
-        return HttpRequestContext(method="POST", path="/orders",
-                                  headers={"idempotency-key": "k"}, body=b"{}")  # fmt: skip
+        return HttpRequestContext(
+            method="POST", path="/orders", headers={"idempotency-key": "k"}, body=b"{}"
+        )
 
     task = asyncio.create_task(bound(request(), never))
     await asyncio.sleep(0.01)
@@ -223,19 +235,32 @@ def test_bind_fails_closed_without_a_store(framework: str) -> None:
 
 
 def test_bind_refuses_safe_only_routes() -> None:
-    spec = HttpRouteSpec(method="GET", path="/orders", name="orders.list", category="orders",
-                         handler=Orders().create, idempotency=Idempotency())  # fmt: skip
+    spec = HttpRouteSpec(
+        method="GET",
+        path="/orders",
+        name="orders.list",
+        category="orders",
+        handler=Orders().create,
+        idempotency=Idempotency(),
+    )
     with pytest.raises(RouteSpecError, match="only makes sense on unsafe methods"):
-        make_client("fastapi", [spec], HttpRouterConfig(services={
-            IdempotencyStore: InMemoryIdempotencyStore()}))  # fmt: skip
+        make_client(
+            "fastapi",
+            [spec],
+            HttpRouterConfig(services={IdempotencyStore: InMemoryIdempotencyStore()}),
+        )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"ttl": 0}, "must be > 0"), ({"lease": -1}, "must be > 0"),
-     ({"poll_interval": 0}, "must be > 0"), ({"wait": -1}, "wait must be >= 0"),
-     ({"header": ""}, "header must not be empty")],
-)  # fmt: skip
+    [
+        ({"ttl": 0}, "must be > 0"),
+        ({"lease": -1}, "must be > 0"),
+        ({"poll_interval": 0}, "must be > 0"),
+        ({"wait": -1}, "wait must be >= 0"),
+        ({"header": ""}, "header must not be empty"),
+    ],
+)
 def test_bad_policy_values_are_rejected(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Idempotency(**kwargs)  # type: ignore[arg-type]
@@ -312,8 +337,10 @@ async def test_a_domain_error_from_the_store_is_answered_as_it_is(framework: str
         response = await post(http, "k1", {"item": "tea"})
 
     assert (503, "store_throttled", "7") == (
-        response.status_code, response.json()["code"], response.headers["retry-after"],
-    )  # fmt: skip
+        response.status_code,
+        response.json()["code"],
+        response.headers["retry-after"],
+    )
     assert orders.calls == 0
 
 
@@ -336,8 +363,14 @@ async def test_handler_that_raises_releases_the_key(framework: str) -> None:
             raise RuntimeError("bug")
         return {"item": payload.item}
 
-    spec = HttpRouteSpec(method="POST", path="/orders", name="orders.create", category="orders",
-                         handler=explode, idempotency=Idempotency(store=InMemoryIdempotencyStore()))  # fmt: skip
+    spec = HttpRouteSpec(
+        method="POST",
+        path="/orders",
+        name="orders.create",
+        category="orders",
+        handler=explode,
+        idempotency=Idempotency(store=InMemoryIdempotencyStore()),
+    )
     async with make_client(framework, [spec]) as http:
         first = await post(http, "k1", {"item": "tea"})
         retry = await post(http, "k1", {"item": "tea"})
@@ -366,10 +399,15 @@ async def test_client_gone_mid_body_claims_nothing(framework: str) -> None:
     """A client that disconnects while sending its body leaves the key free for its retry."""
     orders = Orders()
     store = InMemoryIdempotencyStore()
-    app = build_app(framework, [route(orders, Idempotency())],
-                    HttpRouterConfig(services={IdempotencyStore: store}))  # fmt: skip
-    messages = [{"type": "http.request", "body": b'{"item":', "more_body": True},
-                {"type": "http.disconnect"}]  # fmt: skip
+    app = build_app(
+        framework,
+        [route(orders, Idempotency())],
+        HttpRouterConfig(services={IdempotencyStore: store}),
+    )
+    messages = [
+        {"type": "http.request", "body": b'{"item":', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     sent: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:
@@ -378,11 +416,24 @@ async def test_client_gone_mid_body_claims_nothing(framework: str) -> None:
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/orders", "raw_path": b"/orders", "query_string": b"",
-             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
-             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                         (b"idempotency-key", b"k1")]}  # fmt: skip
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/orders",
+        "raw_path": b"/orders",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", b"k1"),
+        ],
+    }
     await app(scope, receive, send)
     async with client_for(app) as http:
         retry = await post(http, "k1", {"item": "tea"})
@@ -412,8 +463,9 @@ async def test_cancellation_while_recording_still_stores_the_answer() -> None:
         return HttpResponse(201, [(b"x-order", b"1")], b"created")
 
     def request() -> HttpRequestContext:
-        return HttpRequestContext(method="POST", path="/orders",
-                                  headers={"idempotency-key": "k"}, body=b"{}")  # fmt: skip
+        return HttpRequestContext(
+            method="POST", path="/orders", headers={"idempotency-key": "k"}, body=b"{}"
+        )
 
     task = asyncio.create_task(bound(request(), handler))
     for _ in range(200):

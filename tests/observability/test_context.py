@@ -23,14 +23,15 @@ async def _failing(*, context: HttpRequestContext) -> dict[str, Any]:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_handler),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_handler
+    ),
+)
 CONFIG = HttpRouterConfig(interceptors=(CorrelationIdInterceptor(),))
 
 
 def test_context_module_exports_route() -> None:
-    assert sorted(mic_context.__all__) == ["correlation_id", "route", "traceparent"]
+    assert sorted(mic_context.__all__) == ["correlation_id", "route", "traceparent", "tracestate"]
     assert mic_context.route.name == "mic_route"
     assert mic_context.route.get() is None
 
@@ -51,16 +52,16 @@ async def test_interceptor_sets_the_template_not_the_path(framework: str) -> Non
     async with make_client(framework, ROUTES, CONFIG) as client:
         response = await client.get("/items/42")
     assert response.status_code == 200
-    assert response.json() == {"item": "42", "route": "/items/{item_id}",
-                               "log": "/items/{item_id}"}  # fmt: skip
+    assert response.json() == {"item": "42", "route": "/items/{item_id}", "log": "/items/{item_id}"}
     assert seen == ["/items/{item_id}"]
     assert mic_context.route.get() is None
 
 
 async def test_route_is_reset_when_the_handler_fails(framework: str) -> None:
     seen.clear()
-    routes = (HttpRouteSpec(method="GET", path="/fail", name="fail", category="items",
-                            handler=_failing),)  # fmt: skip
+    routes = (
+        HttpRouteSpec(method="GET", path="/fail", name="fail", category="items", handler=_failing),
+    )
     async with make_client(framework, routes, CONFIG) as client:
         response = await client.get("/fail")
     assert response.status_code == 500

@@ -43,11 +43,11 @@ def _sync_handler() -> dict[str, Any]:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_handler),
-    HttpRouteSpec(method="GET", path="/sync", name="sync", category="items",
-                  handler=_sync_handler),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_handler
+    ),
+    HttpRouteSpec(method="GET", path="/sync", name="sync", category="items", handler=_sync_handler),
+)
 CONFIG = HttpRouterConfig(interceptors=(CorrelationIdInterceptor(generate=lambda: "generated"),))
 
 
@@ -69,8 +69,12 @@ async def test_incoming_id_is_used_echoed_and_in_context(
         )
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "abc-123"
-    assert response.json() == {"context": "abc-123", "var": "abc-123",
-                               "traceparent": TRACEPARENT, "route": "/items/{item_id}"}  # fmt: skip
+    assert response.json() == {
+        "context": "abc-123",
+        "var": "abc-123",
+        "traceparent": TRACEPARENT,
+        "route": "/items/{item_id}",
+    }
     line = json.loads(log_stream.getvalue().splitlines()[-1])
     assert line["correlation_id"] == "abc-123"
     assert line["route"] == "/items/{item_id}"
@@ -143,9 +147,15 @@ def test_accepts() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (TRACEPARENT, TraceParent("00", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01")),
+        (
+            TRACEPARENT,
+            TraceParent("00", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01"),
+        ),
         (TRACEPARENT + "-extra", None),
-        ("01" + TRACEPARENT[2:] + "-future", TraceParent("01", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01")),
+        (
+            "01" + TRACEPARENT[2:] + "-future",
+            TraceParent("01", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01"),
+        ),
         ("01" + TRACEPARENT[2:] + "x", None),
         ("ff" + TRACEPARENT[2:], None),
         ("00-" + "0" * 32 + "-00f067aa0ba902b7-01", None),
@@ -153,7 +163,7 @@ def test_accepts() -> None:
         (TRACEPARENT.upper(), None),
         ("", None),
     ],
-)  # fmt: skip
+)
 def test_parse_traceparent(value: str, expected: TraceParent | None) -> None:
     assert parse_traceparent(value) == expected
 
@@ -172,8 +182,10 @@ async def _fails() -> None:
 
 
 async def test_id_is_echoed_on_error_answers_and_reset_afterwards(framework: str) -> None:
-    routes = (*ROUTES, HttpRouteSpec(method="GET", path="/fails", name="fails",
-                                     category="items", handler=_fails))  # fmt: skip
+    routes = (
+        *ROUTES,
+        HttpRouteSpec(method="GET", path="/fails", name="fails", category="items", handler=_fails),
+    )
     async with make_client(framework, routes, CONFIG) as client:
         response = await client.get("/fails", headers={"X-Request-ID": "abc-1"})
     assert (response.status_code, response.headers["x-request-id"]) == (500, "abc-1")

@@ -61,10 +61,17 @@ class _Unprintable:
 def test_every_line_is_strict_json(stream: io.StringIO) -> None:
     cycle: list[Any] = []
     cycle.append(cycle)
-    _log().info("surrogate \udcff", extra={
-        "nan": float("nan"), "inf": [float("inf"), float("-inf")], "keys": {(1, 2): 3},
-        "lone": "\ud800", "cycle": cycle, "odd": _Unprintable(),
-    })  # fmt: skip
+    _log().info(
+        "surrogate \udcff",
+        extra={
+            "nan": float("nan"),
+            "inf": [float("inf"), float("-inf")],
+            "keys": {(1, 2): 3},
+            "lone": "\ud800",
+            "cycle": cycle,
+            "odd": _Unprintable(),
+        },
+    )
     (line,) = _lines(stream)
     assert (line["nan"], line["inf"], line["keys"]) == (
         "NaN",
@@ -136,8 +143,13 @@ def test_the_filter_never_raises_for_a_broken_mapping_argument() -> None:
 
 
 def _context() -> HttpRequestContext:
-    scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"",
-             "headers": [(b"x-request-id", b"abc-1")]}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/x",
+        "query_string": b"",
+        "headers": [(b"x-request-id", b"abc-1")],
+    }
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

@@ -53,10 +53,16 @@ def test_json_lines_carry_context_and_extras(logger: logging.Logger) -> None:
     (line,) = _lines(stream)
     assert line["timestamp"].endswith("Z")
     assert {k: v for k, v in line.items() if k != "timestamp"} == {
-        "level": "DEBUG", "logger": logger.name, "message": "order 42 placed",
-        "correlation_id": "req-1", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-        "span_id": None, "route": "/items/{item_id}", "email": HASH("a@b.c"), "count": 2,
-    }  # fmt: skip
+        "level": "DEBUG",
+        "logger": logger.name,
+        "message": "order 42 placed",
+        "correlation_id": "req-1",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": None,
+        "route": "/items/{item_id}",
+        "email": HASH("a@b.c"),
+        "count": 2,
+    }
 
 
 def test_trace_and_span_ids_come_from_the_current_span(logger: logging.Logger) -> None:

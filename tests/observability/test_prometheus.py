@@ -79,11 +79,13 @@ async def _missing() -> None:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_ok),
-    HttpRouteSpec(method="POST", path="/missing", name="missing", category="items",
-                  handler=_missing),
-)  # fmt: skip
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_ok
+    ),
+    HttpRouteSpec(
+        method="POST", path="/missing", name="missing", category="items", handler=_missing
+    ),
+)
 
 
 async def test_http_metrics_and_metrics_route(framework: str) -> None:

@@ -45,8 +45,10 @@ def test_wrapping_form_exports_a_redacted_copy() -> None:
     span = _export()
     assert span.name == f"GET /reset?token={REDACTED}"
     assert dict(span.attributes or {}) == {
-        "http.method": "GET", "tags": ("ok", f"Bearer {REDACTED}"), "count": 3,
-    }  # fmt: skip
+        "http.method": "GET",
+        "tags": ("ok", f"Bearer {REDACTED}"),
+        "count": 3,
+    }
     retry, exception = span.events
     assert dict(retry.attributes or {}) == {"attempt": 2}
     assert (exception.attributes or {})["exception.message"] == redact_hash("bad")
@@ -69,9 +71,11 @@ def test_guard_form_redacts_start_attributes_in_place_and_warns_about_late_ones(
                 span.set_attribute("http.request.body", "late secret")
     first = exporter.get_finished_spans()[0]
     assert dict(first.attributes or {}) == {
-        "db.statement": REDACTED, "note": f"token={REDACTED}", "n": 1,
+        "db.statement": REDACTED,
+        "note": f"token={REDACTED}",
+        "n": 1,
         "http.request.body": "late secret",
-    }  # fmt: skip
+    }
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert "http.request.body" in warnings[0]
@@ -111,8 +115,9 @@ def test_non_primitive_results_become_strings() -> None:
     processor = RedactingSpanProcessor(redactors={"user": lambda v: {"id": v}})
     provider = TracerProvider()
     exporter = InMemorySpanExporter()
-    provider.add_span_processor(RedactingSpanProcessor(SimpleSpanProcessor(exporter),
-                                                       policy=processor.policy))  # fmt: skip
+    provider.add_span_processor(
+        RedactingSpanProcessor(SimpleSpanProcessor(exporter), policy=processor.policy)
+    )
     with provider.get_tracer("t").start_as_current_span("s") as span:
         span.set_attribute("user", "u1")
         span.set_attribute("pairs", ["a", "b"])

@@ -29,8 +29,9 @@ class SlowBus(RecordingBus):
 @pytest.mark.postgres
 async def test_two_dispatchers_publish_each_row_once_in_order(postgres: Backend) -> None:
     for batch in range(10):
-        await place(postgres, batch, *[Event("orders.placed", {"n": batch * 20 + n})
-                                       for n in range(20)])  # fmt: skip
+        await place(
+            postgres, batch, *[Event("orders.placed", {"n": batch * 20 + n}) for n in range(20)]
+        )
     buses = [SlowBus(), SlowBus()]
     options = DispatcherOptions(batch_size=7, poll_interval=0.01)
     dispatchers = [OutboxDispatcher(postgres.store, bus, options=options) for bus in buses]

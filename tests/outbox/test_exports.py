@@ -1,12 +1,17 @@
-"""The public surface of mic.outbox is pinned."""
+"""The spec's names are exported by mic.outbox (tests/test_public_surface.py checks its
+`__all__` against its namespace)."""
 
 import mic.outbox
 
 
-def test_outbox_exports() -> None:
-    assert [
-        "DispatcherOptions", "FieldRedactors", "InMemoryOutboxStore", "NoUnitOfWorkError",
-        "OutboxBatch", "OutboxDispatcher", "OutboxPublishError", "OutboxRecord", "OutboxStore",
-        "SqlOutboxStore", "TopicRedactionPolicy", "redact_drop", "redact_hash", "redact_mask",
+def test_outbox_exports_the_spec_names() -> None:
+    spec_names = {
+        "OutboxDispatcher",
+        "OutboxStore",
+        "TopicRedactionPolicy",
+        "redact_drop",
+        "redact_hash",
+        "redact_mask",
         "sanitize_payload",
-    ] == mic.outbox.__all__  # fmt: skip
+    }
+    assert spec_names <= set(mic.outbox.__all__)

@@ -27,8 +27,7 @@ from tests.eventbus.conftest import eventually, eventually_async
 from .conftest import Backend, RecordingBus
 from .models import Order
 
-FAST = DispatcherOptions(batch_size=10, poll_interval=0.01, retry_delay=0.01,
-                         max_retry_delay=0.05)  # fmt: skip
+FAST = DispatcherOptions(batch_size=10, poll_interval=0.01, retry_delay=0.01, max_retry_delay=0.05)
 
 
 async def place(backend: Backend, order_id: int, *events: Event) -> None:
@@ -123,8 +122,11 @@ async def test_payloads_are_redacted_before_they_are_stored(backend: Backend) ->
     backend.store.redaction = TopicRedactionPolicy(
         per_topic={"users.created": {"email": redact_hash}}
     )
-    event = Event("users.created", {"email": "a@b.c", "password": "hunter2", "name": "Ann"},
-                  headers={"authorization": "Bearer abc.def.ghi", "source": "web"})  # fmt: skip
+    event = Event(
+        "users.created",
+        {"email": "a@b.c", "password": "hunter2", "name": "Ann"},
+        headers={"authorization": "Bearer abc.def.ghi", "source": "web"},
+    )
     stored: list[Event] = []
     async with backend.orders.unit_of_work():
         stored.append(await backend.store.add(event))

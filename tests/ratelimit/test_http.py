@@ -59,8 +59,15 @@ class HeaderIdentity(RouteInterceptor):
 def route(
     rate_limit: RateLimit, name: str = "items.list", path: str = "/items", **kw: Any
 ) -> HttpRouteSpec:
-    return HttpRouteSpec(method="GET", path=path, name=name, category="items",
-                         handler=kw.pop("handler", _ok), rate_limit=rate_limit, **kw)  # fmt: skip
+    return HttpRouteSpec(
+        method="GET",
+        path=path,
+        name=name,
+        category="items",
+        handler=kw.pop("handler", _ok),
+        rate_limit=rate_limit,
+        **kw,
+    )
 
 
 def config(limiter: RateLimiter | None = None, **services: Any) -> HttpRouterConfig:

@@ -128,8 +128,9 @@ async def test_a_failing_metrics_hook_does_not_break_the_failure_mode(
         raise RuntimeError("metrics backend is down too")
 
     client = _unreachable_client()
-    opened = RedisRateLimiter(client, RateLimitPolicy(5, 60), failure_mode="open",
-                              on_unavailable=broken_hook)  # fmt: skip
+    opened = RedisRateLimiter(
+        client, RateLimitPolicy(5, 60), failure_mode="open", on_unavailable=broken_hook
+    )
     closed = RedisRateLimiter(client, RateLimitPolicy(5, 60), on_unavailable=broken_hook)
     with caplog.at_level(logging.ERROR, logger="mic.ratelimit"):
         assert (await opened.consume("k")).allowed
@@ -216,8 +217,16 @@ DURATION = 2.2
 def _run_workers(
     url: str, prefix: str, backend: str, strategies: list[str]
 ) -> list[dict[str, Any]]:
-    command = [sys.executable, "-m", "tests.ratelimit._worker", url, prefix, backend,
-               str(DURATION), *strategies]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "tests.ratelimit._worker",
+        url,
+        prefix,
+        backend,
+        str(DURATION),
+        *strategies,
+    ]
     processes = [
         subprocess.Popen(
             command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

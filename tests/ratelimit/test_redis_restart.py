@@ -35,8 +35,19 @@ class PrivateRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--save", "", "--appendonly", "no", "--dir", str(self.directory)]  # fmt: skip
+        command = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -90,8 +101,13 @@ async def client(private_redis: PrivateRedis) -> AsyncIterator[Any]:
     """A client of the private server, with short timeouts and no client-side retries."""
     from redis.asyncio import Redis
 
-    redis = Redis(host="127.0.0.1", port=private_redis.port, socket_connect_timeout=1,
-                  socket_timeout=5, retry=None)  # fmt: skip
+    redis = Redis(
+        host="127.0.0.1",
+        port=private_redis.port,
+        socket_connect_timeout=1,
+        socket_timeout=5,
+        retry=None,
+    )
     yield redis
     await redis.aclose()
 

@@ -28,10 +28,23 @@ secrets_ = st.text(string.ascii_letters + string.digits, min_size=4, max_size=12
     lambda s: MARK + s
 )
 filler = st.text("abcdefghijklmnop0123456789 .,-:=_/", max_size=12)
-sensitive_names = st.sampled_from([
-    "password", "Password", "access_token", "accessToken", "Access-Token", "API_KEY",
-    "client.secret", "otp-code", "OTPCode", "email", "E_Mail", "authorization", "user.password",
-])  # fmt: skip
+sensitive_names = st.sampled_from(
+    [
+        "password",
+        "Password",
+        "access_token",
+        "accessToken",
+        "Access-Token",
+        "API_KEY",
+        "client.secret",
+        "otp-code",
+        "OTPCode",
+        "email",
+        "E_Mail",
+        "authorization",
+        "user.password",
+    ]
+)
 safe_names = st.sampled_from(["id", "name", "note", "items", "meta", "url", "count"])
 
 
@@ -94,8 +107,12 @@ def _log_output(structure: Any, text: str, secret: str) -> str:
     handler.addFilter(RedactingLogFilter(redactors=REDACTORS))
     logger = logging.Logger("property")
     logger.addHandler(handler)
-    logger.info("got %s and %r: " + text, structure, structure,
-                extra={"payload": structure, "password": secret, "note": text})  # fmt: skip
+    logger.info(
+        "got %s and %r: " + text,
+        structure,
+        structure,
+        extra={"payload": structure, "password": secret, "note": text},
+    )
     try:
         try:
             raise KeyError(structure)

@@ -51,8 +51,12 @@ def test_tuples_and_sets_are_rebuilt_only_when_changed() -> None:
 def test_depth_limit_applies_to_every_container_kind() -> None:
     policy = RedactionPolicy(max_depth=1)
     assert policy.redact({"a": [1], "b": (1,), "c": {1}, "d": {"e": 1}, "f": 2}) == {
-        "a": REDACTED, "b": REDACTED, "c": REDACTED, "d": REDACTED, "f": 2,
-    }  # fmt: skip
+        "a": REDACTED,
+        "b": REDACTED,
+        "c": REDACTED,
+        "d": REDACTED,
+        "f": 2,
+    }
 
 
 def test_subclasses_and_other_mappings_come_back_as_builtins() -> None:
@@ -150,8 +154,11 @@ def test_beyond_the_depth_limit_only_safe_scalars_survive() -> None:
     policy = RedactionPolicy(max_depth=1)
     moment = datetime(2024, 1, 1, tzinfo=UTC)
     assert policy.redact({"a": Level.LOW, "b": moment, "c": Box(1), "d": Decimal(1)}) == {
-        "a": Level.LOW, "b": moment, "c": REDACTED, "d": Decimal(1),
-    }  # fmt: skip
+        "a": Level.LOW,
+        "b": moment,
+        "c": REDACTED,
+        "d": Decimal(1),
+    }
 
 
 @given(

@@ -466,3 +466,29 @@ async def test_shutdown_lets_a_consumer_finish_its_event_before_the_bus_closes()
     release.set()
     await stopping
     assert ["handled 1", "bus closed"] == journal
+
+
+async def test_tracing_settings_add_a_server_span_per_request(framework: str, spans: Any) -> None:
+    """``MIC_TRACING__ENABLED``: each request is one server span, the same on both frameworks."""
+    service = Service(memory_settings(tracing={"enabled": True}))
+    service.add_routes(
+        HttpRouteSpec(method="GET", path="/ping/{n}", name="ping", category="ping", handler=_ping)
+    )
+    async with app_client(service.build_app(framework)) as client:
+        assert 200 == (await client.get("/ping/7")).status_code
+    names = [span.name for span in spans.get_finished_spans()]
+    assert ["GET /ping/{n}"] == names
+
+
+async def test_tracing_is_off_unless_enabled(framework: str, spans: Any) -> None:
+    service = Service(memory_settings())
+    service.add_routes(
+        HttpRouteSpec(method="GET", path="/ping/{n}", name="ping", category="ping", handler=_ping)
+    )
+    async with app_client(service.build_app(framework)) as client:
+        assert 200 == (await client.get("/ping/7")).status_code
+    assert () == tuple(spans.get_finished_spans())
+
+
+async def _ping(*, n: int) -> dict[str, int]:
+    return {"n": n}

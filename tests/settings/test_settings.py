@@ -15,6 +15,7 @@ from mic.settings import (
     SecretUrl,
     SettingsError,
     StorageSettings,
+    TracingSettings,
     mask_url,
 )
 
@@ -248,3 +249,31 @@ def test_without_the_extra_the_error_names_it() -> None:
     )
     expected = "settings 'pydantic_settings' is not installed; install it with: pip install 'mic-kit[settings]'"
     assert expected == result.stdout.strip(), result.stderr
+
+
+def test_tracing_section_reads_the_environment_and_refuses_unknown_exporters(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MIC_TRACING__ENABLED", "true")
+    monkeypatch.setenv("MIC_TRACING__EXPORTER", " Console ")
+    tracing = MicSettings.load().tracing
+    assert (True, "console") == (tracing.enabled, tracing.exporter)
+    monkeypatch.setenv("MIC_TRACING__EXPORTER", "zipkin")
+    with pytest.raises(SettingsError, match="MIC_TRACING__EXPORTER"):
+        MicSettings.load()
+
+
+def test_disabled_tracing_sets_nothing_up() -> None:
+    assert TracingSettings().apply("svc") is None
+
+
+def test_enabled_tracing_returns_the_provider_it_configured() -> None:
+    from mic import _trace
+
+    provider = TracingSettings(enabled=True, exporter="none").apply("svc", set_global=False)
+    try:
+        assert "svc" == provider.resource.attributes["service.name"]
+    finally:
+        _trace.use_provider(None)
+        provider.shutdown()

@@ -167,8 +167,9 @@ class RemoteJwks:
             response.raise_for_status()
             keys = _parse_jwks(response.json())
         except (httpx.HTTPError, ValueError, TypeError, RecursionError) as exc:
-            logger.warning("JWKS refresh from %s failed, keeping the last good set: %s",
-                           self.url, exc)  # fmt: skip
+            logger.warning(
+                "JWKS refresh from %s failed, keeping the last good set: %s", self.url, exc
+            )
             return
         self._keys = keys
         self._loaded_at = self._clock()

@@ -57,21 +57,24 @@ def _bearer_token(context: HttpRequestContext) -> str:
     values = context.headers.getall("authorization")
     if not values:
         raise UnauthorizedError(
-            "missing_credentials", "This route needs a service token (Authorization: Bearer)",
+            "missing_credentials",
+            "This route needs a service token (Authorization: Bearer)",
             headers={"WWW-Authenticate": _bearer_challenge()},
-        )  # fmt: skip
+        )
     scheme, _, token = values[0].strip().partition(" ")
     if scheme.lower() != "bearer":
         raise UnauthorizedError(
-            "wrong_auth_scheme", "This route needs a Bearer token",
+            "wrong_auth_scheme",
+            "This route needs a Bearer token",
             headers={"WWW-Authenticate": _bearer_challenge()},
-        )  # fmt: skip
+        )
     token = token.strip()
     if len(values) > 1 or not token or " " in token:
         raise UnauthorizedError(
-            "malformed_credentials", "The Authorization header is malformed",
+            "malformed_credentials",
+            "The Authorization header is malformed",
             headers={"WWW-Authenticate": _bearer_challenge("invalid_request")},
-        )  # fmt: skip
+        )
     return token
 
 
@@ -152,14 +155,18 @@ class ServiceAuth(RouteInterceptor):
                 raise
             if issuers is not None and verified.issuer not in issuers:
                 raise ForbiddenError(
-                    "issuer_not_allowed", "This caller may not use this route",
+                    "issuer_not_allowed",
+                    "This caller may not use this route",
                     {"issuer": verified.issuer},
-                )  # fmt: skip
+                )
             _require_scopes(required, verified.scopes, scope_challenge)
             context.identity = Identity(
-                subject=verified.subject, kind="service", issuer=verified.issuer,
-                scopes=verified.scopes, claims=verified.claims,
-            )  # fmt: skip
+                subject=verified.subject,
+                kind="service",
+                issuer=verified.issuer,
+                scopes=verified.scopes,
+                claims=verified.claims,
+            )
             return await call_next(context)
 
         return authenticate
@@ -220,20 +227,24 @@ class ApiKeyAuth(RouteInterceptor):
             values = context.headers.getall(header)
             if not values:
                 raise UnauthorizedError(
-                    "missing_credentials", f"This route needs an API key in {header}",
+                    "missing_credentials",
+                    f"This route needs an API key in {header}",
                     headers={"WWW-Authenticate": challenge},
-                )  # fmt: skip
+                )
             record = await store.verify(values[0].strip()) if len(values) == 1 else None
             if record is None:
                 raise UnauthorizedError(
-                    "invalid_api_key", "The API key is unknown, revoked or malformed",
+                    "invalid_api_key",
+                    "The API key is unknown, revoked or malformed",
                     headers={"WWW-Authenticate": challenge},
-                )  # fmt: skip
+                )
             _require_scopes(required, record.scopes, challenge)
             context.identity = Identity(
-                subject=record.key_id, kind="api_key", scopes=record.scopes,
+                subject=record.key_id,
+                kind="api_key",
+                scopes=record.scopes,
                 claims={"name": record.name},
-            )  # fmt: skip
+            )
             return await call_next(context)
 
         return authenticate
@@ -285,9 +296,10 @@ class CustomAuth(RouteInterceptor):
             identity = await check(context)
             if identity is None:
                 raise UnauthorizedError(
-                    "unauthorized", "This route needs authentication",
+                    "unauthorized",
+                    "This route needs authentication",
                     headers={"WWW-Authenticate": challenge},
-                )  # fmt: skip
+                )
             _require_scopes(required, identity.scopes, challenge)
             context.identity = identity
             return await call_next(context)

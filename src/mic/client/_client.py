@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from mic import context as mic_context
 from mic._checks import check_duration
 from mic._deps import require
+from mic._trace import set_error, start_span, trace_headers, tracer
 from mic.auth._signer import check_scopes
 from mic.client._errors import error_from_response
 from mic.client._retry import DEFAULT_RETRY_POLICY, HttpAttemptRule, is_safe_to_repeat
@@ -62,12 +63,15 @@ class _TokenCache:
 
 
 def propagation_headers() -> dict[str, str]:
-    """``X-Request-ID`` and ``traceparent`` from the current context, when set."""
-    headers: dict[str, str] = {}
+    """``X-Request-ID``, ``traceparent`` and ``tracestate`` for a call made now.
+
+    The trace headers name the *current* OpenTelemetry span (its ``tracestate`` kept) when
+    there is one; otherwise the ones the current request or event arrived with are passed
+    on unchanged.
+    """
+    headers = trace_headers()
     if (correlation := mic_context.correlation_id.get()) is not None:
         headers["x-request-id"] = correlation
-    if (parent := mic_context.traceparent.get()) is not None:
-        headers["traceparent"] = parent
     return headers
 
 
@@ -133,9 +137,10 @@ class ServiceHttpClient:
         # Checked now, not at the first request (a string would be read letter by letter).
         checked_scopes = check_scopes(scopes)
         self._tokens = (
-            None if signer is None or not audience
+            None
+            if signer is None or not audience
             else _TokenCache(signer, audience, checked_scopes)
-        )  # fmt: skip
+        )
         self._http: httpx.AsyncClient = httpx_module.AsyncClient(
             base_url=base_url,
             timeout=timeout,
@@ -182,7 +187,11 @@ class ServiceHttpClient:
             # An empty key would make a POST count as safe to repeat while the server,
             # finding no usable key, may run it twice.
             raise ValueError("idempotency_key must not be empty")
-        merged = {**propagation_headers(), **{k.lower(): v for k, v in (headers or {}).items()}}
+        # Trace headers are added per attempt, from that attempt's client span.
+        merged = {
+            **{k: v for k, v in propagation_headers().items() if not k.startswith("trace")},
+            **{k.lower(): v for k, v in (headers or {}).items()},
+        }
         if idempotency_key is not None:
             merged["idempotency-key"] = idempotency_key
         safe = is_safe_to_repeat(method, merged)
@@ -242,9 +251,13 @@ class ServiceHttpClient:
         if body is not None:
             route_headers["content-type"] = "application/json"
         response = await self.request(
-            prepared.method, path, params=query or None, content=body,
-            headers={**route_headers, **(headers or {})}, idempotency_key=idempotency_key,
-        )  # fmt: skip
+            prepared.method,
+            path,
+            params=query or None,
+            content=body,
+            headers={**route_headers, **(headers or {})},
+            idempotency_key=idempotency_key,
+        )
         return prepared.parse(response.content)
 
     async def _send(
@@ -262,22 +275,55 @@ class ServiceHttpClient:
         runner = Retry(dataclasses.replace(policy, retry_if=retryable), clock=loop.time)
         deadline = None if policy.deadline is None else loop.time() + policy.deadline
 
+        fixed: dict[str, str] = arguments["headers"]
+        attempts = 0
+
         async def attempt() -> httpx.Response:
+            nonlocal attempts
             rule.begin()
-            if self._tokens is not None:
-                arguments["headers"]["authorization"] = "Bearer " + self._tokens.token()
-            time_left = None if deadline is None else max(0.0, deadline - loop.time())
-            exchange = self._exchange(method, url, arguments, rule, time_left)
-            if self.breaker is None:
-                response = await exchange()
-            else:
-                response = await self.breaker.call(exchange)
-            if response.status_code >= 400:
-                # After the breaker: a 4xx is the target answering, never a failure of it.
-                raise error_from_response(response)
-            return response
+            attempts += 1
+            with start_span(method, "CLIENT", self._span_attributes(method, url, attempts)) as span:
+                # The receiver's parent is this attempt's span; headers the caller set win.
+                arguments["headers"] = {**propagation_headers(), **fixed}
+                if self._tokens is not None:
+                    arguments["headers"]["authorization"] = "Bearer " + self._tokens.token()
+                time_left = None if deadline is None else max(0.0, deadline - loop.time())
+                exchange = self._exchange(method, url, arguments, rule, time_left)
+                try:
+                    if self.breaker is None:
+                        response = await exchange()
+                    else:
+                        response = await self.breaker.call(exchange)
+                except Exception as error:
+                    _record_failure(span, error, rule.status)
+                    raise
+                if span is not None:
+                    span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 400:
+                    # After the breaker: a 4xx is the target answering, never a failure of it.
+                    set_error(span, str(response.status_code))
+                    raise error_from_response(response)
+                return response
 
         return await runner.call(attempt)
+
+    def _span_attributes(self, method: str, url: str, attempt: int) -> dict[str, Any]:
+        """HTTP client span attributes (OpenTelemetry semantic conventions) of one attempt.
+
+        ``url.full`` leaves out credentials and the query string (which may carry secrets).
+        """
+        if tracer() is None:
+            return {}
+        target = self._http.build_request(method, url).url
+        attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "url.full": str(target.copy_with(query=None, fragment=None, userinfo=b"")),
+            "server.address": target.host,
+            "server.port": target.port or (443 if target.scheme == "https" else 80),
+        }
+        if attempt > 1:
+            attributes["http.request.resend_count"] = attempt - 1
+        return attributes
 
     def _exchange(
         self,
@@ -313,3 +359,14 @@ class ServiceHttpClient:
             return response
 
         return exchange
+
+
+def _record_failure(span: Any, error: BaseException, status: int | None) -> None:
+    """Describe a failed attempt on its span: the status when the target answered."""
+    if span is None:
+        return
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
+        set_error(span, str(status))
+    else:
+        set_error(span, getattr(error, "code", None) or type(error).__name__)

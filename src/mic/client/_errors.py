@@ -131,9 +131,11 @@ def error_from_problem(
     if kind is None:
         upstream_kind = UpstreamServerError if status >= 500 else UpstreamServiceError
         error = upstream_kind(
-            code, message or f"The upstream service answered {status}", details,
+            code,
+            message or f"The upstream service answered {status}",
+            details,
             upstream_status=status,
-        )  # fmt: skip
+        )
     else:
         if kind is TransientError and code is None:
             code = "upstream_unavailable"

@@ -102,8 +102,13 @@ class PreparedRoute:
         for name, param in self.parameters.items():
             if name not in values or values[name] is None:
                 if param.required:
-                    errors.append({"loc": [param.location, param.alias], "type": "missing",
-                                   "msg": "Field required"})  # fmt: skip
+                    errors.append(
+                        {
+                            "loc": [param.location, param.alias],
+                            "type": "missing",
+                            "msg": "Field required",
+                        }
+                    )
                 continue
             try:
                 value = param.adapter.validate_python(values[name])
@@ -126,9 +131,10 @@ class PreparedRoute:
         body = self._body(payload, errors)
         if errors:
             raise ValidationFailedError(
-                "invalid_request", f"The call to {self.route.name!r} does not fit its contract",
+                "invalid_request",
+                f"The call to {self.route.name!r} does not fit its contract",
                 {"errors": errors},
-            )  # fmt: skip
+            )
         if cookies:
             headers["cookie"] = "; ".join(cookies)
         return self.route.path.format_map(path_values), query, headers, body
@@ -176,5 +182,6 @@ class PreparedRoute:
             raise UpstreamServiceError(
                 "invalid_upstream_response",
                 f"The answer of {self.route.name!r} does not fit its contract",
-                details, upstream_status=200,
-            ) from exc  # fmt: skip
+                details,
+                upstream_status=200,
+            ) from exc

@@ -58,8 +58,9 @@ def _not_found(record_id: Any) -> NotFoundError:
 
 
 def _exists(record_id: Any) -> ConflictError:
-    return ConflictError("already_exists", "a record with this id already exists",
-                         {"id": str(record_id)})  # fmt: skip
+    return ConflictError(
+        "already_exists", "a record with this id already exists", {"id": str(record_id)}
+    )
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -55,12 +55,14 @@ class ModelSchema:
             name: TypeAdapter(info.annotation if info.annotation is not None else Any)
             for name, info in fields.items()
         }
-        self.nullable = frozenset(name for name, adapter in self.adapters.items()
-                                  if _accepts_none(adapter))  # fmt: skip
+        self.nullable = frozenset(
+            name for name, adapter in self.adapters.items() if _accepts_none(adapter)
+        )
         # Lists and objects have no order (PostgreSQL's json type not even equality), so
         # they are neither filtered nor ordered on, on any backend.
-        self.comparable = frozenset(name for name, adapter in self.adapters.items()
-                                    if _is_scalar(adapter))  # fmt: skip
+        self.comparable = frozenset(
+            name for name, adapter in self.adapters.items() if _is_scalar(adapter)
+        )
         if "id" in self.nullable:
             raise TypeError(f"{model.__name__}.id must not be optional: the storage keys by it")
 
@@ -119,27 +121,41 @@ class ModelSchema:
         if not isinstance(item, Filter):
             raise _invalid("invalid_filter", f"not a Filter: {type(item).__name__}")
         if item.field not in self.adapters:
-            raise _invalid("unknown_field", f"unknown filter field {item.field!r}",
-                           field=item.field, allowed=sorted(self.adapters))  # fmt: skip
+            raise _invalid(
+                "unknown_field",
+                f"unknown filter field {item.field!r}",
+                field=item.field,
+                allowed=sorted(self.adapters),
+            )
         if item.field not in self.comparable:
-            raise _invalid("invalid_filter", f"cannot filter on field {item.field!r}: it holds "
-                           "lists or objects", field=item.field)  # fmt: skip
+            raise _invalid(
+                "invalid_filter",
+                f"cannot filter on field {item.field!r}: it holds lists or objects",
+                field=item.field,
+            )
         if item.op == "in":
             if isinstance(item.value, str | bytes) or not isinstance(item.value, Sequence | set):
-                raise _invalid("invalid_value", "the 'in' operator needs a list of values",
-                               field=item.field)  # fmt: skip
+                raise _invalid(
+                    "invalid_value", "the 'in' operator needs a list of values", field=item.field
+                )
             most = self.options.max_filter_values
             if len(item.value) > most:
-                raise _invalid("invalid_value", f"the 'in' operator takes at most {most} values",
-                               field=item.field, max_filter_values=most)  # fmt: skip
+                raise _invalid(
+                    "invalid_value",
+                    f"the 'in' operator takes at most {most} values",
+                    field=item.field,
+                    max_filter_values=most,
+                )
             if any(v is None for v in item.value):
-                raise _invalid("invalid_value", "the 'in' operator does not accept null",
-                               field=item.field)  # fmt: skip
+                raise _invalid(
+                    "invalid_value", "the 'in' operator does not accept null", field=item.field
+                )
             values = tuple(self._value(item.field, v) for v in item.value)
             return Filter(item.field, "in", values)
         if item.value is None and item.op not in ("eq", "ne"):
-            raise _invalid("invalid_value", f"null only works with eq or ne, not {item.op}",
-                           field=item.field)  # fmt: skip
+            raise _invalid(
+                "invalid_value", f"null only works with eq or ne, not {item.op}", field=item.field
+            )
         value = None if item.value is None else self._value(item.field, item.value)
         return Filter(item.field, item.op, value)
 
@@ -157,17 +173,26 @@ class ModelSchema:
         for raw in order_by:
             name = raw[1:] if raw.startswith("-") else raw
             if name not in self.adapters:
-                raise _invalid("unknown_field", f"unknown order field {name!r}",
-                               field=name, allowed=sorted(self.adapters))  # fmt: skip
+                raise _invalid(
+                    "unknown_field",
+                    f"unknown order field {name!r}",
+                    field=name,
+                    allowed=sorted(self.adapters),
+                )
             if name not in self.comparable:
-                raise _invalid("invalid_order", f"cannot order on field {name!r}: it holds "
-                               "lists or objects", field=name)  # fmt: skip
+                raise _invalid(
+                    "invalid_order",
+                    f"cannot order on field {name!r}: it holds lists or objects",
+                    field=name,
+                )
             if name in self.nullable:
-                raise _invalid("invalid_order", f"cannot order on nullable field {name!r}",
-                               field=name)  # fmt: skip
+                raise _invalid(
+                    "invalid_order", f"cannot order on nullable field {name!r}", field=name
+                )
             if any(k.field == name for k in keys):
-                raise _invalid("invalid_order", f"field {name!r} appears twice in the order",
-                               field=name)  # fmt: skip
+                raise _invalid(
+                    "invalid_order", f"field {name!r} appears twice in the order", field=name
+                )
             keys.append(OrderKey(name, raw.startswith("-")))
             if name == "id":
                 break  # id is unique: later keys could never change the order
@@ -182,8 +207,11 @@ class ModelSchema:
         max_size = self.options.max_page_size
         size = self.options.default_page_size if limit is None else limit
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= max_size:
-            raise _invalid("invalid_limit", f"limit must be an integer between 1 and {max_size}",
-                           max_page_size=max_size)  # fmt: skip
+            raise _invalid(
+                "invalid_limit",
+                f"limit must be an integer between 1 and {max_size}",
+                max_page_size=max_size,
+            )
         order = self.order(order_by)
         after = None if cursor is None else self.decode_cursor(cursor, order)
         return ListQuery(self.filters(filters), order, size, after)
@@ -191,8 +219,9 @@ class ModelSchema:
     def encode_cursor(self, order: tuple[OrderKey, ...], record: BaseModel) -> str:
         """The opaque cursor pointing just after `record` in `order`."""
         spec = [("-" if k.descending else "") + k.field for k in order]
-        values = [self.adapters[k.field].dump_python(getattr(record, k.field), mode="json")
-                  for k in order]  # fmt: skip
+        values = [
+            self.adapters[k.field].dump_python(getattr(record, k.field), mode="json") for k in order
+        ]
         raw = json.dumps([spec, values], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -211,8 +240,10 @@ class ModelSchema:
         if spec != expected or not isinstance(values, list) or len(values) != len(order):
             raise _invalid("invalid_cursor", "the cursor was made for another order")
         try:
-            return tuple(self.adapters[k.field].validate_python(v)
-                         for k, v in zip(order, values, strict=True))  # fmt: skip
+            return tuple(
+                self.adapters[k.field].validate_python(v)
+                for k, v in zip(order, values, strict=True)
+            )
         except ValidationError:
             raise _invalid("invalid_cursor", "the cursor is not valid") from None
 

@@ -34,8 +34,11 @@ if TYPE_CHECKING:
 
 _active: ContextVar[SqlUnitOfWork | None] = ContextVar("mic_sql_uow", default=None)
 
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg",
-            "postgres": "postgresql+psycopg"}  # fmt: skip
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
 
 
 def create_sql_engine(url: str, **engine_options: Any) -> AsyncEngine:
@@ -273,8 +276,9 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
             if version is None:
                 result = await connection.execute(self._delete, {"pk": pk})
             else:
-                result = await connection.execute(self._delete_versioned,
-                                                  {"pk": pk, "expected": version})  # fmt: skip
+                result = await connection.execute(
+                    self._delete_versioned, {"pk": pk, "expected": version}
+                )
             if result.rowcount != 1:
                 await self._raise_missing_or_stale(connection, pk, version)
 
@@ -289,8 +293,12 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
             )
         if item.op == "in":
             return column.in_(item.value)
-        operator = {"lt": column.__lt__, "le": column.__le__, "gt": column.__gt__,
-                    "ge": column.__ge__}[item.op]  # fmt: skip
+        operator = {
+            "lt": column.__lt__,
+            "le": column.__le__,
+            "gt": column.__gt__,
+            "ge": column.__ge__,
+        }[item.op]
         condition: ColumnElement[bool] = operator(item.value)
         return condition
 
@@ -318,8 +326,10 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
         conditions = [self._condition(item) for item in query.filters]
         if query.after is not None:
             conditions.append(self._keyset(query.order, query.after))
-        ordering = [self.table.c[k.field].desc() if k.descending else self.table.c[k.field].asc()
-                    for k in query.order]  # fmt: skip
+        ordering = [
+            self.table.c[k.field].desc() if k.descending else self.table.c[k.field].asc()
+            for k in query.order
+        ]
         statement = self._sa.select(self.table).where(*conditions).order_by(*ordering)
         async with self._connection(write=False) as (connection, _):
             rows = (await connection.execute(statement.limit(query.limit + 1))).all()

@@ -38,6 +38,9 @@ class EventEnvelope(BaseModel, Generic[P, H]):
     occurred_at: datetime = Field(description="When it happened (ISO 8601, with offset).")
     correlation_id: str | None = Field(description="Correlation id of the originating request.")
     traceparent: str | None = Field(description="W3C traceparent of the originating span.")
+    tracestate: str | None = Field(
+        default=None, description="W3C tracestate going with traceparent (vendor data)."
+    )
     headers: H
 
 

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from mic import context
 from mic._checks import check_count, check_duration
+from mic._trace import set_error
 from mic._waiting import exponential_backoff
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
+from mic.eventbus._tracing import processing
 
 if TYPE_CHECKING:
     from mic.eventbus._contracts import ContractHandler
@@ -60,8 +62,12 @@ def check_group(group: object) -> str:
 
 def undecodable_event(topic: str, group: str, raw: str) -> Event:
     """The dead-letter event standing for a message of `topic` that is not an event."""
-    headers = {DEAD_LETTER_TOPIC: topic, DEAD_LETTER_GROUP: group,
-               DEAD_LETTER_REASON: "UndecodableEvent", DEAD_LETTER_ATTEMPTS: "1"}  # fmt: skip
+    headers = {
+        DEAD_LETTER_TOPIC: topic,
+        DEAD_LETTER_GROUP: group,
+        DEAD_LETTER_REASON: "UndecodableEvent",
+        DEAD_LETTER_ATTEMPTS: "1",
+    }
     return Event(dead_letter_topic(topic), {"raw": raw[:65536]}, headers=headers)
 
 
@@ -221,31 +227,47 @@ class Consumer(ABC):
         if error is None:
             await _quietly(self.ack(delivery))
             return
-        logger.warning("handler failed for event %s on %s (attempt %d)", event.id,
-                       self.topic, delivery.attempt, exc_info=error)  # fmt: skip
+        logger.warning(
+            "handler failed for event %s on %s (attempt %d)",
+            event.id,
+            self.topic,
+            delivery.attempt,
+            exc_info=error,
+        )
         if delivery.attempt >= self.options.max_attempts and self.options.dead_letter:
             await self._dead_letter(delivery, type(error).__name__)
         else:
             await _quietly(self.retry(delivery, self.options.delay_after(delivery.attempt)))
 
     async def _call_handler(self, event: Event) -> BaseException | None:
-        """Run the handler in the event's context; the exception it raised, if any."""
+        """Run the handler in the event's context and span; the exception it raised, if any."""
         ids = context.correlation_id.set(event.correlation_id)
         parent = context.traceparent.set(event.traceparent)
+        state = context.tracestate.set(event.tracestate)
         handling = _handling.set(self)
+        try:
+            with processing(self.bus.messaging_system, self.group, event) as span:
+                return await self._run_handler(event, span)
+        finally:
+            _handling.reset(handling)
+            context.tracestate.reset(state)
+            context.traceparent.reset(parent)
+            context.correlation_id.reset(ids)
+
+    async def _run_handler(self, event: Event, span: Any) -> BaseException | None:
         try:
             await self.handler(event)
         except asyncio.CancelledError as error:
             task = asyncio.current_task()
             if task is not None and task.cancelling():  # `close` cancelled us: stop
                 raise
+            set_error(span, type(error).__name__)
             return error  # the handler's own (awaited a cancelled task): a failure like any
         except Exception as error:  # noqa: BLE001 (any failure means "retry me")
+            if span is not None:
+                span.record_exception(error)
+            set_error(span, type(error).__name__)
             return error
-        finally:
-            _handling.reset(handling)
-            context.traceparent.reset(parent)
-            context.correlation_id.reset(ids)
         return None
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
@@ -258,10 +280,15 @@ class Consumer(ABC):
             DEAD_LETTER_ATTEMPTS: str(delivery.attempt),
         }
         dead = Event(
-            topic=dead_letter_topic(event.topic), payload=event.payload, id=event.id,
-            occurred_at=event.occurred_at, correlation_id=event.correlation_id,
-            traceparent=event.traceparent, headers=headers,
-        )  # fmt: skip
+            topic=dead_letter_topic(event.topic),
+            payload=event.payload,
+            id=event.id,
+            occurred_at=event.occurred_at,
+            correlation_id=event.correlation_id,
+            traceparent=event.traceparent,
+            tracestate=event.tracestate,
+            headers=headers,
+        )
         try:
             await self.bus.publish(dead)
         except Exception:  # never lose it: keep it and try again later
@@ -350,6 +377,9 @@ class EventBus(ABC):
         options: Default `SubscriptionOptions` of `subscribe`.
     """
 
+    messaging_system: str = "mic"
+    """``messaging.system`` on this bus's producer and consumer spans."""
+
     def __init__(self, *, options: SubscriptionOptions | None = None) -> None:
         self.options = options or SubscriptionOptions()
         self._subscriptions: list[Subscription] = []
@@ -394,8 +424,9 @@ class EventBus(ABC):
         When this returns, the group exists: every event published from now on reaches
         it. Events of one topic are handled one at a time, in order (a retried event comes
         back later); subscribe several times to the same group to handle in parallel.
-        While the handler runs, `mic.context.correlation_id` and `traceparent` hold the
-        event's values.
+        While the handler runs, `mic.context.correlation_id`, `traceparent` and `tracestate`
+        hold the event's values, inside a ``process <topic>`` consumer span when tracing is
+        installed.
 
         Given `EventSpec` values instead of topic names, the handler receives a validated
         `ReceivedEvent`; an event whose payload, headers or version match none of them is

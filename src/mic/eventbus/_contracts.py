@@ -142,6 +142,7 @@ async def refuse(
             occurred_at=event.occurred_at,
             correlation_id=event.correlation_id,
             traceparent=event.traceparent,
+            tracestate=event.tracestate,
             headers=headers,
         )
     )

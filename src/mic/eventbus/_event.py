@@ -2,7 +2,8 @@
 
 An event is a topic, a JSON-safe payload and the metadata that follows a request across
 services: its id (the idempotency key of consumers), when it happened, the correlation id
-and the W3C ``traceparent`` (read from `mic.context` when not given), and free headers.
+and the W3C ``traceparent`` and ``tracestate`` (of the current span, or from `mic.context`,
+when not given), and free headers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mic import context
+from mic._trace import trace_headers
 
 MAX_TOPIC_LENGTH = 200
 MAX_ID_LENGTH = 200
@@ -105,7 +107,9 @@ class Event:
         id: Unique id (default: a random UUID); consumers deduplicate on it.
         occurred_at: When it happened (timezone-aware; default now, UTC).
         correlation_id: Default: `mic.context.correlation_id` at construction.
-        traceparent: Default: `mic.context.traceparent` at construction.
+        traceparent: Default: the current OpenTelemetry span at construction when there is
+            one, else `mic.context.traceparent` (what the request or event arrived with).
+        tracestate: W3C ``tracestate`` going with `traceparent`; defaulted with it.
         headers: Extra string metadata; names starting with ``mic-`` are set by the toolkit.
 
     Raises:
@@ -113,7 +117,7 @@ class Event:
             characters, a naive `occurred_at`.
         TypeError: A payload or header that is not JSON-safe / not strings (or nested too
             deeply), an `occurred_at` that is not a datetime, a non-string
-            `correlation_id` or `traceparent`.
+            `correlation_id`, `traceparent` or `tracestate`.
     """
 
     topic: str
@@ -123,6 +127,7 @@ class Event:
     correlation_id: str | None = None
     traceparent: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    tracestate: str | None = None
 
     def __post_init__(self) -> None:
         check_topic(self.topic)
@@ -144,6 +149,7 @@ class Event:
             raise ValueError("occurred_at must be timezone-aware")
         _check_optional_text("correlation_id", self.correlation_id)
         _check_optional_text("traceparent", self.traceparent)
+        _check_optional_text("tracestate", self.tracestate)
         if not isinstance(self.headers, Mapping):
             raise TypeError(f"headers must be a mapping, not {type(self.headers).__name__}")
         for name, value in self.headers.items():
@@ -152,7 +158,10 @@ class Event:
         if self.correlation_id is None:
             object.__setattr__(self, "correlation_id", context.correlation_id.get())
         if self.traceparent is None:
-            object.__setattr__(self, "traceparent", context.traceparent.get())
+            current = trace_headers()
+            object.__setattr__(self, "traceparent", current.get("traceparent"))
+            if self.tracestate is None:
+                object.__setattr__(self, "tracestate", current.get("tracestate"))
 
     def to_dict(self) -> dict[str, Any]:
         """The event as JSON-safe data (``occurred_at`` in ISO 8601)."""
@@ -163,6 +172,7 @@ class Event:
             "occurred_at": self.occurred_at.isoformat(),
             "correlation_id": self.correlation_id,
             "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
             "headers": dict(self.headers),
         }
 
@@ -174,7 +184,7 @@ class Event:
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         """The event `to_dict` produced.
 
-        The correlation id and traceparent are taken from `data` only, never from the
+        The correlation id and trace context are taken from `data` only, never from the
         current context, so decoding inside a handler cannot mix two requests up.
 
         Raises:
@@ -195,6 +205,7 @@ class Event:
             correlation_id=data.get("correlation_id"),
             traceparent=data.get("traceparent"),
             headers=data.get("headers") or {},
+            tracestate=data.get("tracestate"),
         )
 
     @classmethod

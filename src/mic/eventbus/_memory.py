@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mic.eventbus._base import Consumer, Delivery, EventBus, Handler, SubscriptionOptions
 from mic.eventbus._event import Event
+from mic.eventbus._tracing import publishing
 
 
 @dataclass(slots=True)
@@ -58,6 +59,8 @@ class InMemoryEventBus(EventBus):
         options: Default `SubscriptionOptions`.
     """
 
+    messaging_system = "memory"
+
     def __init__(self, *, options: SubscriptionOptions | None = None) -> None:
         super().__init__(options=options)
         self._queues: dict[str, dict[str, _GroupQueue]] = {}
@@ -68,9 +71,10 @@ class InMemoryEventBus(EventBus):
     async def publish(self, event: Event) -> None:
         """Store `event` for every group subscribed to its topic."""
         self._check_publish(event)
-        data = event.encode()
-        for queue in self._queues.get(event.topic, {}).values():
-            queue.put(_Item(data))
+        with publishing(self.messaging_system, event) as sent:
+            data = sent.encode()
+            for queue in self._queues.get(event.topic, {}).values():
+                queue.put(_Item(data))
 
     def pending(self, topic: str, group: str) -> int:
         """Events of `topic` that `group` has not acknowledged yet (queued or retrying)."""

@@ -29,6 +29,7 @@ from mic.eventbus._base import (
     undecodable_event,
 )
 from mic.eventbus._event import Event, check_topic
+from mic.eventbus._tracing import publishing
 from mic.model import TransientError
 
 
@@ -48,6 +49,8 @@ class NATSEventBus(EventBus):
         MissingDependencyError: The ``nats`` extra is not installed.
         ValueError: An invalid stream name or subject prefix, or non-positive durations.
     """
+
+    messaging_system = "nats"
 
     def __init__(
         self,
@@ -108,10 +111,14 @@ class NATSEventBus(EventBus):
                 await self.jetstream.stream_info(self.stream)
             except errors.NotFoundError:
                 api = require("nats.js.api", "nats")
-                await self.jetstream.add_stream(api.StreamConfig(
-                    name=self.stream, subjects=[f"{self.subject_prefix}.>"],
-                    max_age=self.max_age, duplicate_window=self.duplicate_window,
-                ))  # fmt: skip
+                await self.jetstream.add_stream(
+                    api.StreamConfig(
+                        name=self.stream,
+                        subjects=[f"{self.subject_prefix}.>"],
+                        max_age=self.max_age,
+                        duplicate_window=self.duplicate_window,
+                    )
+                )
             self._stream_ready = True
 
     async def publish(self, event: Event) -> None:
@@ -127,21 +134,23 @@ class NATSEventBus(EventBus):
         nats_errors = require("nats.errors", "nats")
         # The dead-letter copy keeps the event id, so the group joins the dedup key.
         message_id = f"{event.topic}/{event.id}/{event.headers.get(DEAD_LETTER_GROUP, '')}"
-        data = event.encode().encode()
-        limit = self.client.max_payload
-        if limit and len(data) > limit:  # a permanent refusal, not an outage
-            raise ValueError(
-                f"event {event.id} is {len(data)} bytes encoded; the NATS server accepts at "
-                f"most {limit} (max_payload)"
-            )
-        try:
-            await self.ensure_stream()
-            await self.jetstream.publish(self.subject(event.topic), data,
-                                         headers={"Nats-Msg-Id": message_id})  # fmt: skip
-        except (nats_errors.Error, TimeoutError) as error:
-            raise TransientError(
-                "event_bus_unavailable", "the event bus is not reachable"
-            ) from error
+        with publishing(self.messaging_system, event) as sent:
+            data = sent.encode().encode()
+            limit = self.client.max_payload
+            if limit and len(data) > limit:  # a permanent refusal, not an outage
+                raise ValueError(
+                    f"event {event.id} is {len(data)} bytes encoded; the NATS server accepts "
+                    f"at most {limit} (max_payload)"
+                )
+            try:
+                await self.ensure_stream()
+                await self.jetstream.publish(
+                    self.subject(event.topic), data, headers={"Nats-Msg-Id": message_id}
+                )
+            except (nats_errors.Error, TimeoutError) as error:
+                raise TransientError(
+                    "event_bus_unavailable", "the event bus is not reachable"
+                ) from error
 
     async def ping(self) -> None:
         """A PING/PONG round trip on this bus's connection: the readiness check."""
@@ -183,10 +192,13 @@ class _NatsConsumer(Consumer):
         api = require("nats.js.api", "nats")
         durable = bus.durable_name(self.topic, self.group)
         config = api.ConsumerConfig(
-            durable_name=durable, filter_subject=bus.subject(self.topic),
-            ack_policy=api.AckPolicy.EXPLICIT, deliver_policy=api.DeliverPolicy.NEW,
-            ack_wait=self.options.ack_timeout, max_deliver=-1,
-        )  # fmt: skip
+            durable_name=durable,
+            filter_subject=bus.subject(self.topic),
+            ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.NEW,
+            ack_wait=self.options.ack_timeout,
+            max_deliver=-1,
+        )
         # Create, or update an existing group to these options (``ack_wait`` above all):
         # `pull_subscribe` alone would silently keep the first subscriber's settings.
         await bus.jetstream.add_consumer(bus.stream, config=config)

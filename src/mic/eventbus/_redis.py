@@ -26,6 +26,7 @@ from mic.eventbus._base import (
     undecodable_event,
 )
 from mic.eventbus._event import Event
+from mic.eventbus._tracing import publishing
 from mic.model import TransientError
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class RedisStreamsEventBus(EventBus):
         MissingDependencyError: The ``redis`` extra is not installed.
         ValueError: A non-positive `max_length`.
     """
+
+    messaging_system = "redis"
 
     def __init__(
         self,
@@ -103,15 +106,18 @@ class RedisStreamsEventBus(EventBus):
         """
         self._check_publish(event)
         exceptions = require("redis.exceptions", "redis")
-        try:
-            await self.client.xadd(
-                self.key(event.topic), {_FIELD: event.encode()}, maxlen=self.max_length,
-                approximate=True,
-            )  # fmt: skip
-        except (exceptions.ConnectionError, exceptions.TimeoutError) as error:
-            raise TransientError(
-                "event_bus_unavailable", "the event bus is not reachable"
-            ) from error
+        with publishing(self.messaging_system, event) as sent:
+            try:
+                await self.client.xadd(
+                    self.key(sent.topic),
+                    {_FIELD: sent.encode()},
+                    maxlen=self.max_length,
+                    approximate=True,
+                )
+            except (exceptions.ConnectionError, exceptions.TimeoutError) as error:
+                raise TransientError(
+                    "event_bus_unavailable", "the event bus is not reachable"
+                ) from error
 
     async def ping(self) -> None:
         """``PING`` on this bus's Redis client: the readiness check."""
@@ -161,8 +167,9 @@ class _RedisConsumer(Consumer):
     async def teardown(self) -> None:
         # Forget this consumer's name unless it still owns pending events (deleting it
         # would drop them); those are taken over by the group's other consumers.
-        mine = await self.client.xpending_range(self.key, self.group, min="-", max="+",
-                                                count=1, consumername=self.name)  # fmt: skip
+        mine = await self.client.xpending_range(
+            self.key, self.group, min="-", max="+", count=1, consumername=self.name
+        )
         if not mine:
             await self.client.xgroup_delconsumer(self.key, self.group, self.name)
 
@@ -197,9 +204,12 @@ class _RedisConsumer(Consumer):
         if self._retries:
             wait = min(wait, max(self._retries[0][0] - now, 0.001))
         response: Any = await self.client.xreadgroup(
-            self.group, self.name, {self.key: ">"}, count=self.options.batch_size,
+            self.group,
+            self.name,
+            {self.key: ">"},
+            count=self.options.batch_size,
             block=max(1, int(wait * 1000)),
-        )  # fmt: skip
+        )
         entries = [entry for _, stream_entries in response or [] for entry in stream_entries]
         return await self._deliveries(entries, attempts=None)
 
@@ -210,9 +220,12 @@ class _RedisConsumer(Consumer):
             # Take it back only if nobody else did meanwhile (a takeover resets its idle
             # time below the delay); XCLAIM also resets idle time and counts the delivery.
             claimed = await self.client.xclaim(
-                self.key, self.group, self.name, min_idle_time=delivery.handle[1],
+                self.key,
+                self.group,
+                self.name,
+                min_idle_time=delivery.handle[1],
                 message_ids=[delivery.handle[0]],
-            )  # fmt: skip
+            )
             if claimed and claimed[0][1]:
                 delivery.attempt += 1
                 batch.append(delivery)
@@ -220,17 +233,22 @@ class _RedisConsumer(Consumer):
 
     async def _claim_stuck(self) -> list[Delivery]:
         response = await self.client.xautoclaim(
-            self.key, self.group, self.name, min_idle_time=int(self.options.ack_timeout * 1000),
-            start_id=self._claim_cursor, count=self.options.batch_size,
-        )  # fmt: skip
+            self.key,
+            self.group,
+            self.name,
+            min_idle_time=int(self.options.ack_timeout * 1000),
+            start_id=self._claim_cursor,
+            count=self.options.batch_size,
+        )
         self._claim_cursor = _text(response[0])
         entries = [entry for entry in response[1] if entry and entry[1]]
         if not entries:
             return []
         attempts = {}
         for entry_id, _ in entries:
-            info = await self.client.xpending_range(self.key, self.group, min=entry_id,
-                                                    max=entry_id, count=1)  # fmt: skip
+            info = await self.client.xpending_range(
+                self.key, self.group, min=entry_id, max=entry_id, count=1
+            )
             attempts[_text(entry_id)] = int(info[0]["times_delivered"]) if info else 1
         return await self._deliveries(entries, attempts=attempts)
 

@@ -132,7 +132,8 @@ class EventSpec(Generic[PayloadT]):
             id: Event id (default random).
             occurred_at: Default now.
             correlation_id: Default `mic.context.correlation_id`.
-            traceparent: Default `mic.context.traceparent`.
+            traceparent: Default: the current span's (with its ``tracestate``), else
+                `mic.context.traceparent`.
 
         Raises:
             EventContractError: The payload or headers do not match the spec.

@@ -192,8 +192,13 @@ class ReadinessChecker:
         previous = self._abandoned.get(probe.name)
         if previous is not None:
             if not (previous[0].done() and previous[1].is_set()):
-                return ProbeResult(probe.name, "timeout", probe.required, 0.0,
-                                   "the previous check has not ended yet")  # fmt: skip
+                return ProbeResult(
+                    probe.name,
+                    "timeout",
+                    probe.required,
+                    0.0,
+                    "the previous check has not ended yet",
+                )
             del self._abandoned[probe.name]
         started = time.perf_counter()
         exited = threading.Event()
@@ -212,8 +217,9 @@ class ReadinessChecker:
             self._abandon(task)
             self._abandoned[probe.name] = (task, exited)
             logger.warning("readiness probe %s timed out after %ss", probe.name, probe.timeout)
-            return ProbeResult(probe.name, "timeout", probe.required, elapsed,
-                               f"no answer within {probe.timeout}s")  # fmt: skip
+            return ProbeResult(
+                probe.name, "timeout", probe.required, elapsed, f"no answer within {probe.timeout}s"
+            )
         error = None if task.cancelled() else task.exception()
         if task.cancelled() or error is not None:
             reason = type(error).__name__ if error is not None else "CancelledError"

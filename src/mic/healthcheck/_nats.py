@@ -34,9 +34,12 @@ def nats_probe(
             return
         servers = [target] if isinstance(target, str) else list(target)
         client = await nats.connect(
-            servers=servers, connect_timeout=timeout, allow_reconnect=False,
-            max_reconnect_attempts=0, error_cb=_quiet,
-        )  # fmt: skip
+            servers=servers,
+            connect_timeout=timeout,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            error_cb=_quiet,
+        )
         try:
             await client.flush(timeout=timeout)
         finally:

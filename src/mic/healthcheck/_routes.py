@@ -23,9 +23,14 @@ def health_route(
         return HttpResponseSpec(body={"status": "ok"}, headers=NO_STORE)
 
     return HttpRouteSpec(
-        method="GET", path=path, name=name, category="health", handler=live,
-        summary="Liveness", include_in_schema=include_in_schema,
-    )  # fmt: skip
+        method="GET",
+        path=path,
+        name=name,
+        category="health",
+        handler=live,
+        summary="Liveness",
+        include_in_schema=include_in_schema,
+    )
 
 
 def readiness_route(
@@ -48,6 +53,11 @@ def readiness_route(
         return HttpResponseSpec(status_code=status, body=report.to_dict(), headers=NO_STORE)
 
     return HttpRouteSpec(
-        method="GET", path=path, name=name, category="health", handler=ready,
-        summary="Readiness", include_in_schema=include_in_schema,
-    )  # fmt: skip
+        method="GET",
+        path=path,
+        name=name,
+        category="health",
+        handler=ready,
+        summary="Readiness",
+        include_in_schema=include_in_schema,
+    )

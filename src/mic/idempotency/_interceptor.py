@@ -139,8 +139,9 @@ class _Guard:
         key = context.headers.get(self.policy.header)
         if key is None:
             if self.policy.required:
-                raise DomainError("idempotency_key_missing",
-                                  f"this request needs an {self.policy.header} header")  # fmt: skip
+                raise DomainError(
+                    "idempotency_key_missing", f"this request needs an {self.policy.header} header"
+                )
             return await call_next(context)
         if not _valid_key(key):
             raise DomainError(
@@ -184,8 +185,9 @@ class _Guard:
         try:
             await outcome
         except Exception:
-            logger.warning("idempotency store failed to record route %s", self.route_name,
-                           exc_info=True)  # fmt: skip
+            logger.warning(
+                "idempotency store failed to record route %s", self.route_name, exc_info=True
+            )
 
     async def _claim(self, storage_key: str, fingerprint: str, owner: str) -> HttpResponse | None:
         """``None`` once we own the key; else the answer for a duplicate."""
@@ -198,8 +200,9 @@ class _Guard:
                 raise
             except Exception as error:
                 # Without the store, running the handler could run it twice: fail closed.
-                logger.warning("idempotency store unavailable for route %s", self.route_name,
-                               exc_info=True)  # fmt: skip
+                logger.warning(
+                    "idempotency store unavailable for route %s", self.route_name, exc_info=True
+                )
                 raise TransientError(
                     "idempotency_store_unavailable",
                     "idempotency keys cannot be checked right now; retry later",

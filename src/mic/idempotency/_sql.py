@@ -106,9 +106,11 @@ class SqlIdempotencyStore(IdempotencyStore):
             else:
                 return None
             async with self.engine.begin() as connection:
-                row = (await connection.execute(
-                    sa.select(table.c.record, table.c.expires_at).where(table.c.key == key)
-                )).first()  # fmt: skip
+                row = (
+                    await connection.execute(
+                        sa.select(table.c.record, table.c.expires_at).where(table.c.key == key)
+                    )
+                ).first()
                 if row is None:
                     continue  # deleted meanwhile: insert again
                 if row.expires_at > self._clock():
@@ -125,9 +127,11 @@ class SqlIdempotencyStore(IdempotencyStore):
         """Store the response if `owner` still holds the key."""
         sa, table = self._sa, self.table
         async with self.engine.begin() as connection:
-            row = (await connection.execute(
-                sa.select(table.c.record).where(table.c.key == key, table.c.owner == owner)
-            )).first()  # fmt: skip
+            row = (
+                await connection.execute(
+                    sa.select(table.c.record).where(table.c.key == key, table.c.owner == owner)
+                )
+            ).first()
             if row is None:
                 return False
             fingerprint = IdempotencyRecord.from_json(row.record).fingerprint

@@ -55,8 +55,9 @@ class IdempotencyRecord:
                 "h": [list(pair) for pair in self.response.headers],
                 "b": base64.b64encode(self.response.body).decode("ascii"),
             }
-        return json.dumps({"f": self.fingerprint, "o": self.owner, "r": response},
-                          separators=(",", ":"))  # fmt: skip
+        return json.dumps(
+            {"f": self.fingerprint, "o": self.owner, "r": response}, separators=(",", ":")
+        )
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> IdempotencyRecord:

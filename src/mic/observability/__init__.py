@@ -5,7 +5,8 @@
 - Metrics: `counter`/`gauge`/`histogram` (Prometheus, extra ``observability``), the
   `MetricsBackend` interface, `SanitizingMetricsBackend`, `HttpMetricsInterceptor`, and
   `metrics_route` for ``/metrics``.
-- Traces: `RedactingSpanProcessor` (OpenTelemetry, extra ``tracing``).
+- Traces: `configure_tracing` and `RedactingSpanProcessor` (OpenTelemetry SDK, extra
+  ``tracing``), and `TracingInterceptor` for server spans on HTTP routers.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from mic.observability._sanitizing import (
     MetricLabelViolation,
     SanitizingMetricsBackend,
 )
+from mic.observability._server_spans import TracingInterceptor
 
 if TYPE_CHECKING:
-    from mic.observability._tracing import RedactingSpanProcessor
+    from mic.observability._tracing import RedactingSpanProcessor, configure_tracing
 
 __all__ = [
     "DEFAULT_DENIED_LABELS",
@@ -67,7 +69,9 @@ __all__ = [
     "SanitizingMetricsBackend",
     "TextLogFormatter",
     "TraceParent",
+    "TracingInterceptor",
     "configure_logging",
+    "configure_tracing",
     "counter",
     "current_route",
     "gauge",
@@ -80,9 +84,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The span processor subclasses an SDK class: import it (and the extra) on first use.
-    if name == "RedactingSpanProcessor":
-        from mic.observability._tracing import RedactingSpanProcessor
+    # These need the SDK (the span processor subclasses an SDK class): import it, and the
+    # extra, on first use.
+    if name in ("RedactingSpanProcessor", "configure_tracing"):
+        from mic.observability import _tracing
 
-        return RedactingSpanProcessor
+        return getattr(_tracing, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,6 +31,19 @@ DEFAULT_HEADERS: Final = ("X-Request-ID", "X-Correlation-ID")
 _ID_CHARSET: Final = re.compile(r"[A-Za-z0-9._:=+/@-]+")
 
 
+# W3C Trace Context section 3.3: at most 32 list members, and never a line break (header
+# splitting); a longer or broken value is dropped rather than truncated mid-member.
+_MAX_TRACESTATE: Final = 512
+
+
+def _tracestate(values: list[str]) -> str | None:
+    """The ``tracestate`` list (several header lines joined), or ``None`` when unusable."""
+    joined = ",".join(value.strip() for value in values if value.strip())
+    if not joined or len(joined) > _MAX_TRACESTATE or not joined.isprintable():
+        return None
+    return joined
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -45,7 +58,8 @@ class CorrelationIdInterceptor(RouteInterceptor):
     ``mic.context.correlation_id`` (so logs, the service client and events carry it) and
     sent back in the response under the header it arrived in (the first name when
     generated). A valid W3C ``traceparent`` goes into ``mic.context.traceparent``; an
-    invalid one is ignored. The matched route template goes into ``mic.context.route``.
+    invalid one is ignored; the ``tracestate`` sent with a valid one goes into
+    ``mic.context.tracestate``. The matched route template goes into ``mic.context.route``.
     All context variables are reset when the request ends.
 
     Attributes:
@@ -87,13 +101,17 @@ class CorrelationIdInterceptor(RouteInterceptor):
             context.correlation_id = correlation_id
             raw_parent = headers.get("traceparent")
             parent = raw_parent if raw_parent and parse_traceparent(raw_parent) else None
+            # Vendor data belongs to the trace it came with: kept only beside a valid parent.
+            state = _tracestate(headers.getall("tracestate")) if parent else None
             id_token = mic_context.correlation_id.set(correlation_id)
             parent_token = mic_context.traceparent.set(parent)
+            state_token = mic_context.tracestate.set(state)
             route_token = mic_context.route.set(context.route_path or None)
             try:
                 response = await call_next(context)
             finally:
                 mic_context.route.reset(route_token)
+                mic_context.tracestate.reset(state_token)
                 mic_context.traceparent.reset(parent_token)
                 mic_context.correlation_id.reset(id_token)
             response.set_header(header, correlation_id)

@@ -87,5 +87,10 @@ def register_http_metrics(registry: object = None) -> None:
     from mic.observability._prometheus import counter, histogram
 
     counter(REQUESTS_TOTAL, "HTTP requests answered", _LABELS, registry=registry)
-    histogram(REQUEST_DURATION, "Time to answer an HTTP request, in seconds", _LABELS,
-              buckets=DURATION_BUCKETS, registry=registry)  # fmt: skip
+    histogram(
+        REQUEST_DURATION,
+        "Time to answer an HTTP request, in seconds",
+        _LABELS,
+        buckets=DURATION_BUCKETS,
+        registry=registry,
+    )

@@ -90,8 +90,12 @@ class RedactingLogFilter(logging.Filter):
                     )
                     break
         elif isinstance(args, Mapping):
-            record.args = {key: _keep(policy.redact_field(key, value)) if isinstance(key, str)
-                           else policy.redact(value) for key, value in args.items()}  # fmt: skip
+            record.args = {
+                key: _keep(policy.redact_field(key, value))
+                if isinstance(key, str)
+                else policy.redact(value)
+                for key, value in args.items()
+            }
         if not isinstance(record.msg, str):
             record.msg = policy.redact(record.msg)
         try:

@@ -83,8 +83,9 @@ class JsonLogFormatter(logging.Formatter):
 
 def _json_line(document: dict[str, Any]) -> str:
     try:
-        line = json.dumps(document, default=str, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":"))  # fmt: skip
+        line = json.dumps(
+            document, default=str, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
     except Exception:  # noqa: BLE001 - NaN, a non-string key, a cycle, a failing str()
         line = json.dumps(_jsonable(document, set()), ensure_ascii=False, separators=(",", ":"))
     if not line.isascii():

@@ -76,8 +76,11 @@ def _register(
         options: dict[str, Any] = {"registry": target}
         if wanted_buckets is not None:
             options["buckets"] = wanted_buckets
-        factory = {"counter": prometheus.Counter, "gauge": prometheus.Gauge,
-                   "histogram": prometheus.Histogram}[kind]  # fmt: skip
+        factory = {
+            "counter": prometheus.Counter,
+            "gauge": prometheus.Gauge,
+            "histogram": prometheus.Histogram,
+        }[kind]
         metric = factory(name, documentation or name, labels, **options)
         metrics[key] = _Registered(kind, labels, wanted_buckets, metric)
         return metric
@@ -141,9 +144,13 @@ def histogram(
         MissingDependencyError: prometheus-client is not installed (extra ``observability``).
     """
     return _register(
-        "histogram", name, documentation=documentation, labelnames=labelnames,
-        registry=registry, buckets=buckets,
-    )  # fmt: skip
+        "histogram",
+        name,
+        documentation=documentation,
+        labelnames=labelnames,
+        registry=registry,
+        buckets=buckets,
+    )
 
 
 class PrometheusMetricsBackend(MetricsBackend):
@@ -230,6 +237,11 @@ def metrics_route(
         return HttpResponseSpec(body=generate(target), media_type=PROMETHEUS_TEXT)
 
     return HttpRouteSpec(
-        method="GET", path=path, name=name, category="observability", handler=serve_metrics,
-        summary="Prometheus metrics", include_in_schema=include_in_schema,
-    )  # fmt: skip
+        method="GET",
+        path=path,
+        name=name,
+        category="observability",
+        handler=serve_metrics,
+        summary="Prometheus metrics",
+        include_in_schema=include_in_schema,
+    )

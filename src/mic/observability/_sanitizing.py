@@ -112,10 +112,16 @@ class SanitizingMetricsBackend(MetricsBackend):
         if violation is None:
             with self._lock:
                 seen = self._seen
-                new = [(label, str(value)) for label, value in labels.items()
-                       if str(value) not in seen.get((name, label), ())]  # fmt: skip
-                full = [label for label, _ in new
-                        if len(seen.get((name, label), ())) >= self.max_label_values]  # fmt: skip
+                new = [
+                    (label, str(value))
+                    for label, value in labels.items()
+                    if str(value) not in seen.get((name, label), ())
+                ]
+                full = [
+                    label
+                    for label, _ in new
+                    if len(seen.get((name, label), ())) >= self.max_label_values
+                ]
                 if full:
                     violation = (full[0], "cardinality")
                 else:

@@ -1,7 +1,8 @@
-"""`RedactingSpanProcessor`: the redaction policy applied to spans before they are exported.
+"""`configure_tracing` and `RedactingSpanProcessor`: the OpenTelemetry SDK set up for mic.
 
-Public OpenTelemetry SDK APIs only. An ended span is read-only, so the complete form wraps
-the exporting processor and hands it a redacted copy; see ADR 0043.
+Public OpenTelemetry SDK APIs only. An ended span is read-only, so the complete form of the
+processor wraps the exporting processor and hands it a redacted copy; see ADR 0043.
+`configure_tracing` always exports through it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ require("opentelemetry.sdk.trace", "tracing")
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor  # noqa: E402
 from opentelemetry.trace import Link, Status  # noqa: E402
 
+from mic import _trace  # noqa: E402
 from mic.redaction import DROP, REDACTED, RedactionPolicy, Redactor  # noqa: E402
 from mic.redaction._policy import as_policy  # noqa: E402
 
@@ -84,8 +86,9 @@ class RedactingSpanProcessor(SpanProcessor):
                 self._warned.add(key)
                 logger.warning(
                     "span attribute %s was set after the span started and cannot be redacted "
-                    "in place; wrap the exporting processor in RedactingSpanProcessor", key
-                )  # fmt: skip
+                    "in place; wrap the exporting processor in RedactingSpanProcessor",
+                    key,
+                )
 
     def shutdown(self) -> None:
         """Shut the wrapped processor down."""
@@ -108,12 +111,19 @@ class RedactingSpanProcessor(SpanProcessor):
         ]
         links = [Link(link.context, self._attributes(link.attributes)) for link in span.links]
         return ReadableSpan(
-            name=policy.scrub_text(span.name), context=span.context, parent=span.parent,
-            resource=span.resource, attributes=self._attributes(span.attributes),
-            events=events, links=links, kind=span.kind, status=status,
-            start_time=span.start_time, end_time=span.end_time,
+            name=policy.scrub_text(span.name),
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=self._attributes(span.attributes),
+            events=events,
+            links=links,
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
             instrumentation_scope=span.instrumentation_scope,
-        )  # fmt: skip
+        )
 
     def _leaks(self, key: str, value: Any) -> bool:
         redacted = self._attribute(key, value)
@@ -151,3 +161,87 @@ def _as_attribute(value: Any) -> Any:
             return tuple(items)
         return str(items)
     return str(value)
+
+
+EXPORTERS = ("otlp", "console")
+
+
+def _exporter(exporter: Any) -> Any:
+    if not isinstance(exporter, str):
+        from opentelemetry.sdk.trace.export import SpanExporter
+
+        if not isinstance(exporter, SpanExporter):
+            raise TypeError(
+                f"exporter must be a SpanExporter or one of {EXPORTERS}, not "
+                f"{type(exporter).__name__}"
+            )
+        return exporter
+    if exporter == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if exporter == "otlp":
+        otlp = require("opentelemetry.exporter.otlp.proto.http.trace_exporter", "tracing")
+        return otlp.OTLPSpanExporter()
+    raise ValueError(f"exporter must be a SpanExporter or one of {EXPORTERS}, not {exporter!r}")
+
+
+def configure_tracing(
+    service_name: str,
+    *,
+    exporter: Any = "otlp",
+    resource_attributes: Mapping[str, str | int | float | bool] | None = None,
+    sampler: Any = None,
+    redactors: Mapping[str, Redactor] | None = None,
+    batch: bool = True,
+    set_global: bool = True,
+) -> Any:
+    """Set up OpenTelemetry tracing for this process in one call; return the provider.
+
+    Spans (mic's own and everyone's using the global provider) are redacted by
+    `RedactingSpanProcessor` and exported by `exporter`. mic's server, client, producer and
+    consumer spans go to this provider from now on, even when `set_global` is false or a
+    global provider was already set. Call ``provider.shutdown()`` at exit to flush.
+
+    Args:
+        service_name: ``service.name`` of the resource (``orders-api``).
+        exporter: A ``SpanExporter``; ``"otlp"`` (OTLP over HTTP, configured by the standard
+            ``OTEL_EXPORTER_OTLP_*`` variables) or ``"console"``; ``None`` exports nothing
+            (spans still give logs their trace ids and calls their ``traceparent``).
+        resource_attributes: More resource attributes (``deployment.environment.name``...).
+        sampler: An SDK sampler (default: the SDK's, parent-based always-on, which honours
+            ``OTEL_TRACES_SAMPLER``).
+        redactors: Span attribute redaction rules (see `RedactingSpanProcessor`).
+        batch: Export in the background in batches (``False``: synchronously, for tests).
+        set_global: Also install the provider as OpenTelemetry's global one (skipped, with
+            a warning, when another SDK provider is already installed).
+
+    Raises:
+        ValueError: An empty `service_name` or an unknown exporter name.
+        TypeError: `exporter` is neither an exporter nor a name.
+        MissingDependencyError: The SDK (or, for ``"otlp"``, the OTLP exporter) is missing
+            (extra ``tracing``).
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+    if not isinstance(service_name, str) or not service_name.strip():
+        raise ValueError("service_name must be a non-empty string")
+    chosen = None if exporter is None else _exporter(exporter)
+    resource = Resource.create({**(resource_attributes or {}), "service.name": service_name})
+    provider = TracerProvider(resource=resource, sampler=sampler)
+    if chosen is not None:
+        processor = BatchSpanProcessor(chosen) if batch else SimpleSpanProcessor(chosen)
+        provider.add_span_processor(RedactingSpanProcessor(processor, redactors=redactors))
+    _trace.use_provider(provider)
+    if set_global:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            trace.set_tracer_provider(provider)
+        else:
+            logger.warning(
+                "a global tracer provider is already installed: mic's spans use the new one, "
+                "other instrumentation keeps the old one"
+            )
+    return provider

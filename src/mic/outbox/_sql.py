@@ -67,7 +67,8 @@ class SqlOutboxStore(OutboxStore):
         metadata = sa.MetaData(schema=schema)
         big = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
         self.table: Table = sa.Table(
-            table_name, metadata,
+            table_name,
+            metadata,
             sa.Column("sequence", big, primary_key=True, autoincrement=True),
             sa.Column("event_id", sa.String(200), nullable=False),
             sa.Column("topic", sa.String(200), nullable=False),
@@ -76,16 +77,21 @@ class SqlOutboxStore(OutboxStore):
             sa.Column("dispatched_at", sa.Float(), nullable=True),
             sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
             sa.Column("last_error", sa.String(200), nullable=True),
-        )  # fmt: skip
+        )
         pending = self.table.c.dispatched_at.is_(None)
-        sa.Index(f"{table_name}_pending", self.table.c.sequence,
-                 postgresql_where=pending, sqlite_where=pending)  # fmt: skip
+        sa.Index(
+            f"{table_name}_pending",
+            self.table.c.sequence,
+            postgresql_where=pending,
+            sqlite_where=pending,
+        )
         self.lease_table: Table = sa.Table(
-            f"{table_name}_lease", metadata,
+            f"{table_name}_lease",
+            metadata,
             sa.Column("name", sa.String(200), primary_key=True),
             sa.Column("owner", sa.String(200), nullable=False),
             sa.Column("expires_at", sa.Float(), nullable=False),
-        )  # fmt: skip
+        )
         self._metadata = metadata
 
     def __repr__(self) -> str:
@@ -116,8 +122,12 @@ class SqlOutboxStore(OutboxStore):
                 "outbox events are written inside `async with storage.unit_of_work()` of a "
                 "SqlDataStorage on the outbox's engine"
             )
-        values = {"event_id": event.id, "topic": event.topic, "event": event.encode(),
-                  "created_at": time.time()}  # fmt: skip
+        values = {
+            "event_id": event.id,
+            "topic": event.topic,
+            "event": event.encode(),
+            "created_at": time.time(),
+        }
         async with uow.lock:
             await uow.connection.execute(self._sa.insert(self.table), values)
 
@@ -157,10 +167,12 @@ class SqlOutboxStore(OutboxStore):
         sa, lease = self._sa, self.lease_table
         taken = await connection.execute(
             sa.update(lease)
-            .where(lease.c.name == self.table.name,
-                   sa.or_(lease.c.owner == owner, lease.c.expires_at < now))
+            .where(
+                lease.c.name == self.table.name,
+                sa.or_(lease.c.owner == owner, lease.c.expires_at < now),
+            )
             .values(owner=owner, expires_at=now + self.lease_ttl)
-        )  # fmt: skip
+        )
         if taken.rowcount == 1:
             return True
         sqlite = require("sqlalchemy.dialects.sqlite", "sql")
@@ -187,20 +199,23 @@ class SqlOutboxStore(OutboxStore):
         sa, table = self._sa, self.table
         if batch.dispatched:
             await connection.execute(
-                sa.update(table).where(table.c.sequence.in_(batch.dispatched))
+                sa.update(table)
+                .where(table.c.sequence.in_(batch.dispatched))
                 .values(dispatched_at=time.time())
-            )  # fmt: skip
+            )
         for sequence, error in batch.failed.items():
             await connection.execute(
-                sa.update(table).where(table.c.sequence == sequence)
+                sa.update(table)
+                .where(table.c.sequence == sequence)
                 .values(attempts=table.c.attempts + 1, last_error=error)
-            )  # fmt: skip
+            )
 
     async def pending_count(self) -> int:
         """How many events wait for dispatch."""
         sa, table = self._sa, self.table
-        statement = sa.select(sa.func.count()).select_from(table).where(
-            table.c.dispatched_at.is_(None))  # fmt: skip
+        statement = (
+            sa.select(sa.func.count()).select_from(table).where(table.c.dispatched_at.is_(None))
+        )
         async with self.engine.connect() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
@@ -210,10 +225,15 @@ class SqlOutboxStore(OutboxStore):
         cutoff = time.time() - older_than
         async with self.engine.begin() as connection:
             result = await connection.execute(
-                self._sa.delete(table).where(table.c.dispatched_at < cutoff))  # fmt: skip
+                self._sa.delete(table).where(table.c.dispatched_at < cutoff)
+            )
         return int(result.rowcount)
 
 
 def _batch(rows: Any) -> OutboxBatch:
-    return OutboxBatch([OutboxRecord(int(row.sequence), Event.decode(row.event), int(row.attempts))
-                        for row in rows])  # fmt: skip
+    return OutboxBatch(
+        [
+            OutboxRecord(int(row.sequence), Event.decode(row.event), int(row.attempts))
+            for row in rows
+        ]
+    )

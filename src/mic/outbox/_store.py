@@ -193,8 +193,9 @@ class InMemoryOutboxStore(OutboxStore):
         del owner
         async with self._claim_lock:
             rows = self._pending()[:limit]
-            batch = OutboxBatch([OutboxRecord(row.id, Event.decode(row.event), row.attempts)
-                                 for row in rows])  # fmt: skip
+            batch = OutboxBatch(
+                [OutboxRecord(row.id, Event.decode(row.event), row.attempts) for row in rows]
+            )
             yield batch
             # In a context of its own: a dispatcher started (or called) inside a unit of work
             # would otherwise stage its marks there, and they would never be committed.
@@ -216,8 +217,11 @@ class InMemoryOutboxStore(OutboxStore):
     async def purge_dispatched(self, *, older_than: float) -> int:
         """Delete events dispatched more than `older_than` seconds ago."""
         cutoff = time.time() - older_than
-        old = [row_id for row_id, row in list(self.rows.committed.items())
-               if row["dispatched_at"] is not None and row["dispatched_at"] < cutoff]  # fmt: skip
+        old = [
+            row_id
+            for row_id, row in list(self.rows.committed.items())
+            if row["dispatched_at"] is not None and row["dispatched_at"] < cutoff
+        ]
         for row_id in old:
             await self.rows.delete(row_id)
         return len(old)

@@ -287,8 +287,17 @@ class RateLimit(RouteInterceptor):
 class _Enforcer:
     """The per-request side of one bound `RateLimit`."""
 
-    __slots__ = ("_cost", "_headers", "_key", "_limiter", "_name", "_policy", "_policy_header",
-                 "_prefix", "_proxies")  # fmt: skip
+    __slots__ = (
+        "_cost",
+        "_headers",
+        "_key",
+        "_limiter",
+        "_name",
+        "_policy",
+        "_policy_header",
+        "_prefix",
+        "_proxies",
+    )
 
     def __init__(
         self,

@@ -30,11 +30,27 @@ from mic.redaction._text import build_text_pattern, may_hold_secret, scrub_text,
 
 SECRET_FIELD_NAMES: Final = frozenset(
     {
-        "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "token",
-        "access_token", "refresh_token", "id_token", "api_key", "x_api_key", "authorization",
-        "proxy_authorization", "cookie", "set_cookie", "private_key", "credentials", "otp",
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "api_key",
+        "x_api_key",
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "private_key",
+        "credentials",
+        "otp",
     }
-)  # fmt: skip
+)
 """Names dropped by default (``secret_defaults=True``), on top of the policy's own fields."""
 
 _SAFE_SCALARS: Final = (bool, int, float, Decimal, UUID, datetime, date, time, timedelta, Enum)
@@ -228,9 +244,15 @@ class RedactionPolicy:
         """
         # `may_hold_secret`, inlined: this runs for every string of every log line.
         if self.detect_patterns and (
-            ":" in text or "=" in text or "eyJ" in text or "earer" in text
-            or "EARER" in text or "Basic" in text or "'," in text or '",' in text
-        ):  # fmt: skip
+            ":" in text
+            or "=" in text
+            or "eyJ" in text
+            or "earer" in text
+            or "EARER" in text
+            or "Basic" in text
+            or "'," in text
+            or '",' in text
+        ):
             return scrub_text(text, self._pattern, self._text_field)
         return text
 
@@ -323,10 +345,17 @@ class RedactionPolicy:
                 if kind is str:
                     if not (
                         self.detect_patterns
-                        and (":" in item or "=" in item or "eyJ" in item or "earer" in item
-                             or "EARER" in item or "Basic" in item or "'," in item
-                             or '",' in item)
-                    ):  # fmt: skip
+                        and (
+                            ":" in item
+                            or "=" in item
+                            or "eyJ" in item
+                            or "earer" in item
+                            or "EARER" in item
+                            or "Basic" in item
+                            or "'," in item
+                            or '",' in item
+                        )
+                    ):
                         continue
                     result = scrub_text(item, self._pattern, self._text_field)
                 elif kind in _ATOMS:

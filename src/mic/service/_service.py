@@ -294,8 +294,13 @@ class Service:
         return tuple(routes)
 
     def router_config(self) -> HttpRouterConfig:
-        """`config` with the drain (outermost), correlation-id and metrics interceptors."""
+        """`config` with the drain (outermost), server spans (when ``MIC_TRACING__ENABLED``),
+        correlation-id and metrics interceptors."""
         extra: list[RouteInterceptor] = [self.drain]
+        if self._settings is not None and self._settings.tracing.enabled:
+            from mic.observability import TracingInterceptor
+
+            extra.append(TracingInterceptor())
         if self.correlation_id:
             from mic.observability import CorrelationIdInterceptor
 
@@ -350,7 +355,8 @@ class Service:
         """Serve with uvicorn on ``settings.http.host:port`` until SIGINT or SIGTERM.
 
         On SIGTERM uvicorn stops accepting connections and waits for open requests up to
-        ``settings.http.shutdown_timeout``; then the lifespan stops the service.
+        ``settings.http.shutdown_timeout``; then the lifespan stops the service. With
+        ``MIC_TRACING__ENABLED`` it sets up tracing first and flushes the spans at exit.
 
         Raises:
             MissingDependencyError: The ``server`` extra (uvicorn) is missing.
@@ -358,11 +364,17 @@ class Service:
         from mic._deps import require
 
         uvicorn = require("uvicorn", "server")
-        http = self.settings.http
-        uvicorn.run(
-            self.build_app(framework),
-            host=http.host,
-            port=http.port,
-            log_config=None,
-            timeout_graceful_shutdown=math.ceil(http.shutdown_timeout),
-        )
+        settings = self.settings
+        http = settings.http
+        provider = settings.tracing.apply(settings.service.name)
+        try:
+            uvicorn.run(
+                self.build_app(framework),
+                host=http.host,
+                port=http.port,
+                log_config=None,
+                timeout_graceful_shutdown=math.ceil(http.shutdown_timeout),
+            )
+        finally:
+            if provider is not None:
+                provider.shutdown()  # flushes the spans still batched

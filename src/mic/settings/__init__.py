@@ -6,9 +6,9 @@ Bad settings raise one `SettingsError` listing every bad variable; secrets are m
 reprs and logs. Needs the ``settings`` extra (pydantic-settings). See docs/service.md.
 """
 
-from mic._deps import require
+from mic._deps import require as _require
 
-require("pydantic_settings", "settings")
+_require("pydantic_settings", "settings")
 
 from mic.settings._errors import SettingsError  # noqa: E402 - after the extra check
 from mic.settings._secret_url import SecretUrl, mask_url  # noqa: E402
@@ -21,6 +21,7 @@ from mic.settings._sections import (  # noqa: E402
     RateLimitSettings,
     ServiceSettings,
     StorageSettings,
+    TracingSettings,
 )
 from mic.settings._settings import MicSettings  # noqa: E402
 
@@ -36,5 +37,6 @@ __all__ = [
     "ServiceSettings",
     "SettingsError",
     "StorageSettings",
+    "TracingSettings",
     "mask_url",
 ]

@@ -112,6 +112,45 @@ class LoggingSettings(BaseModel):
         configure_logging(format=self.format, level=self.level)
 
 
+class TracingSettings(BaseModel):
+    """``MIC_TRACING__*``: `mic.observability.configure_tracing` options (extra ``tracing``).
+
+    Attributes:
+        enabled: Create server spans for every route and set up the SDK when the service is
+            served (`Service.serve`).
+        exporter: ``otlp`` (OTLP over HTTP, configured by the standard
+            ``OTEL_EXPORTER_OTLP_*`` variables), ``console``, or ``none`` (spans still give
+            logs their trace ids and outgoing calls their ``traceparent``).
+    """
+
+    model_config = _SECTION
+
+    enabled: bool = False
+    exporter: Literal["otlp", "console", "none"] = "otlp"
+
+    @field_validator("exporter", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    def apply(self, service_name: str, *, set_global: bool = True) -> Any:
+        """Set up tracing for this process; return the SDK provider, or ``None`` if disabled.
+
+        Args:
+            service_name: ``service.name`` of the spans' resource.
+            set_global: Also install the provider as OpenTelemetry's global one.
+
+        Raises:
+            MissingDependencyError: The ``tracing`` extra is missing.
+        """
+        if not self.enabled:
+            return None
+        from mic.observability import configure_tracing
+
+        exporter = None if self.exporter == "none" else self.exporter
+        return configure_tracing(service_name, exporter=exporter, set_global=set_global)
+
+
 STORAGE_SCHEMES = ("memory", "sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+psycopg")
 
 

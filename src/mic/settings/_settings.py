@@ -24,6 +24,7 @@ from mic.settings._sections import (
     RateLimitSettings,
     ServiceSettings,
     StorageSettings,
+    TracingSettings,
 )
 
 DEFAULT_SECRETS_DIR = "/run/secrets"
@@ -69,6 +70,7 @@ class MicSettings(BaseSettings):
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @classmethod
     def settings_customise_sources(
