@@ -53,16 +53,29 @@ async def _nested(*, item_id: str, note_id: str) -> dict[str, str]:
 
 
 ROUTES = (
-    HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                  handler=_item),
-    HttpRouteSpec(method="GET", path="/items/search", name="items.search", category="items",
-                  handler=_search),
-    HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                  handler=_create, status_code=201),
-    HttpRouteSpec(method="GET", path="/items/{item_id}/notes/{note_id}", name="notes.get",
-                  category="items", handler=_nested),
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="items.get", category="items", handler=_item
+    ),
+    HttpRouteSpec(
+        method="GET", path="/items/search", name="items.search", category="items", handler=_search
+    ),
+    HttpRouteSpec(
+        method="POST",
+        path="/items",
+        name="items.create",
+        category="items",
+        handler=_create,
+        status_code=201,
+    ),
+    HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}/notes/{note_id}",
+        name="notes.get",
+        category="items",
+        handler=_nested,
+    ),
     HttpRouteSpec(method="GET", path="/", name="root", category="root", handler=_root),
-)  # fmt: skip
+)
 
 
 def _found(router: CompiledRouter, path: str) -> tuple[str, Mapping[str, str]] | None:
@@ -293,11 +306,9 @@ async def test_the_same_verbs_make_unrouted_answers_problems(framework: str) -> 
 
 def test_a_placeholder_is_tried_when_the_literal_branch_leads_nowhere() -> None:
     routes = [
-        HttpRouteSpec(method="GET", path="/a/b/{y}/d", name="deep", category="t",
-                      handler=_y),
-        HttpRouteSpec(method="GET", path="/a/{x}/c", name="shallow", category="t",
-                      handler=_x),
-    ]  # fmt: skip
+        HttpRouteSpec(method="GET", path="/a/b/{y}/d", name="deep", category="t", handler=_y),
+        HttpRouteSpec(method="GET", path="/a/{x}/c", name="shallow", category="t", handler=_x),
+    ]
     router = CompiledRouter(routes)
     assert ("/a/{x}/c", {"x": "b"}) == _found(router, "/a/b/c")
     assert ("/a/b/{y}/d", {"y": "c"}) == _found(router, "/a/b/c/d")

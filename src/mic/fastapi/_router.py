@@ -156,18 +156,28 @@ def _documented_endpoint(route: CompiledRoute, not_allowed: MethodNotAllowedApp)
             options["convert_underscores"] = False
         marker = marker_class(**options)
         default = inspect.Parameter.empty if param.required else param.default
-        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=Annotated[param.annotation, marker],
-                                            default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                param.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[param.annotation, marker],
+                default=default,
+            )
+        )
     signature = route.signature
     if signature.body_model is not None and signature.body_name is not None:
         annotation = (
             signature.body_model if signature.body_required else signature.body_model | None
         )
         default = inspect.Parameter.empty if signature.body_required else None
-        parameters.append(inspect.Parameter(signature.body_name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=Annotated[annotation, Body()],
-                                            default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                signature.body_name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[annotation, Body()],
+                default=default,
+            )
+        )
 
     async def endpoint(**_: Any) -> None:
         """Never called: the route's ASGI app is the mic pipeline."""
@@ -185,10 +195,13 @@ def _responses(route: CompiledRoute) -> dict[int | str, dict[str, Any]]:
     for status, model in route.spec.responses.items():
         responses[status] = {"model": model} if model is not None else {"description": ""}
     for status, description in error_statuses(route).items():
-        responses.setdefault(status, {
-            "description": description,
-            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
-        })  # fmt: skip
+        responses.setdefault(
+            status,
+            {
+                "description": description,
+                "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            },
+        )
     return responses
 
 

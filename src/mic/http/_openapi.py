@@ -112,9 +112,11 @@ def _parameters(route: CompiledRoute, components: dict[str, Any]) -> list[dict[s
     parameters = []
     for param in route.signature.parameters:
         entry: dict[str, Any] = {
-            "name": param.alias, "in": param.location, "required": param.required,
+            "name": param.alias,
+            "in": param.location,
+            "required": param.required,
             "schema": _parameter_schema(param.annotation, components),
-        }  # fmt: skip
+        }
         if param.description:
             entry["description"] = param.description
         parameters.append(entry)

@@ -44,18 +44,30 @@ from mic.http import (
 )
 
 _NO_BODY = frozenset({204, 304})
-_BOUNDS = (("Gt", "gt"), ("Ge", "ge"), ("Lt", "lt"), ("Le", "le"),
-           ("MinLen", "min_length"), ("MaxLen", "max_length"))  # fmt: skip
+_BOUNDS = (
+    ("Gt", "gt"),
+    ("Ge", "ge"),
+    ("Lt", "lt"),
+    ("Le", "le"),
+    ("MinLen", "min_length"),
+    ("MaxLen", "max_length"),
+)
 _PARAMETER_KINDS = {
-    "path": PathParameter, "query": QueryParameter,
-    "header": HeaderParameter, "cookie": CookieParameter,
-}  # fmt: skip
+    "path": PathParameter,
+    "query": QueryParameter,
+    "header": HeaderParameter,
+    "cookie": CookieParameter,
+}
 # OpenAPI security scheme keys -> Litestar `SecurityScheme` field names.
 _SCHEME_FIELDS = {
-    "type": "type", "scheme": "scheme", "bearerFormat": "bearer_format",
-    "in": "security_scheme_in", "name": "name", "description": "description",
+    "type": "type",
+    "scheme": "scheme",
+    "bearerFormat": "bearer_format",
+    "in": "security_scheme_in",
+    "name": "name",
+    "description": "description",
     "openIdConnectUrl": "open_id_connect_url",
-}  # fmt: skip
+}
 
 
 class _MicHandler(HTTPRouteHandler):
@@ -66,12 +78,18 @@ class _MicHandler(HTTPRouteHandler):
         from litestar._kwargs import KwargsModel
 
         return KwargsModel(
-            expected_cookie_params=set(), expected_data_dto=None, expected_dependencies=set(),
-            expected_form_data=None, expected_header_params=set(), expected_msgpack_data=None,
-            expected_path_params=set(), expected_query_params=set(),
-            expected_reserved_kwargs=set(), is_data_optional=True,
+            expected_cookie_params=set(),
+            expected_data_dto=None,
+            expected_dependencies=set(),
+            expected_form_data=None,
+            expected_header_params=set(),
+            expected_msgpack_data=None,
+            expected_path_params=set(),
+            expected_query_params=set(),
+            expected_reserved_kwargs=set(),
+            is_data_optional=True,
             sequence_query_parameter_names=set(),
-        )  # fmt: skip
+        )
 
     async def to_response(self, app: Any, data: Any, request: Request[Any, Any, Any]) -> Any:
         """The handler already returned the ASGI app that answers."""
@@ -192,16 +210,22 @@ def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
         marker = kind(name=name, description=param.description, **_constraints(param.annotation))
         documented: Any = Annotated[param.annotation, marker]
         default = inspect.Parameter.empty if param.required else param.default
-        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=documented, default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                param.name, inspect.Parameter.KEYWORD_ONLY, annotation=documented, default=default
+            )
+        )
     signature = route.signature
     if signature.body_model is not None:
         annotation: Any = (
             signature.body_model if signature.body_required else signature.body_model | None
         )
         default = inspect.Parameter.empty if signature.body_required else None
-        parameters.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=annotation, default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                "data", inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+            )
+        )
     return parameters
 
 
@@ -212,23 +236,38 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
         for status, model in spec.responses.items()
     }
     for status, description in error_statuses(route).items():
-        responses.setdefault(status, ResponseSpec(data_container=ProblemDetails,
-                                                  description=description,
-                                                  media_type=PROBLEM_JSON,
-                                                  generate_examples=False))  # fmt: skip
+        responses.setdefault(
+            status,
+            ResponseSpec(
+                data_container=ProblemDetails,
+                description=description,
+                media_type=PROBLEM_JSON,
+                generate_examples=False,
+            ),
+        )
     documented = {str(spec.status_code), *(str(s) for s in responses)}
-    returns = spec.response_model if spec.response_model is not None else (
-        None if spec.status_code in _NO_BODY else Any)  # fmt: skip
+    returns = (
+        spec.response_model
+        if spec.response_model is not None
+        else (None if spec.status_code in _NO_BODY else Any)
+    )
     name = operation_id(spec, method)
     handler = _MicHandler(
-        path=_litestar_path(route.path), http_method=_methods((method,)),
-        name=name, operation_id=name,
-        summary=spec.summary or spec.name, description=spec.description,
-        tags=list(spec.openapi_tags), status_code=spec.status_code, responses=responses or None,
-        deprecated=spec.deprecated, include_in_schema=spec.include_in_schema,
+        path=_litestar_path(route.path),
+        http_method=_methods((method,)),
+        name=name,
+        operation_id=name,
+        summary=spec.summary or spec.name,
+        description=spec.description,
+        tags=list(spec.openapi_tags),
+        status_code=spec.status_code,
+        responses=responses or None,
+        deprecated=spec.deprecated,
+        include_in_schema=spec.include_in_schema,
         security=[{s.scheme_name: list(s.scopes)} for s in route.security] or None,
-        operation_class=_operation_class(documented), sync_to_thread=False,
-    )(_endpoint(route, _documented_parameters(route), returns))  # fmt: skip
+        operation_class=_operation_class(documented),
+        sync_to_thread=False,
+    )(_endpoint(route, _documented_parameters(route), returns))
     handler.mic_security = route.security  # type: ignore[attr-defined]
     return handler
 
