@@ -27,8 +27,10 @@ EXPECTED = {
                "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
                "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
-    mic.fastapi: ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"],
-    mic.litestar: ["build_litestar_app", "build_litestar_router", "problem_exception_handlers"],
+    mic.fastapi: ["build_fastapi_app", "build_fastapi_realtime_router", "build_fastapi_router",
+                  "install_problem_handlers"],
+    mic.litestar: ["build_litestar_app", "build_litestar_realtime_router", "build_litestar_router",
+                   "problem_exception_handlers"],
 }  # fmt: skip
 
 

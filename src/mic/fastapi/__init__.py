@@ -9,5 +9,11 @@ from mic.fastapi._router import (  # noqa: E402
     build_fastapi_router,
     install_problem_handlers,
 )
+from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 
-__all__ = ["build_fastapi_app", "build_fastapi_router", "install_problem_handlers"]
+__all__ = [
+    "build_fastapi_app",
+    "build_fastapi_realtime_router",
+    "build_fastapi_router",
+    "install_problem_handlers",
+]
