@@ -22,7 +22,8 @@ def _handler(route: CompiledWebSocketRoute) -> ASGIRouteHandler:
 
     # Placeholders are plain strings for Litestar; the route converts them to their types.
     path = route.path.replace("}", ":str}")
-    return asgi(path=path, name=route.spec.name)(serve)
+    # We never mutate the scope; copying it per connection would only cost time.
+    return asgi(path=path, name=route.spec.name, copy_scope=False)(serve)
 
 
 def build_litestar_realtime_router(
