@@ -79,6 +79,8 @@ class RedisStreamsRealtimeBackend(RealtimeBackend):
         self._positions: dict[str, str] = {}
         self._subscribers: dict[str, list[Deliver]] = {}
         self._reader: asyncio.Task[None] | None = None
+        # Below redis-py's default 5 s socket timeout, so an idle wait is never an error.
+        self._block_ms = 1000
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamsRealtimeBackend:
@@ -133,7 +135,7 @@ class RedisStreamsRealtimeBackend(RealtimeBackend):
             streams = {self._control: control_position}
             streams |= {self._key(room): position for room, position in self._positions.items()}
             try:
-                reply = await self.client.xread(streams, count=_BATCH, block=0)
+                reply = await self.client.xread(streams, count=_BATCH, block=self._block_ms)
             except redis.RedisError:
                 failures += 1
                 logger.warning("realtime reader lost Redis; retrying", exc_info=True)
