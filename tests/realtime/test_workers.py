@@ -68,10 +68,10 @@ async def test_broadcasts_cross_workers_none_lost_none_doubled(
     await wait_for(lambda: all(_listening(port) for port in ports), timeout=30)
     clients = [RealtimeClient(f"ws://127.0.0.1:{port}") for port in ports]
     sessions = [await client.connect(CHAT_ROUTE, room_id=5) for client in clients for _ in range(3)]
-    # A client is in the room once its hub has subscribed; a probe message proves it.
+    # A connection is in its room once the handshake completes: every client hears this.
     await sessions[0].send(Say(text="probe"))
     for session in sessions:
-        received = await session.receive()
+        received = await asyncio.wait_for(session.receive(), 10)
         assert isinstance(received, ReceivedBroadcast)
     senders = (sessions[0], sessions[3])
 

@@ -44,6 +44,7 @@ LAST_ID_PARAMETER = "last_id"
 """Query parameter a client resumes its route's room from: ``?last_id=1700000000000-0``."""
 
 _ASGI = "mic.realtime.asgi"
+_ACCEPTED = "mic.realtime.accepted"
 _BEARER_PROTOCOL = "bearer."
 
 
@@ -123,14 +124,14 @@ class CompiledWebSocketRoute:
         try:
             await self._endpoint(context)
         except DomainError as error:
-            if not context.state.get("mic.realtime.accepted"):
+            if not context.state.get(_ACCEPTED):
                 self.hub.metrics.increment("realtime_handshakes_refused_total",
                                            labels={"route": self.spec.name,
                                                    "code": error.code})  # fmt: skip
                 await _refuse(send, handshake_close_code(error.http_status_code), error.code)
         except Exception:
             logger.exception("WebSocket handshake of route %s failed", self.spec.name)
-            if not context.state.get("mic.realtime.accepted"):
+            if not context.state.get(_ACCEPTED):
                 await _refuse(send, CloseCode.INTERNAL_ERROR, "internal_error")
 
     @staticmethod
@@ -170,8 +171,8 @@ class CompiledWebSocketRoute:
             return probe.query_params.get(name)
         return None
 
-    def _subprotocol(self, scope: Any) -> str | None:
-        offered = list(scope.get("subprotocols") or ())
+    def _subprotocol(self, context: HttpRequestContext) -> str | None:
+        offered = list(context.state[_ASGI][0].get("subprotocols") or ())
         for protocol in offered:
             if protocol in self.spec.subprotocols:
                 return str(protocol)
@@ -203,7 +204,7 @@ class CompiledWebSocketRoute:
             ) from None
 
     async def _session(self, context: HttpRequestContext) -> HttpResponse:
-        scope, receive, send = context.state[_ASGI]
+        _, receive, send = context.state[_ASGI]
         path_params = self._path_params(context)
         room = self._room_name(path_params)
         correlation_id = context.correlation_id or mic_context.correlation_id.get()
@@ -212,9 +213,6 @@ class CompiledWebSocketRoute:
             correlation_id = uuid.uuid4().hex
             token = mic_context.correlation_id.set(correlation_id)
         try:
-            await send({"type": "websocket.accept", "subprotocol": self._subprotocol(scope),
-                        "headers": [(b"x-request-id", correlation_id.encode())]})  # fmt: skip
-            context.state["mic.realtime.accepted"] = True
             await self._serve(context, receive, send, path_params, room, correlation_id)
         finally:
             if token is not None:
@@ -237,13 +235,19 @@ class CompiledWebSocketRoute:
             correlation_id=correlation_id,
         )  # fmt: skip
         self.hub.register(connection)
-        connection.start()
-        expiry = self._expiry_timer(connection)
+        expiry = None
         code = int(CloseCode.NORMAL)
         try:
+            # In the room before the handshake completes: a client that sees the connection
+            # open never misses a broadcast published after that.
             if room is not None:
                 last_id = context.query_params.get(LAST_ID_PARAMETER)
                 await connection.join(room, last_id=last_id)
+            await send({"type": "websocket.accept", "subprotocol": self._subprotocol(context),
+                        "headers": [(b"x-request-id", correlation_id.encode())]})  # fmt: skip
+            context.state[_ACCEPTED] = True
+            connection.start()
+            expiry = self._expiry_timer(connection)
             if spec.on_connect is not None:
                 await spec.on_connect(connection)
             code = await self._receive_loop(connection, receive)
@@ -254,8 +258,12 @@ class CompiledWebSocketRoute:
                 raise
             current.uncancel()
         except DomainError as error:
+            if not context.state.get(_ACCEPTED):
+                raise
             await connection.close(handshake_close_code(error.http_status_code), error.code)
         except Exception:
+            if not context.state.get(_ACCEPTED):
+                raise
             logger.exception("WebSocket session of route %s failed", spec.name)
             await connection.close(CloseCode.INTERNAL_ERROR, "internal_error")
         finally:
