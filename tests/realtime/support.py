@@ -13,9 +13,10 @@ from pydantic import BaseModel
 
 from mic.auth import ApiKeyAuth, ApiKeyStore, InMemoryApiKeyStore, ServiceAuth, ServiceAuthVerifier
 from mic.http import HttpRouterConfig
-from mic.model import ConflictError
+from mic.model import ConflictError, ForbiddenError
 from mic.ratelimit import InMemoryRateLimiter, RateLimiter, RateLimitPolicy
 from mic.realtime import (
+    ConnectionClosedError,
     RealtimeHub,
     RealtimeServer,
     RedisStreamsRealtimeBackend,
@@ -63,6 +64,37 @@ async def say(connection: WebSocketConnection, message: Say) -> None:
                              room_id=connection.path_params["room_id"])  # fmt: skip
 
 
+async def welcome(connection: WebSocketConnection) -> None:
+    if connection.headers.get("x-deny"):
+        raise ForbiddenError("denied", "Not today")
+    await connection.join("lobby")
+    await connection.send(Pong(text=f"welcome {connection.member.partition('#')[0]}", n=0))
+
+
+async def hooks_message(connection: WebSocketConnection, message: Ping) -> Any:
+    if message.text == "leave":
+        await connection.leave("lobby")
+        await connection.leave("lobby")
+        return Pong(text=",".join(sorted(connection.rooms)) or "-", n=0)
+    if message.text == "wrong":
+        return Said(text="not a pong", sender="x")
+    if message.text == "bye":
+        await connection.send(Pong(text="bye", n=0))
+        await connection.close(1000, "bye")
+        with contextlib.suppress(ConnectionClosedError):
+            await connection.send(Pong(text="never", n=0))
+        return None
+    return Pong(text=repr(connection), n=len(connection.state))
+
+
+DISCONNECTED: list[str] = []
+
+
+async def goodbye(connection: WebSocketConnection) -> None:
+    DISCONNECTED.append(connection.route_name)
+    raise RuntimeError("a failing on_disconnect is logged, not raised")
+
+
 CHAT = Room("chat:{room_id}", Said, description="Everyone in one chat room.")
 FEED = Room("feed:{feed_id}", Blob)
 
@@ -81,6 +113,8 @@ ROUTES: tuple[WebSocketRouteSpec, ...] = (
                        token_query_parameter="access_token"),
     WebSocketRouteSpec(path="/ws/keyed", name="keyed", receives=Ping, sends=Pong,
                        on_message=echo, auth=ApiKeyAuth()),
+    WebSocketRouteSpec(path="/ws/hooks", name="hooks", receives=Ping, sends=Pong,
+                       on_message=hooks_message, on_connect=welcome, on_disconnect=goodbye),
     WebSocketRouteSpec(path="/ws/limited", name="limited", receives=Ping, sends=Pong,
                        on_message=echo, message_rate_limit=RateLimitPolicy(3, 3600)),
 )  # fmt: skip

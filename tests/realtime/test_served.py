@@ -40,7 +40,7 @@ from tests.realtime.support import (
     wait_for,
 )
 
-ECHO, CHAT_ROUTE, FEED_ROUTE, SECURE, KEYED, LIMITED = ROUTES
+ECHO, CHAT_ROUTE, FEED_ROUTE, SECURE, KEYED, HOOKS, LIMITED = ROUTES
 SIGNER = ServiceAuthSigner(issuer="orders", keys=SIGNER_KEY)
 
 
