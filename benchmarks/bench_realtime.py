@@ -1,0 +1,228 @@
+"""Room broadcast throughput: mic vs each framework's own way, side by side, in one run.
+
+Each server runs in its own uvicorn process (``websockets-sansio``, compression off so zlib
+does not hide the framework); `CLIENTS` real `websockets` clients join one room; an HTTP
+trigger broadcasts `MESSAGES` frames of identical bytes; the figure is frames delivered per
+second until every client has every frame (best of `ROUNDS`). Pairs:
+
+- mic on Litestar vs Litestar's channels plugin (`MemoryChannelsBackend`, its own handlers);
+- mic on FastAPI vs a plain Starlette loop (``for ws in clients: await ws.send_text(...)``).
+
+Goal: mic >= 0.9x the native figure on each framework (issue 11).
+Run: ``.venv/bin/python -m benchmarks.bench_realtime``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+from websockets.asyncio.client import ClientConnection, connect
+
+CLIENTS = 20
+MESSAGES = 500
+ROUNDS = 3
+PAYLOAD = "p" * 200
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Tick(BaseModel):
+    round: int
+    seq: int
+    payload: str
+
+
+def _frame(round_: int, seq: int) -> str:
+    data = {"round": round_, "seq": seq, "payload": PAYLOAD}
+    envelope = {"type": "room", "room": "bench", "id": f"{seq + 1}-0", "data": data}
+    return json.dumps(envelope, separators=(",", ":"))
+
+
+# --- The four servers (uvicorn --factory). ---
+
+
+def mic_litestar() -> Any:
+    """mic's room on Litestar, triggered by a plain Litestar route."""
+    from litestar import Litestar, post
+
+    from mic.litestar import build_litestar_realtime_router
+
+    hub, routes, config = _mic_parts()
+
+    @post("/trigger", status_code=204)
+    async def trigger(count: int, round: int) -> None:  # noqa: A002 - the query parameter's name
+        for seq in range(count):
+            await hub.publish("bench", Tick(round=round, seq=seq, payload=PAYLOAD))
+
+    router = build_litestar_realtime_router(routes=routes, config=config)
+    return Litestar(route_handlers=[router, trigger], logging_config=None)
+
+
+def mic_fastapi() -> Any:
+    """mic's room on FastAPI, triggered by a plain FastAPI route."""
+    from fastapi import FastAPI
+
+    from mic.fastapi import build_fastapi_realtime_router
+
+    hub, routes, config = _mic_parts()
+    app = FastAPI()
+    app.include_router(build_fastapi_realtime_router(routes=routes, config=config))
+
+    @app.post("/trigger", status_code=204)
+    async def trigger(count: int, round: int) -> None:  # noqa: A002 - the query parameter's name
+        for seq in range(count):
+            await hub.publish("bench", Tick(round=round, seq=seq, payload=PAYLOAD))
+
+    return app
+
+
+def _mic_parts() -> tuple[Any, Any, Any]:
+    from mic.http import HttpRouterConfig
+    from mic.realtime import RealtimeHub, Room, WebSocketRouteSpec
+
+    hub = RealtimeHub()
+    route = WebSocketRouteSpec(path="/ws/bench", name="bench", room=Room("bench", Tick),
+                               send_queue_size=MESSAGES * 4)  # fmt: skip
+    return hub, [route], HttpRouterConfig(services={RealtimeHub: hub})
+
+
+def litestar_channels() -> Any:
+    """Litestar's channels plugin with its generated WebSocket handler at ``/ws/bench``."""
+    from litestar import Litestar, post
+    from litestar.channels import ChannelsPlugin
+    from litestar.channels.backends.memory import MemoryChannelsBackend
+
+    plugin = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=["bench"],
+                            create_ws_route_handlers=True, ws_handler_base_path="/ws")  # fmt: skip
+
+    @post("/trigger", status_code=204)
+    async def trigger(count: int, round: int) -> None:  # noqa: A002 - the query parameter's name
+        for seq in range(count):
+            plugin.publish(_frame(round, seq), "bench")
+
+    return Litestar(route_handlers=[trigger], plugins=[plugin], logging_config=None)
+
+
+def starlette_loop() -> Any:
+    """A plain Starlette WebSocket endpoint and a loop over the connected sockets."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    clients: set[WebSocket] = set()
+
+    async def room(websocket: WebSocket) -> None:
+        await websocket.accept()
+        clients.add(websocket)
+        try:
+            while True:
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            clients.discard(websocket)
+
+    async def trigger(request: Request) -> Response:
+        count, round_ = int(request.query_params["count"]), int(request.query_params["round"])
+        for seq in range(count):
+            text = _frame(round_, seq)
+            for websocket in tuple(clients):
+                await websocket.send_text(text)
+        return Response(status_code=204)
+
+    return Starlette(routes=[WebSocketRoute("/ws/bench", room),
+                             Route("/trigger", trigger, methods=["POST"])])  # fmt: skip
+
+
+# --- The driver. ---
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _count(socket_: ClientConnection, marker: str, goal: int, done: asyncio.Event) -> int:
+    seen = 0
+    while seen < goal:
+        if marker in await socket_.recv():
+            seen += 1
+    done.set()
+    return seen
+
+
+async def _measure(port: int) -> float:
+    base = f"127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        sockets = [await connect(f"ws://{base}/ws/bench", compression=None, max_queue=None)
+                   for _ in range(CLIENTS)]  # fmt: skip
+        # Round 0 until every client hears it: each server has then subscribed everyone.
+        waiting = [asyncio.create_task(s.recv()) for s in sockets]
+        while not all(task.done() for task in waiting):
+            await http.post("/trigger", params={"count": 1, "round": 0})
+            await asyncio.wait(waiting, timeout=0.2)
+        best = 0.0
+        for round_ in range(1, ROUNDS + 1):
+            marker = f'"round":{round_},'
+            events = [asyncio.Event() for _ in sockets]
+            counters = [asyncio.create_task(_count(s, marker, MESSAGES, e))
+                        for s, e in zip(sockets, events, strict=True)]  # fmt: skip
+            started = time.perf_counter()
+            await http.post("/trigger", params={"count": MESSAGES, "round": round_})
+            await asyncio.gather(*counters)
+            best = max(best, CLIENTS * MESSAGES / (time.perf_counter() - started))
+        for socket_ in sockets:
+            await socket_.close()
+    return best
+
+
+def _serve(factory: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"benchmarks.bench_realtime:{factory}", "--factory",
+         "--port", str(port), "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+         "--log-level", "warning"],
+        cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{factory} did not start")
+
+
+def _rate(factory: str) -> float:
+    process, port = _serve(factory)
+    try:
+        return asyncio.run(_measure(port))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    """Print each pair's throughput and ratio."""
+    print(f"{CLIENTS} clients in one room, {MESSAGES} broadcasts of {len(_frame(1, 1))} B, "
+          f"best of {ROUNDS}")  # fmt: skip
+    for ours, reference in (("mic_litestar", "litestar_channels"),
+                            ("mic_fastapi", "starlette_loop")):  # fmt: skip
+        ours_rate, reference_rate = _rate(ours), _rate(reference)
+        print(f"{ours:>14}: {ours_rate:>10,.0f} frames/s   {reference:>17}: "
+              f"{reference_rate:>10,.0f} frames/s   ratio {ours_rate / reference_rate:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
