@@ -55,10 +55,19 @@ def parser_dir() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():
             subprocess.run(
-                [npm, "install", "--prefix", str(target), f"@asyncapi/parser@{PARSER_VERSION}",
-                 "--no-audit", "--no-fund", "--silent"],
-                check=True, timeout=600,
-            )  # fmt: skip
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(target),
+                    f"@asyncapi/parser@{PARSER_VERSION}",
+                    "--no-audit",
+                    "--no-fund",
+                    "--silent",
+                ],
+                check=True,
+                timeout=600,
+            )
     return target
 
 
@@ -67,9 +76,14 @@ def parse_asyncapi(document: dict[str, Any]) -> dict[str, Any]:
     node = _tool("node")
     directory = parser_dir()
     result = subprocess.run(
-        [node, "-e", _SCRIPT], input=json.dumps(document), capture_output=True, text=True,
-        cwd=directory, check=True, timeout=120,
-    )  # fmt: skip
+        [node, "-e", _SCRIPT],
+        input=json.dumps(document),
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=True,
+        timeout=120,
+    )
     return dict(json.loads(result.stdout))
 
 

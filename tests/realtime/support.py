@@ -60,8 +60,11 @@ async def echo(connection: WebSocketConnection, message: Ping) -> Pong:
 
 
 async def say(connection: WebSocketConnection, message: Say) -> None:
-    await connection.publish(CHAT, Said(text=message.text, sender=connection.id),
-                             room_id=connection.path_params["room_id"])  # fmt: skip
+    await connection.publish(
+        CHAT,
+        Said(text=message.text, sender=connection.id),
+        room_id=connection.path_params["room_id"],
+    )
 
 
 async def welcome(connection: WebSocketConnection) -> None:
@@ -103,28 +106,65 @@ VERIFIER = ServiceAuthVerifier(audience="realtime", issuers=["orders"], keys=[SI
 API_KEYS = InMemoryApiKeyStore()
 
 ROUTES: tuple[WebSocketRouteSpec, ...] = (
-    WebSocketRouteSpec(path="/ws/echo", name="echo", receives=Ping, sends=Pong, on_message=echo,
-                       max_frame_size=1024, category="test"),
-    WebSocketRouteSpec(path="/ws/chat/{room_id:int}", name="chat", receives=Say, on_message=say,
-                       room=CHAT),
+    WebSocketRouteSpec(
+        path="/ws/echo",
+        name="echo",
+        receives=Ping,
+        sends=Pong,
+        on_message=echo,
+        max_frame_size=1024,
+        category="test",
+    ),
+    WebSocketRouteSpec(
+        path="/ws/chat/{room_id:int}", name="chat", receives=Say, on_message=say, room=CHAT
+    ),
     WebSocketRouteSpec(path="/ws/feed/{feed_id}", name="feed", room=FEED, send_queue_size=8),
-    WebSocketRouteSpec(path="/ws/secure", name="secure", receives=Ping, sends=Pong,
-                       on_message=echo, auth=ServiceAuth(scopes=["live"]),
-                       token_query_parameter="access_token"),
-    WebSocketRouteSpec(path="/ws/keyed", name="keyed", receives=Ping, sends=Pong,
-                       on_message=echo, auth=ApiKeyAuth()),
-    WebSocketRouteSpec(path="/ws/hooks", name="hooks", receives=Ping, sends=Pong,
-                       on_message=hooks_message, on_connect=welcome, on_disconnect=goodbye),
-    WebSocketRouteSpec(path="/ws/limited", name="limited", receives=Ping, sends=Pong,
-                       on_message=echo, message_rate_limit=RateLimitPolicy(3, 3600)),
-)  # fmt: skip
+    WebSocketRouteSpec(
+        path="/ws/secure",
+        name="secure",
+        receives=Ping,
+        sends=Pong,
+        on_message=echo,
+        auth=ServiceAuth(scopes=["live"]),
+        token_query_parameter="access_token",
+    ),
+    WebSocketRouteSpec(
+        path="/ws/keyed",
+        name="keyed",
+        receives=Ping,
+        sends=Pong,
+        on_message=echo,
+        auth=ApiKeyAuth(),
+    ),
+    WebSocketRouteSpec(
+        path="/ws/hooks",
+        name="hooks",
+        receives=Ping,
+        sends=Pong,
+        on_message=hooks_message,
+        on_connect=welcome,
+        on_disconnect=goodbye,
+    ),
+    WebSocketRouteSpec(
+        path="/ws/limited",
+        name="limited",
+        receives=Ping,
+        sends=Pong,
+        on_message=echo,
+        message_rate_limit=RateLimitPolicy(3, 3600),
+    ),
+)
 
 
 def config(hub: RealtimeHub) -> HttpRouterConfig:
-    return HttpRouterConfig(services={
-        RealtimeHub: hub, ServiceAuthVerifier: VERIFIER, ApiKeyStore: API_KEYS,
-        RateLimiter: InMemoryRateLimiter(),
-    })  # fmt: skip
+    return HttpRouterConfig(
+        services={
+            RealtimeHub: hub,
+            ServiceAuthVerifier: VERIFIER,
+            ApiKeyStore: API_KEYS,
+            RateLimiter: InMemoryRateLimiter(),
+        }
+    )
 
 
 def build_app(
@@ -150,8 +190,9 @@ def build_app(
 @contextlib.asynccontextmanager
 async def serve(app: Any, hub: RealtimeHub) -> AsyncIterator[tuple[str, RealtimeServer]]:
     """Serve `app` with real uvicorn on a free loopback port; yield its ``ws://`` URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
-                            ws="websockets-sansio")  # fmt: skip
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="error", lifespan="off", ws="websockets-sansio"
+    )
     server = RealtimeServer(config, hubs=[hub])
     task = asyncio.create_task(server.serve())
     await wait_for(lambda: server.started)
@@ -163,10 +204,10 @@ async def serve(app: Any, hub: RealtimeHub) -> AsyncIterator[tuple[str, Realtime
         await task
 
 
-async def wait_for(condition: Any, timeout: float = 10.0) -> None:
+async def wait_for(condition: Any, within: float = 10.0) -> None:
     """Wait until `condition()` holds (polling the event loop, never a fixed sleep)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - the condition lives in another task or process
             await asyncio.sleep(0.005)
 
 

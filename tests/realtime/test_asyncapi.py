@@ -21,16 +21,18 @@ SERVER = AsyncApiServer(key="local", host="localhost:8000", protocol="ws")
 
 def document(**options: Any) -> dict[str, Any]:
     compiled = compile_websocket_routes(ROUTES, config(RealtimeHub()), prefix="/live")
-    return build_realtime_asyncapi(compiled, title="demo", version="1.0", servers=[SERVER],
-                                   **options)  # fmt: skip
+    return build_realtime_asyncapi(
+        compiled, title="demo", version="1.0", servers=[SERVER], **options
+    )
 
 
 def test_one_channel_per_route_with_its_address_and_parameters() -> None:
     channels = document()["channels"]
     assert [route.name for route in ROUTES] == list(channels)
-    assert ("/live/ws/chat/{room_id}", {"room_id": {"description": "Path parameter (integer)"}}) == (
-        channels["chat"]["address"], channels["chat"]["parameters"]
-    )
+    assert (
+        "/live/ws/chat/{room_id}",
+        {"room_id": {"description": "Path parameter (integer)"}},
+    ) == (channels["chat"]["address"], channels["chat"]["parameters"])
     assert {"last_id"} == set(channels["chat"]["bindings"]["ws"]["query"]["properties"])
     assert {"access_token"} == set(channels["secure"]["bindings"]["ws"]["query"]["properties"])
 
@@ -44,7 +46,8 @@ def test_operations_say_what_the_server_receives_and_sends() -> None:
         m["$ref"].rsplit("/", 1)[1] for m in operations["echo.send"]["messages"]
     ]
     assert ("receive", "send") == (
-        operations["echo.receive"]["action"], operations["echo.send"]["action"]
+        operations["echo.receive"]["action"],
+        operations["echo.send"]["action"],
     )
     assert "feed.receive" not in operations
     assert ["chat.room", "mic.realtime.error"] == [
@@ -54,9 +57,10 @@ def test_operations_say_what_the_server_receives_and_sends() -> None:
 
 def test_security_of_the_handshake_is_documented() -> None:
     built = document()
-    assert {"serviceToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            "apiKey": {"type": "httpApiKey", "in": "header", "name": "X-API-Key"}} == (
-        built["components"]["securitySchemes"])  # fmt: skip
+    assert {
+        "serviceToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "apiKey": {"type": "httpApiKey", "in": "header", "name": "X-API-Key"},
+    } == (built["components"]["securitySchemes"])
     assert [{"$ref": "#/components/securitySchemes/serviceToken"}] == (
         built["operations"]["secure.send"]["security"]
     )

@@ -38,9 +38,8 @@ async def test_token_source_and_type_checks(framework: str) -> None:
             assert ReceivedMessage(Pong(text="t", n=1)) == await session.receive()
         async with await client.connect(CHAT, room_id=1) as session:
             await session.send_raw('{"text": "broadcast"}')
+            session.route = ECHO.__class__(path="/x", name="chat-without-sends", room=None)
             with pytest.raises(ValueError, match="does not send 'room' frames"):
-                chat_only = session.route
-                session.route = ECHO.__class__(path="/x", name="chat-without-sends", room=None)
                 await session.receive()
-            session.route = chat_only
+            session.route = CHAT
     assert [1, 1] == calls

@@ -13,7 +13,16 @@ from mic.realtime import (
     RealtimeHub,
     ReceivedMessage,
 )
-from tests.realtime.support import DISCONNECTED, ROUTES, Ping, Pong, Said, build_app, serve, wait_for
+from tests.realtime.support import (
+    DISCONNECTED,
+    ROUTES,
+    Ping,
+    Pong,
+    Said,
+    build_app,
+    serve,
+    wait_for,
+)
 
 HOOKS = ROUTES[5]
 
@@ -73,7 +82,9 @@ async def test_a_domain_error_in_on_connect_closes_with_its_status(
         await session.receive()
 
 
-async def test_hub_publish_checks_room_and_model(served: tuple[RealtimeClient, RealtimeHub]) -> None:
+async def test_hub_publish_checks_room_and_model(
+    served: tuple[RealtimeClient, RealtimeHub],
+) -> None:
     _, hub = served
     chat = ROUTES[1].room
     assert chat is not None

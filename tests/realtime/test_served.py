@@ -64,10 +64,11 @@ async def served(framework: str) -> AsyncIterator[Served]:
 
 async def closed_with(session: Any) -> RealtimeClosedError:
     """Read until the server closes; return how it closed."""
-    with pytest.raises(RealtimeClosedError, match="WebSocket closed") as raised:
-        while True:
+    while True:
+        try:
             await session.receive()
-    return raised.value
+        except RealtimeClosedError as closed:
+            return closed
 
 
 async def test_echo_replies_to_the_sender(served: Served) -> None:
@@ -94,7 +95,8 @@ async def test_invalid_message_gets_an_error_frame_and_the_connection_stays(serv
         error = await session.receive()
         assert isinstance(error, ReceivedError)
         assert ("invalid_message", [["text"]]) == (
-            error.code, [e["loc"] for e in error.details["errors"]]
+            error.code,
+            [e["loc"] for e in error.details["errors"]],
         )
         await session.send(Ping(text="still here"))
         assert ReceivedMessage(Pong(text="still here", n=1)) == await session.receive()
@@ -207,7 +209,7 @@ async def test_auth_failures_close_with_4401_or_4403(
     async with connect(served.url + "/ws/secure", **options) as socket:
         await socket.wait_closed()
         assert (code, reason) == (socket.close_code, socket.close_reason)
-    assert [] == [c for c in served.hub.connections]
+    assert frozenset() == served.hub.connections
 
 
 @pytest.mark.parametrize("transport", ["header", "subprotocol"])
@@ -239,7 +241,9 @@ async def test_api_key_by_header_or_subprotocol(served: Served) -> None:
     async with connect(served.url + "/ws/keyed", additional_headers=headers) as socket:
         await socket.send('{"text": "k"}')
         assert '{"type":"message","data":{"text":"k","n":1}}' == await socket.recv()
-    async with connect(served.url + "/ws/keyed", subprotocols=[f"bearer.{issued.secret}"]) as socket:  # type: ignore[list-item]
+    async with connect(
+        served.url + "/ws/keyed", subprotocols=[f"bearer.{issued.secret}"]
+    ) as socket:  # type: ignore[list-item]
         await socket.send('{"text": "k"}')
         assert '{"type":"message","data":{"text":"k","n":1}}' == await socket.recv()
 
@@ -284,9 +288,11 @@ async def test_a_slow_consumer_is_disconnected_and_others_get_everything(served:
         sent += 1
         assert sent < 2000, "the slow client was never disconnected"
     seqs = []
-    with pytest.raises(ConnectionClosed, match="1008"):
-        while True:
+    while True:
+        try:
             seqs.append(json.loads(await slow.recv())["data"]["seq"])
+        except ConnectionClosed:
+            break
     assert seqs == list(range(len(seqs)))
     assert (1008, "slow_consumer") == (slow.close_code, slow.close_reason)
     await fast.close()
@@ -311,7 +317,9 @@ async def test_plain_http_on_a_websocket_path_is_426(served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.url.replace("ws://", "http://")) as http:
         response = await http.get("/ws/echo")
     assert (426, "application/problem+json", "websocket") == (
-        response.status_code, response.headers["content-type"], response.headers["upgrade"]
+        response.status_code,
+        response.headers["content-type"],
+        response.headers["upgrade"],
     )
     assert "upgrade_required" == response.json()["code"]
 
@@ -330,4 +338,7 @@ async def test_same_frames_on_both_frameworks() -> None:
                 frames[0] = frames[0].replace(frames[0].split('"sender":"')[1][:32], "<id>")
             transcripts.append(frames)
     assert transcripts[0] == transcripts[1]
-    assert transcripts[0][0] == '{"type":"room","room":"chat:7","id":"1-0","data":{"text":"a","sender":"<id>"}}'
+    assert (
+        transcripts[0][0]
+        == '{"type":"room","room":"chat:7","id":"1-0","data":{"text":"a","sender":"<id>"}}'
+    )

@@ -24,8 +24,11 @@ def route(**options: Any) -> WebSocketRouteSpec:
 
 
 def test_public_names_are_pinned() -> None:
-    public = sorted(n for n in vars(mic.realtime) if not n.startswith("_") and n not in {
-        "annotations", "TYPE_CHECKING", "Any"})  # fmt: skip
+    public = sorted(
+        n
+        for n in vars(mic.realtime)
+        if not n.startswith("_") and n not in {"annotations", "TYPE_CHECKING", "Any"}
+    )
     assert sorted(mic.realtime.__all__) == sorted([*public, "RealtimeServer"])
     for name in mic.realtime.__all__:
         assert getattr(mic.realtime, name) is not None
@@ -82,7 +85,8 @@ def test_rooms_fill_their_template() -> None:
 
 def test_tags_default_to_the_category() -> None:
     assert (("c",), ("t",), ()) == (
-        route(category="c").openapi_tags, route(category="c", tags=("t",)).openapi_tags,
+        route(category="c").openapi_tags,
+        route(category="c", tags=("t",)).openapi_tags,
         route().openapi_tags,
     )
 
@@ -100,6 +104,7 @@ def test_compiling_checks_the_configuration() -> None:
         compile_websocket_routes([route(), route(name="other")], config)
     with pytest.raises(RouteSpecError, match="must start with '/'"):
         compile_websocket_routes([route()], config, prefix="live")
-    (compiled,) = compile_websocket_routes([route(receives=Ping, sends=Pong, on_message=echo)],
-                                           config, prefix="/live")  # fmt: skip
+    (compiled,) = compile_websocket_routes(
+        [route(receives=Ping, sends=Pong, on_message=echo)], config, prefix="/live"
+    )
     assert "CompiledWebSocketRoute('r', /live/ws)" == repr(compiled)

@@ -39,16 +39,32 @@ def _listening(port: int) -> bool:
 @pytest.fixture
 def workers(framework: str, redis_url: str) -> Iterator[tuple[list[int], str]]:
     prefix = f"test:rt:{uuid.uuid4().hex}:"
-    env = os.environ | {"MIC_RT_REDIS_URL": redis_url, "MIC_RT_PREFIX": prefix,
-                        "MIC_RT_FRAMEWORK": framework}  # fmt: skip
+    env = os.environ | {
+        "MIC_RT_REDIS_URL": redis_url,
+        "MIC_RT_PREFIX": prefix,
+        "MIC_RT_FRAMEWORK": framework,
+    }
     ports = [_free_port(), _free_port()]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.realtime.support:worker_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "--lifespan", "off"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.realtime.support:worker_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "off",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         for port in ports
     ]
     try:
@@ -65,7 +81,7 @@ async def test_broadcasts_cross_workers_none_lost_none_doubled(
     workers: tuple[list[int], str], redis_url: str
 ) -> None:
     ports, prefix = workers
-    await wait_for(lambda: all(_listening(port) for port in ports), timeout=30)
+    await wait_for(lambda: all(_listening(port) for port in ports), within=30)
     clients = [RealtimeClient(f"ws://127.0.0.1:{port}") for port in ports]
     sessions = [await client.connect(CHAT_ROUTE, room_id=5) for client in clients for _ in range(3)]
     # A connection is in its room once the handshake completes: every client hears this.

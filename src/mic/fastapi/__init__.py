@@ -4,12 +4,12 @@ from mic._deps import require
 
 require("fastapi", "fastapi")
 
+from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 from mic.fastapi._router import (  # noqa: E402
     build_fastapi_app,
     build_fastapi_router,
     install_problem_handlers,
 )
-from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 
 __all__ = [
     "build_fastapi_app",

@@ -4,12 +4,12 @@ from mic._deps import require
 
 require("litestar", "litestar")
 
+from mic.litestar._realtime import build_litestar_realtime_router  # noqa: E402
 from mic.litestar._router import (  # noqa: E402
     build_litestar_app,
     build_litestar_router,
     problem_exception_handlers,
 )
-from mic.litestar._realtime import build_litestar_realtime_router  # noqa: E402
 
 __all__ = [
     "build_litestar_app",

@@ -77,30 +77,48 @@ def _channel(route: CompiledWebSocketRoute | WebSocketRouteSpec) -> AsyncApiChan
     path = route.path if isinstance(route, CompiledWebSocketRoute) else spec.path_template
     messages: list[AsyncApiMessage] = []
     if spec.receives is not None:
-        messages.append(AsyncApiMessage(name=f"{spec.name}.receive", payload=spec.receives,
-                                        title=spec.receives.__name__,
-                                        summary="What a client sends, as a JSON text frame."))  # fmt: skip
+        messages.append(
+            AsyncApiMessage(
+                name=f"{spec.name}.receive",
+                payload=spec.receives,
+                title=spec.receives.__name__,
+                summary="What a client sends, as a JSON text frame.",
+            )
+        )
     if spec.sends is not None:
-        messages.append(AsyncApiMessage(name=f"{spec.name}.message",
-                                        payload=MessageFrame[spec.sends],  # type: ignore[name-defined]
-                                        title=spec.sends.__name__,
-                                        summary="A message for this one client."))  # fmt: skip
+        messages.append(
+            AsyncApiMessage(
+                name=f"{spec.name}.message",
+                payload=MessageFrame[spec.sends],  # type: ignore[name-defined]
+                title=spec.sends.__name__,
+                summary="A message for this one client.",
+            )
+        )
     if spec.room is not None:
-        messages.append(AsyncApiMessage(name=f"{spec.name}.room",
-                                        payload=RoomFrame[spec.room.message],  # type: ignore[name-defined]
-                                        title=spec.room.message.__name__,
-                                        summary=f"A broadcast in room {spec.room.template}.",
-                                        description=spec.room.description))  # fmt: skip
+        messages.append(
+            AsyncApiMessage(
+                name=f"{spec.name}.room",
+                payload=RoomFrame[spec.room.message],  # type: ignore[name-defined]
+                title=spec.room.message.__name__,
+                summary=f"A broadcast in room {spec.room.template}.",
+                description=spec.room.description,
+            )
+        )
     messages.append(ERROR_MESSAGE)
     parameters = {
         name: f"Path parameter ({_TYPE_NAMES[convert]})"
         for name, convert in spec.path_converters.items()
     }
     return AsyncApiChannel(
-        key=spec.name, address=path, messages=tuple(messages), parameters=parameters,
-        title=spec.name, summary=spec.summary, description=spec.description,
+        key=spec.name,
+        address=path,
+        messages=tuple(messages),
+        parameters=parameters,
+        title=spec.name,
+        summary=spec.summary,
+        description=spec.description,
         bindings=_bindings(spec),
-    )  # fmt: skip
+    )
 
 
 def realtime_asyncapi(
@@ -127,14 +145,26 @@ def realtime_asyncapi(
         received = tuple(m.name for m in channel.messages if m.name.endswith(".receive"))
         sent = tuple(m.name for m in channel.messages if m.name not in received)
         if received:
-            operations.append(AsyncApiOperation(key=f"{spec.name}.receive", action="receive",
-                                                channel=spec.name, messages=received,
-                                                summary="Frames the server accepts.",
-                                                security=names))  # fmt: skip
-        operations.append(AsyncApiOperation(key=f"{spec.name}.send", action="send",
-                                            channel=spec.name, messages=sent,
-                                            summary="Frames the server sends.",
-                                            security=names))  # fmt: skip
+            operations.append(
+                AsyncApiOperation(
+                    key=f"{spec.name}.receive",
+                    action="receive",
+                    channel=spec.name,
+                    messages=received,
+                    summary="Frames the server accepts.",
+                    security=names,
+                )
+            )
+        operations.append(
+            AsyncApiOperation(
+                key=f"{spec.name}.send",
+                action="send",
+                channel=spec.name,
+                messages=sent,
+                summary="Frames the server sends.",
+                security=names,
+            )
+        )
     return RealtimeAsyncApi(tuple(channels), tuple(operations), schemes)
 
 
@@ -153,7 +183,11 @@ def build_realtime_asyncapi(
     """
     described = realtime_asyncapi(routes)
     return build_asyncapi(
-        title=title, version=version, channels=described.channels,
-        operations=described.operations, servers=servers, description=description,
+        title=title,
+        version=version,
+        channels=described.channels,
+        operations=described.operations,
+        servers=servers,
+        description=description,
         security_schemes=described.security_schemes,
-    )  # fmt: skip
+    )

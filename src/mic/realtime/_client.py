@@ -190,7 +190,7 @@ class RealtimeClient:
         base_url: str,
         *,
         token: str | TokenSource | None = None,
-        token_transport: Literal["header", "subprotocol"] = "header",
+        token_transport: Literal["header", "subprotocol"] = "header",  # noqa: S107 - a mode
         headers: Mapping[str, str] | None = None,
         open_timeout: float = 10.0,
         max_size: int = 16 * 1024 * 1024,
@@ -263,12 +263,16 @@ class RealtimeClient:
         headers = dict(self.headers)
         offered = list(subprotocols)
         token = await self._token_value()
-        if token is not None and self.token_transport == "header":
+        by_header = self.token_transport == "header"  # noqa: S105 - a mode, not a secret
+        if token is not None and by_header:
             headers["Authorization"] = f"Bearer {token}"
-        elif token is not None:
+        elif token is not None:  # the subprotocol transport
             offered.append(f"bearer.{token}")
         connection = await client.connect(
-            url, additional_headers=headers, subprotocols=offered or None,
-            open_timeout=self.open_timeout, max_size=self.max_size,
-        )  # fmt: skip
+            url,
+            additional_headers=headers,
+            subprotocols=offered or None,
+            open_timeout=self.open_timeout,
+            max_size=self.max_size,
+        )
         return RealtimeSession(route, connection, self.last_ids)

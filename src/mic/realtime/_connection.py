@@ -55,10 +55,28 @@ class WebSocketConnection:
     Not thread-safe: use it from the event loop that serves it.
     """
 
-    __slots__ = ("_closing", "_hub", "_last_seen", "_limit", "_queue", "_replaying", "_send",
-                 "_sends", "_session", "_wakeup", "_writer", "close_code", "context",
-                 "correlation_id", "id", "identity", "path_params", "rooms", "route_name",
-                 "state")  # fmt: skip
+    __slots__ = (
+        "_closing",
+        "_hub",
+        "_last_seen",
+        "_limit",
+        "_queue",
+        "_replaying",
+        "_send",
+        "_sends",
+        "_session",
+        "_wakeup",
+        "_writer",
+        "close_code",
+        "context",
+        "correlation_id",
+        "id",
+        "identity",
+        "path_params",
+        "rooms",
+        "route_name",
+        "state",
+    )
 
     def __init__(
         self,
@@ -175,8 +193,14 @@ class WebSocketConnection:
                 break
             after = batch[-1].id
         else:
-            self.offer(encode_error("replay_incomplete", "Too many messages to replay",
-                                    {"room": room, "replayed": replayed}), force=True)  # fmt: skip
+            self.offer(
+                encode_error(
+                    "replay_incomplete",
+                    "Too many messages to replay",
+                    {"room": room, "replayed": replayed},
+                ),
+                force=True,
+            )
         for message_id, frame in self._replaying.pop(room, []):
             self._push_room(room, message_id, frame)
 
@@ -230,8 +254,10 @@ class WebSocketConnection:
             return False
         if len(self._queue) >= self._limit and not force:
             self._hub.dropped(self, "slow_consumer", len(self._queue) + 1)
-            logger.warning("slow consumer disconnected", extra={"connection": self.id,
-                                                                "route": self.route_name})  # fmt: skip
+            logger.warning(
+                "slow consumer disconnected",
+                extra={"connection": self.id, "route": self.route_name},
+            )
             self.abort(CloseCode.POLICY_VIOLATION, "slow_consumer")
             return False
         self._queue.append(frame)

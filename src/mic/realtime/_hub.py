@@ -37,7 +37,9 @@ class _NoMetrics(MetricsBackend):
     ) -> None:
         """Record nothing."""
 
-    def set_gauge(self, name: str, value: float, *, labels: Mapping[str, str] | None = None) -> None:
+    def set_gauge(
+        self, name: str, value: float, *, labels: Mapping[str, str] | None = None
+    ) -> None:
         """Record nothing."""
 
     def observe(self, name: str, value: float, *, labels: Mapping[str, str] | None = None) -> None:
@@ -199,7 +201,7 @@ class RealtimeHub:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def close(self, *, timeout: float = 5.0) -> None:
+    async def close(self, *, grace: float = 5.0) -> None:
         """Close every connection with 1001 (going away) and refuse new ones.
 
         Call it before the server stops (`RealtimeServer` does), so clients learn the
@@ -210,7 +212,7 @@ class RealtimeHub:
         for connection in tuple(self._connections):
             connection.abort(CloseCode.GOING_AWAY, "server shutting down")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), grace)
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -106,7 +106,9 @@ def encode_message(data_json: str) -> str:
 def encode_room(room: str, message_id: str, data_json: str) -> str:
     """A `RoomFrame` around already-encoded JSON; built once per broadcast, not per client."""
     # Room names and ids use a charset that needs no JSON escaping (see check_room_name).
-    return '{"type":"room","room":"' + room + '","id":"' + message_id + '","data":' + data_json + "}"
+    return (
+        '{"type":"room","room":"' + room + '","id":"' + message_id + '","data":' + data_json + "}"
+    )
 
 
 def encode_error(code: str, message: str, details: dict[str, Any] | None = None) -> str:

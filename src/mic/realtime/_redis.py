@@ -129,13 +129,14 @@ class RedisStreamsRealtimeBackend(RealtimeBackend):
 
     async def _read(self) -> None:
         redis = require("redis", "redis")
+        client: Any = self.client  # redis-py's stub types the reply as a union of everything
         control_position = "0-0"
         failures = 0
         while self._positions:
             streams = {self._control: control_position}
             streams |= {self._key(room): position for room, position in self._positions.items()}
             try:
-                reply = await self.client.xread(streams, count=_BATCH, block=self._block_ms)
+                reply = await client.xread(streams, count=_BATCH, block=self._block_ms)
             except redis.RedisError:
                 failures += 1
                 logger.warning("realtime reader lost Redis; retrying", exc_info=True)
@@ -163,7 +164,8 @@ class RedisStreamsRealtimeBackend(RealtimeBackend):
     async def history(self, room: str, after: str, limit: int) -> list[RoomMessage]:
         """``XRANGE`` from just after `after`."""
         message_id_key(after)
-        entries = await self.client.xrange(self._key(room), min=f"({after}", count=limit)
+        client: Any = self.client
+        entries = await client.xrange(self._key(room), min=f"({after}", count=limit)
         return [
             RoomMessage(room, _text(raw_id), _text(fields.get(_FIELD.encode(), fields.get(_FIELD))))
             for raw_id, fields in entries

@@ -69,7 +69,9 @@ class CompiledWebSocketRoute:
         security: Security requirements declared by the handshake interceptors.
     """
 
-    def __init__(self, spec: WebSocketRouteSpec, config: HttpRouterConfig, prefix: str = "") -> None:
+    def __init__(
+        self, spec: WebSocketRouteSpec, config: HttpRouterConfig, prefix: str = ""
+    ) -> None:
         self.spec = spec
         self.path = (prefix.rstrip("/") + spec.path_template) if prefix else spec.path_template
         hub = config.get(RealtimeHub)
@@ -86,8 +88,13 @@ class CompiledWebSocketRoute:
             s for p in active if (s := p.openapi_security()) is not None
         )
         # The policies bind against an equivalent HTTP GET spec: only its name and path matter.
-        handshake = HttpRouteSpec(method="GET", path=self.path, name=spec.name,
-                                  category=spec.category, handler=_never_called)  # fmt: skip
+        handshake = HttpRouteSpec(
+            method="GET",
+            path=self.path,
+            name=spec.name,
+            category=spec.category,
+            handler=_never_called,
+        )
         endpoint: Endpoint = self._session
         for policy in reversed(active):
             bound = policy.bind(handshake, config)
@@ -125,9 +132,10 @@ class CompiledWebSocketRoute:
             await self._endpoint(context)
         except DomainError as error:
             if not context.state.get(_ACCEPTED):
-                self.hub.metrics.increment("realtime_handshakes_refused_total",
-                                           labels={"route": self.spec.name,
-                                                   "code": error.code})  # fmt: skip
+                self.hub.metrics.increment(
+                    "realtime_handshakes_refused_total",
+                    labels={"route": self.spec.name, "code": error.code},
+                )
                 await _refuse(send, handshake_close_code(error.http_status_code), error.code)
         except Exception:
             logger.exception("WebSocket handshake of route %s failed", self.spec.name)
@@ -140,8 +148,11 @@ class CompiledWebSocketRoute:
             DomainError("upgrade_required", "This endpoint only speaks WebSocket")
         )
         headers = [(k, v) for k, v in problem.headers if k != b"content-length"]
-        headers += [(b"content-length", str(len(problem.body)).encode()),
-                    (b"upgrade", b"websocket"), (b"connection", b"Upgrade")]  # fmt: skip
+        headers += [
+            (b"content-length", str(len(problem.body)).encode()),
+            (b"upgrade", b"websocket"),
+            (b"connection", b"Upgrade"),
+        ]
         await send({"type": "http.response.start", "status": 426, "headers": headers})
         await send({"type": "http.response.body", "body": problem.body})
 
@@ -149,15 +160,21 @@ class CompiledWebSocketRoute:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         token = self._offered_token(scope, headers)
         if token is not None and not any(name.lower() == self._token_header for name, _ in headers):
-            value = token if self._token_header != "authorization" else f"Bearer {token}"
+            bearer = self._token_header == "authorization"  # noqa: S105 - a header name
+            value = f"Bearer {token}" if bearer else token
             headers.append((self._token_header, value))
         client = scope.get("client")
         return HttpRequestContext(
-            method="GET", path=scope["path"], path_params=scope.get("path_params") or {},
-            headers=headers, query_string=scope.get("query_string", b""),
-            client=tuple(client) if client else None, scheme=scope.get("scheme", "ws"),
-            route_name=self.spec.name, route_path=self.path,
-        )  # fmt: skip
+            method="GET",
+            path=scope["path"],
+            path_params=scope.get("path_params") or {},
+            headers=headers,
+            query_string=scope.get("query_string", b""),
+            client=tuple(client) if client else None,
+            scheme=scope.get("scheme", "ws"),
+            route_name=self.spec.name,
+            route_path=self.path,
+        )
 
     def _offered_token(self, scope: Any, headers: list[tuple[str, str]]) -> str | None:
         """A token from a ``bearer.<token>`` subprotocol or, if allowed, the query string."""
@@ -166,8 +183,9 @@ class CompiledWebSocketRoute:
                 return str(protocol[len(_BEARER_PROTOCOL) :])
         name = self.spec.token_query_parameter
         if name is not None:
-            probe = HttpRequestContext(method="GET", path="/", query_string=scope.get(
-                "query_string", b""))  # fmt: skip
+            probe = HttpRequestContext(
+                method="GET", path="/", query_string=scope.get("query_string", b"")
+            )
             return probe.query_params.get(name)
         return None
 
@@ -213,7 +231,14 @@ class CompiledWebSocketRoute:
             correlation_id = uuid.uuid4().hex
             token = mic_context.correlation_id.set(correlation_id)
         try:
-            await self._serve(context, receive, send, path_params, room, correlation_id)
+            await self._serve(
+                context=context,
+                receive=receive,
+                send=send,
+                path_params=path_params,
+                room=room,
+                correlation_id=correlation_id,
+            )
         finally:
             if token is not None:
                 mic_context.correlation_id.reset(token)
@@ -221,6 +246,7 @@ class CompiledWebSocketRoute:
 
     async def _serve(
         self,
+        *,
         context: HttpRequestContext,
         receive: Any,
         send: Any,
@@ -230,10 +256,15 @@ class CompiledWebSocketRoute:
     ) -> None:
         spec = self.spec
         connection = WebSocketConnection(
-            hub=self.hub, send=send, context=context, route_name=spec.name,
-            path_params=path_params, sends=spec.sends, queue_size=spec.send_queue_size,
+            hub=self.hub,
+            send=send,
+            context=context,
+            route_name=spec.name,
+            path_params=path_params,
+            sends=spec.sends,
+            queue_size=spec.send_queue_size,
             correlation_id=correlation_id,
-        )  # fmt: skip
+        )
         self.hub.register(connection)
         expiry = None
         code = int(CloseCode.NORMAL)
@@ -243,8 +274,13 @@ class CompiledWebSocketRoute:
             if room is not None:
                 last_id = context.query_params.get(LAST_ID_PARAMETER)
                 await connection.join(room, last_id=last_id)
-            await send({"type": "websocket.accept", "subprotocol": self._subprotocol(context),
-                        "headers": [(b"x-request-id", correlation_id.encode())]})  # fmt: skip
+            await send(
+                {
+                    "type": "websocket.accept",
+                    "subprotocol": self._subprotocol(context),
+                    "headers": [(b"x-request-id", correlation_id.encode())],
+                }
+            )
             context.state[_ACCEPTED] = True
             connection.start()
             expiry = self._expiry_timer(connection)
@@ -303,14 +339,20 @@ class CompiledWebSocketRoute:
                     await self._too_big(connection, len(raw))
                 else:
                     hub.dropped(connection, "binary")
-                    await connection.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not supported")  # fmt: skip
+                    await connection.close(
+                        CloseCode.UNSUPPORTED_DATA, "binary frames are not supported"
+                    )
                 return connection.close_code or 0
             if len(text) * 4 > limit and (size := len(text.encode())) > limit:
                 await self._too_big(connection, size)
                 return connection.close_code or 0
             if debug:
-                logger.debug("frame received on %s (%d characters)", spec.name, len(text),
-                             extra={"connection": connection.id})  # fmt: skip
+                logger.debug(
+                    "frame received on %s (%d characters)",
+                    spec.name,
+                    len(text),
+                    extra={"connection": connection.id},
+                )
             if connection.closed:
                 continue
             if not await self._handle(connection, text):
@@ -318,7 +360,9 @@ class CompiledWebSocketRoute:
 
     async def _too_big(self, connection: WebSocketConnection, size: int) -> None:
         self.hub.dropped(connection, "too_big")
-        await connection.close(CloseCode.MESSAGE_TOO_BIG, f"frame of {size} bytes is over {self.spec.max_frame_size}")  # fmt: skip
+        await connection.close(
+            CloseCode.MESSAGE_TOO_BIG, f"frame of {size} bytes is over {self.spec.max_frame_size}"
+        )
 
     async def _handle(self, connection: WebSocketConnection, text: str) -> bool:
         """Validate and handle one text frame; False when the connection was closed."""
@@ -328,8 +372,11 @@ class CompiledWebSocketRoute:
             decision = await self._limiter.consume(key, spec.message_rate_limit)
             if not decision.allowed:
                 hub.dropped(connection, "rate_limited")
-                await connection.send_error("rate_limited", "Too many messages; slow down",
-                                            {"retry_after": decision.retry_after})  # fmt: skip
+                await connection.send_error(
+                    "rate_limited",
+                    "Too many messages; slow down",
+                    {"retry_after": decision.retry_after},
+                )
                 return True
         if spec.receives is None or spec.on_message is None:
             hub.dropped(connection, "unexpected")
@@ -345,9 +392,11 @@ class CompiledWebSocketRoute:
                 return False
             hub.dropped(connection, "invalid_message")
             errors = [{"loc": list(d["loc"]), "type": d["type"], "msg": d["msg"]} for d in details]
-            await connection.send_error("invalid_message",
-                                        f"The message is not a valid {spec.receives.__name__}",
-                                        {"errors": errors})  # fmt: skip
+            await connection.send_error(
+                "invalid_message",
+                f"The message is not a valid {spec.receives.__name__}",
+                {"errors": errors},
+            )
             return True
         try:
             reply = await spec.on_message(connection, message)

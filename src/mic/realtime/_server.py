@@ -14,10 +14,12 @@ from typing import Any
 from mic._deps import require
 from mic.realtime._hub import RealtimeHub
 
-_uvicorn = require("uvicorn", "server")
+require("uvicorn", "server")
+
+import uvicorn  # noqa: E402 - after the check that names the extra
 
 
-class RealtimeServer(_uvicorn.Server):  # type: ignore[misc]
+class RealtimeServer(uvicorn.Server):
     """A `uvicorn.Server` that closes `hubs` (1001 to every client) when it shuts down.
 
     Args:
@@ -36,5 +38,5 @@ class RealtimeServer(_uvicorn.Server):  # type: ignore[misc]
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Close the hubs' connections with 1001, then shut down as uvicorn does."""
         for hub in self.hubs:
-            await hub.close(timeout=self.close_timeout)
+            await hub.close(grace=self.close_timeout)
         await super().shutdown(sockets)

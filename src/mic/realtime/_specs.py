@@ -191,16 +191,7 @@ class WebSocketRouteSpec:
         template, converters = parse_path(self.name, self.path)
         object.__setattr__(self, "path_template", template)
         object.__setattr__(self, "path_converters", converters)
-        for model, what in ((self.receives, "receives"), (self.sends, "sends")):
-            if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
-                raise RouteSpecError(f"route {self.name!r}: {what} must be a pydantic model class")
-        if self.receives is not None and self.on_message is None:
-            raise RouteSpecError(f"route {self.name!r}: receives is set but on_message is not")
-        if self.on_message is not None and self.receives is None:
-            raise RouteSpecError(f"route {self.name!r}: on_message needs a receives model")
-        for hook in (self.on_message, self.on_connect, self.on_disconnect):
-            if hook is not None and not callable(hook):
-                raise RouteSpecError(f"route {self.name!r}: a handler is not callable")
+        self._check_handlers()
         if self.room is not None and (missing := set(self.room.parameters) - set(converters)):
             raise RouteSpecError(
                 f"route {self.name!r}: room {self.room.template!r} needs {sorted(missing)}, "
@@ -217,6 +208,18 @@ class WebSocketRouteSpec:
         for protocol in self.subprotocols:
             if not protocol or protocol.lower().startswith("bearer.") or "," in protocol:
                 raise RouteSpecError(f"route {self.name!r}: invalid subprotocol {protocol!r}")
+
+    def _check_handlers(self) -> None:
+        for model, what in ((self.receives, "receives"), (self.sends, "sends")):
+            if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise RouteSpecError(f"route {self.name!r}: {what} must be a pydantic model class")
+        if self.receives is not None and self.on_message is None:
+            raise RouteSpecError(f"route {self.name!r}: receives is set but on_message is not")
+        if self.on_message is not None and self.receives is None:
+            raise RouteSpecError(f"route {self.name!r}: on_message needs a receives model")
+        for hook in (self.on_message, self.on_connect, self.on_disconnect):
+            if hook is not None and not callable(hook):
+                raise RouteSpecError(f"route {self.name!r}: a handler is not callable")
 
     @property
     def openapi_tags(self) -> tuple[str, ...]:
