@@ -1,8 +1,9 @@
-"""Validate AsyncAPI documents with the real `@asyncapi/parser` (npm), installed on first use.
+"""Validate AsyncAPI documents with the reference parser, ``@asyncapi/parser`` (Node.js).
 
-The package is installed once per version into ``.venv/npm/asyncapi-parser-<version>``
-(``MIC_ASYNCAPI_PARSER_DIR`` overrides it), under a file lock so parallel runs share one
-install. Without node the test skips, and fails under ``MIC_REQUIRE_SERVICES=1`` (CI).
+`parse_asyncapi` installs the npm package once into a cache directory (idempotent, under a
+file lock, so parallel test runs and other suites share it), then runs it on a document and
+returns the parser's errors. Without Node.js the calling test is skipped, or fails under
+``MIC_REQUIRE_SERVICES=1`` (CI must never pass by validating nothing).
 """
 
 from __future__ import annotations
@@ -17,80 +18,63 @@ from typing import Any
 
 import pytest
 
-PARSER_VERSION = "3.6.3"
-_ROOT = Path(__file__).resolve().parents[1]
-_SCRIPT = """
+PARSER_PACKAGE = "@asyncapi/parser@3.6.3"
+CACHE = Path(os.environ.get("MIC_NPM_CACHE", Path.home() / ".cache" / "mic-kit" / "npm"))
+
+_NPM_INSTALL = "npm install --no-audit --no-fund --loglevel=error"
+_SCRIPT = r"""
 const { Parser } = require('@asyncapi/parser');
-let text = '';
-process.stdin.on('data', (chunk) => { text += chunk; });
+let input = '';
+process.stdin.on('data', (chunk) => { input += chunk; });
 process.stdin.on('end', async () => {
-  const { document, diagnostics } = await new Parser().parse(text);
-  const found = diagnostics.map((d) => ({ severity: d.severity, code: d.code,
-                                          message: d.message, path: d.path }));
-  process.stdout.write(JSON.stringify({ parsed: document !== undefined, diagnostics: found }));
+  const { diagnostics } = await new Parser().parse(input);
+  const errors = diagnostics.filter((d) => d.severity === 0)
+    .map((d) => ({ code: d.code, message: d.message, path: d.path.join('/') }));
+  process.stdout.write(JSON.stringify(errors));
 });
 """
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (needed to run @asyncapi/parser)"
-        if os.environ.get("MIC_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message} and MIC_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip(message)
-    return found
+def _require_node() -> str:
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node and npm:
+        return node
+    message = "Node.js and npm are needed to run @asyncapi/parser"
+    if os.environ.get("MIC_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} and MIC_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
 
 
-def parser_dir() -> Path:
-    """The directory holding ``node_modules/@asyncapi/parser``, installing it if needed."""
-    default = _ROOT / ".venv" / "npm" / f"asyncapi-parser-{PARSER_VERSION}"
-    target = Path(os.environ.get("MIC_ASYNCAPI_PARSER_DIR", default))
-    marker = target / "node_modules" / "@asyncapi" / "parser" / "package.json"
-    if marker.exists():
-        return target
-    npm = _tool("npm")
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / ".lock").open("w") as lock:
+def install_parser() -> Path:
+    """The directory holding ``node_modules/@asyncapi/parser`` (installed on first use)."""
+    _require_node()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    marker = CACHE / "node_modules" / "@asyncapi" / "parser" / "package.json"
+    with (CACHE / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not marker.exists():
             subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--prefix",
-                    str(target),
-                    f"@asyncapi/parser@{PARSER_VERSION}",
-                    "--no-audit",
-                    "--no-fund",
-                    "--silent",
-                ],
+                [*_NPM_INSTALL.split(), "--prefix", str(CACHE), PARSER_PACKAGE],
                 check=True,
+                capture_output=True,
                 timeout=600,
             )
-    return target
+    return CACHE
 
 
-def parse_asyncapi(document: dict[str, Any]) -> dict[str, Any]:
-    """Parse `document`; ``{"parsed": bool, "diagnostics": [...]}`` (severity 0 = error)."""
-    node = _tool("node")
-    directory = parser_dir()
+def parse_asyncapi(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The errors ``@asyncapi/parser`` reports for `document` (empty: it is valid)."""
+    node = _require_node()
+    directory = install_parser()
     result = subprocess.run(
         [node, "-e", _SCRIPT],
         input=json.dumps(document),
         capture_output=True,
         text=True,
-        cwd=directory,
         check=True,
+        cwd=directory,
         timeout=120,
     )
-    return dict(json.loads(result.stdout))
-
-
-def asyncapi_errors(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The parser's errors about `document` (empty when it is a valid AsyncAPI document)."""
-    parsed = parse_asyncapi(document)
-    errors = [d for d in parsed["diagnostics"] if d["severity"] == 0]
-    if not parsed["parsed"] and not errors:
-        errors.append({"code": "unparsed", "message": "the parser returned no document"})
+    errors: list[dict[str, str]] = json.loads(result.stdout)
     return errors

@@ -6,10 +6,12 @@ import mic.queue
 
 def test_eventbus_exports() -> None:
     assert [
-        "DEAD_LETTER_ATTEMPTS", "DEAD_LETTER_GROUP", "DEAD_LETTER_REASON", "DEAD_LETTER_SUFFIX",
-        "DEAD_LETTER_TOPIC", "Delivery", "Event", "EventBus", "Handler", "InMemoryEventBus",
-        "NATSEventBus", "RedisStreamsEventBus", "Subscription", "SubscriptionOptions",
-        "check_topic", "dead_letter_topic",
+        "DEAD_LETTER_ATTEMPTS", "DEAD_LETTER_DETAIL", "DEAD_LETTER_GROUP", "DEAD_LETTER_REASON",
+        "DEAD_LETTER_SUFFIX", "DEAD_LETTER_TOPIC", "EVENT_VERSION_HEADER", "ContractHandler",
+        "Delivery", "Event", "EventBus", "EventCatalog", "EventContractError", "EventEnvelope",
+        "EventSpec", "Handler", "InMemoryEventBus", "NATSEventBus", "ReceivedEvent",
+        "RedisStreamsEventBus", "Subscription", "SubscriptionOptions", "build_event_asyncapi",
+        "check_topic", "dead_letter_topic", "event_version", "spec_channels", "spec_message",
     ] == mic.eventbus.__all__  # fmt: skip
     for name in mic.eventbus.__all__:
         assert getattr(mic.eventbus, name) is not None

@@ -16,13 +16,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from mic import context
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
 
 if TYPE_CHECKING:
+    from mic.eventbus._contracts import ContractHandler
+    from mic.eventbus._spec import EventSpec
     from mic.healthcheck import Probe
+    from mic.inbox import Inbox
 
 Handler = Callable[[Event], Awaitable[None]]
 """An async callable receiving one event; raising means "not handled, retry"."""
@@ -374,11 +377,12 @@ class EventBus(ABC):
 
     async def subscribe(
         self,
-        topics: str | Sequence[str],
-        handler: Handler,
+        topics: str | Sequence[str] | EventSpec[Any] | Sequence[EventSpec[Any]],
+        handler: Handler | ContractHandler,
         *,
         group: str,
         options: SubscriptionOptions | None = None,
+        inbox: Inbox | None = None,
     ) -> Subscription:
         """Consume `topics` in consumer group `group` with `handler`.
 
@@ -388,27 +392,40 @@ class EventBus(ABC):
         While the handler runs, `mic.context.correlation_id` and `traceparent` hold the
         event's values.
 
+        Given `EventSpec` values instead of topic names, the handler receives a validated
+        `ReceivedEvent`; an event whose payload, headers or version match none of them is
+        dead-lettered with the reason and never reaches the handler. Given an `inbox`
+        (`mic.inbox`), the handler runs at most once per event id in this group, in the
+        same unit of work as the inbox record (exactly-once effects).
+
         Raises:
-            TypeError: `handler` is not callable.
-            ValueError: An invalid topic or group name, no topic, or (with dead letters) a
+            TypeError: `handler` is not callable, or specs mixed with topic names.
+            ValueError: An invalid topic or group name, no topic, two specs of one topic
+                and version, or (with dead letters) a
                 topic whose ``<topic>.dead-letter`` would be longer than 200 characters.
             RuntimeError: The bus is closed.
         """
         self._check_open()
         if not callable(handler):
             raise TypeError(f"handler must be an async callable, not {type(handler).__name__}")
-        names = (topics,) if isinstance(topics, str) else tuple(topics)
+        chosen = options or self.options
+        if inbox is not None or not isinstance(topics, str):
+            from mic.eventbus._contracts import contract_handler
+
+            check_group(group)
+            topics, handler = contract_handler(
+                self, topics, handler, group=group, options=chosen, inbox=inbox
+            )
+        names = (topics,) if isinstance(topics, str) else tuple(cast("Sequence[str]", topics))
         if not names:
             raise ValueError("subscribe needs at least one topic")
-        chosen = options or self.options
         for topic in names:
             check_topic(topic)
             if chosen.dead_letter:  # checked now, not when the first event dies
                 _check_dead_letter_topic(topic)
         check_group(group)
-        consumers = [
-            self._consumer(topic, group, handler, chosen) for topic in dict.fromkeys(names)
-        ]
+        run = cast("Handler", handler)
+        consumers = [self._consumer(topic, group, run, chosen) for topic in dict.fromkeys(names)]
         ready: list[Consumer] = []
         try:
             for consumer in consumers:
