@@ -3,8 +3,9 @@
 It runs on FastAPI or Litestar, chosen by ``MIC_HTTP_FRAMEWORK=fastapi|litestar`` (default
 fastapi), with embedded defaults only (nothing to install or start): in-memory storage with
 optimistic concurrency and keyset pages, ``/health``, ``/ready``, ``/metrics``, a
-correlation id on every answer, and JSON logs. Serve it with ``python -m examples.service``;
-docs at http://127.0.0.1:8000/docs.
+correlation id on every answer, and JSON logs; subscribers of the WebSocket ``/ws/items``
+get a broadcast for every create, replace and delete. Serve it with
+``python -m examples.service``; docs at http://127.0.0.1:8000/docs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mic.observability import (
     configure_logging,
     metrics_route,
 )
+from mic.realtime import RealtimeHub, Room, WebSocketRouteSpec
 
 FRAMEWORKS = ("fastapi", "litestar")
 
@@ -56,13 +58,38 @@ class Item(BaseModel):
     quantity: int
 
 
+class ItemChanged(BaseModel):
+    """Pushed to ``/ws/items`` subscribers; `item` is ``None`` once deleted."""
+
+    item_id: uuid.UUID
+    change: str
+    item: Item | None = None
+
+
+ITEM_CHANGES = Room("items", ItemChanged, description="Every change to an item.")
+ITEMS_LIVE = WebSocketRouteSpec(
+    path="/ws/items",
+    name="items.live",
+    room=ITEM_CHANGES,
+    category="items",
+    summary="Item changes, as they happen",
+)
+
+
 def build_routes(
-    items: DataStorage[Item], new_id: Callable[[], uuid.UUID] = uuid.uuid4
+    items: DataStorage[Item],
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    hub: RealtimeHub | None = None,
 ) -> tuple[HttpRouteSpec, ...]:
-    """The items API, as pure data; `new_id` names new items."""
+    """The items API, as pure data; `new_id` names new items; `hub` hears every change."""
+
+    async def changed(item_id: uuid.UUID, change: str, item: Item | None = None) -> None:
+        if hub is not None:
+            await hub.publish(ITEM_CHANGES, ItemChanged(item_id=item_id, change=change, item=item))
 
     async def create_item(*, payload: CreateItemPayload) -> HttpResponseSpec:
         item = await items.add(Item(id=new_id(), **payload.model_dump()))
+        await changed(item.id, "created", item)
         return HttpResponseSpec(status_code=201, body=wrap_http_success(item),
                                 headers={"Location": f"/items/{item.id}"})  # fmt: skip
 
@@ -87,12 +114,15 @@ def build_routes(
     ) -> HttpSuccessEnvelope[Item]:
         if await items.get(item_id) is None:
             raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
-        return wrap_http_success(await items.update(Item(id=item_id, **payload.model_dump())))
+        item = await items.update(Item(id=item_id, **payload.model_dump()))
+        await changed(item_id, "replaced", item)
+        return wrap_http_success(item)
 
     async def delete_item(*, item_id: uuid.UUID) -> None:
         if await items.get(item_id) is None:
             raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
         await items.delete(item_id)
+        await changed(item_id, "deleted")
 
     return (
         HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
@@ -140,26 +170,34 @@ def create_app(
 
     registry = registry if registry is not None else CollectorRegistry()
     items: DataStorage[Item] = InMemoryDataStorage(Item)
+    hub = RealtimeHub()
     routes = (
-        *build_routes(items, new_id),
+        *build_routes(items, new_id, hub),
         health_route(),
         readiness_route(ReadinessChecker([items.probe()])),
         metrics_route(registry),
     )
-    config = HttpRouterConfig(interceptors=(
+    config = HttpRouterConfig(services={RealtimeHub: hub}, interceptors=(
         CorrelationIdInterceptor(),
         HttpMetricsInterceptor(PrometheusMetricsBackend(registry)),
     ))  # fmt: skip
     if chosen == "fastapi":
-        from mic.fastapi import build_fastapi_app
+        from mic.fastapi import build_fastapi_app, build_fastapi_realtime_router
 
-        return build_fastapi_app(
+        app = build_fastapi_app(
             routes=routes, config=config, title="mic-kit example", version="1.0.0"
         )
-    from mic.litestar import build_litestar_app
+        app.include_router(build_fastapi_realtime_router(routes=[ITEMS_LIVE], config=config))
+        return app
+    from mic.litestar import build_litestar_app, build_litestar_realtime_router
 
+    live = build_litestar_realtime_router(routes=[ITEMS_LIVE], config=config)
     return build_litestar_app(
-        routes=routes, config=config, title="mic-kit example", version="1.0.0"
+        routes=routes,
+        config=config,
+        title="mic-kit example",
+        version="1.0.0",
+        route_handlers=[live],
     )
 
 
