@@ -183,3 +183,22 @@ def test_message_ids_sort_numerically() -> None:
     assert message_id_key("10-0") > message_id_key("9-5")
     with pytest.raises(ValueError, match="is not '<int>-<int>'"):
         message_id_key("10")
+
+
+@pytest.mark.redis
+async def test_redis_reader_survives_a_dropped_connection(redis_url: str) -> None:
+    prefix = f"test:rt:{uuid.uuid4().hex}:"
+    reader = RedisStreamsRealtimeBackend.from_url(redis_url, prefix=prefix)
+    writer = RedisStreamsRealtimeBackend.from_url(redis_url, prefix=prefix)
+    inbox = Inbox()
+    await reader.subscribe("r", inbox)
+    await writer.publish("r", '"one"')
+    await wait_for(lambda: len(inbox.messages) == 1)
+    # Drop every connection of the reader's pool, the blocked XREAD's included.
+    await reader.client.connection_pool.disconnect(inuse_connections=True)
+    await writer.publish("r", '"two"')
+    await wait_for(lambda: len(inbox.messages) == 2)
+    assert ['"one"', '"two"'] == inbox.texts()
+    await writer.client.delete(f"{prefix}room:r")
+    await reader.close()
+    await writer.close()
