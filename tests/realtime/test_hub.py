@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from litestar import Litestar
 
-from mic.http import Endpoint, HttpRequestContext, HttpResponse, RouteInterceptor
-from mic.observability import InMemoryMetricsBackend
+from mic.fastapi import build_fastapi_realtime_router
+from mic.http import Endpoint, HttpRequestContext, HttpResponse, HttpRouterConfig, RouteInterceptor
+from mic.litestar import build_litestar_realtime_router
+from mic.observability import CorrelationIdInterceptor, InMemoryMetricsBackend, LogContextFilter
 from mic.ratelimit import RateLimit
 from mic.realtime import (
     InMemoryRealtimeBackend,
@@ -19,9 +24,10 @@ from mic.realtime import (
     RealtimeClosedError,
     RealtimeHub,
     RedisStreamsRealtimeBackend,
+    WebSocketConnection,
     WebSocketRouteSpec,
 )
-from tests.realtime.support import build_app, serve, wait_for
+from tests.realtime.support import Ping, Pong, build_app, serve, wait_for
 
 
 @dataclass(frozen=True)
@@ -106,3 +112,38 @@ async def test_an_interceptor_failure_closes_with_1011(
     with pytest.raises(RealtimeClosedError, match="1011: internal_error"):
         await session.receive()
     assert "WebSocket handshake of route broken failed" in caplog.text
+
+
+async def logged_echo(connection: WebSocketConnection, message: Ping) -> Pong:
+    logging.getLogger("tests.realtime").info("handling %s", message.text)
+    return Pong(text=message.text, n=0)
+
+
+async def test_every_frame_logs_with_the_handshake_correlation_id(
+    framework: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    route = WebSocketRouteSpec(
+        path="/ws/logged", name="logged", receives=Ping, sends=Pong, on_message=logged_echo
+    )
+    hub = RealtimeHub()
+    config = HttpRouterConfig(
+        services={RealtimeHub: hub}, interceptors=(CorrelationIdInterceptor(),)
+    )
+    if framework == "fastapi":
+        app: Any = FastAPI()
+        app.include_router(build_fastapi_realtime_router(routes=[route], config=config))
+    else:
+        router = build_litestar_realtime_router(routes=[route], config=config)
+        app = Litestar([router], logging_config=None)
+    caplog.handler.addFilter(LogContextFilter())
+    caplog.set_level(logging.DEBUG)
+    async with serve(app, hub) as (url, _):
+        client = RealtimeClient(url, headers={"X-Request-ID": "corr-123"})
+        async with await client.connect(route) as session:
+            await session.send(Ping(text="one"))
+            await session.receive()
+    lines = [r for r in caplog.records if r.name in ("mic.realtime", "tests.realtime")]
+    assert ["frame received on logged (20 characters)", "handling one"] == [
+        r.getMessage() for r in lines
+    ]
+    assert {"corr-123"} == {r.correlation_id for r in lines}  # type: ignore[attr-defined]
