@@ -54,6 +54,7 @@ def test_typed_placeholders_are_parsed() -> None:
         ({"receives": Ping}, "receives is set but on_message is not"),
         ({"on_message": echo}, "on_message needs a receives model"),
         ({"on_connect": "nope"}, "a handler is not callable"),
+        ({"on_disconnect": print}, "must be an async function"),
         ({"room": Room("r:{x}", Note)}, "which the path does not provide"),
         ({"max_frame_size": 0}, "max_frame_size must be"),
         ({"send_queue_size": 0}, "send_queue_size must be"),

@@ -6,6 +6,7 @@ again, against the router configuration, when `compile_websocket_routes` resolve
 
 from __future__ import annotations
 
+import inspect
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -220,6 +221,9 @@ class WebSocketRouteSpec:
         for hook in (self.on_message, self.on_connect, self.on_disconnect):
             if hook is not None and not callable(hook):
                 raise RouteSpecError(f"route {self.name!r}: a handler is not callable")
+            # Handlers run on the connection's task, one frame at a time: they must not block.
+            if hook is not None and not inspect.iscoroutinefunction(hook):
+                raise RouteSpecError(f"route {self.name!r}: {hook!r} must be an async function")
 
     @property
     def openapi_tags(self) -> tuple[str, ...]:
