@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
+from mic.contracts import HttpSuccessEnvelope, PageMeta, StrictSchema, wrap_http_success
 from mic.datastorage import DataStorage, InMemoryDataStorage
 from mic.healthcheck import ReadinessChecker, health_route, readiness_route
-from mic.http import HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
+from mic.http import HttpLink, HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
 from mic.observability import (
     CorrelationIdInterceptor,
@@ -97,11 +97,13 @@ def build_routes(
         *,
         limit: Annotated[int, Field(ge=1, le=100), Query(description="Page size")] = 20,
         cursor: Annotated[
-            str | None, Query(description="`meta.next_cursor` of the previous page")
+            str | None,
+            Field(min_length=1),
+            Query(description="`meta.next_cursor` of the previous page"),
         ] = None,
-    ) -> HttpSuccessEnvelope[list[Item]]:
+    ) -> HttpSuccessEnvelope[list[Item], PageMeta]:
         page = await items.list(order_by=("name",), limit=limit, cursor=cursor)
-        return wrap_http_success(page.items, meta={"next_cursor": page.next_cursor})
+        return wrap_http_success(page.items, meta=PageMeta(next_cursor=page.next_cursor))
 
     async def get_item(*, item_id: uuid.UUID) -> HttpSuccessEnvelope[Item]:
         item = await items.get(item_id)
@@ -124,13 +126,17 @@ def build_routes(
         await items.delete(item_id)
         await changed(item_id, "deleted")
 
+    new_item = {"item_id": "$response.body#/data/id"}
     return (
         HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
                       handler=create_item, status_code=201, summary="Create an item",
-                      response_model=HttpSuccessEnvelope[Item]),
+                      response_model=HttpSuccessEnvelope[Item],
+                      links={"get": HttpLink("items.get", new_item),
+                             "replace": HttpLink("items.replace", new_item),
+                             "delete": HttpLink("items.delete", new_item)}),
         HttpRouteSpec(method="GET", path="/items", name="items.list", category="items",
                       handler=list_items, summary="List items by name, a page at a time",
-                      response_model=HttpSuccessEnvelope[list[Item]]),
+                      response_model=HttpSuccessEnvelope[list[Item], PageMeta]),
         HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
                       handler=get_item, summary="Get an item",
                       response_model=HttpSuccessEnvelope[Item], errors=(NotFoundError,)),

@@ -47,3 +47,17 @@ def make_client(
 def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
     """What went over the wire, for byte-for-byte comparisons across adapters."""
     return response.status_code, sorted(response.headers.multi_items()), response.content
+
+
+def served_openapi(app: Any) -> dict[str, Any]:
+    """The OpenAPI document an app serves at ``/openapi.json`` (both adapters serve it there)."""
+    import asyncio
+
+    async def fetch() -> dict[str, Any]:
+        async with client_for(app) as client:
+            response = await client.get("/openapi.json")
+        assert response.status_code == 200
+        document: dict[str, Any] = response.json()
+        return document
+
+    return asyncio.run(fetch())

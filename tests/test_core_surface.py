@@ -17,20 +17,21 @@ import mic.model
 
 EXPECTED = {
     mic: ["MissingDependencyError", "__version__"],
-    mic.contracts: ["HttpSuccessEnvelope", "StrictSchema", "wrap_http_success"],
+    mic.contracts: ["HttpSuccessEnvelope", "PageMeta", "StrictSchema", "wrap_http_success"],
     mic.model: ["ConflictError", "DomainError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError",
                 "RateLimitedError", "TransientError", "UnauthorizedError", "UnsupportedMediaTypeError",
                 "ValidationFailedError"],
-    mic.http: ["PROBLEM_JSON", "ClientDisconnectedError", "CompiledRoute", "Cookie", "Endpoint",
-               "HandlerParameter", "HandlerSignature", "Header", "Headers", "HttpCookieSpec",
+    mic.http: ["PROBLEM_JSON", "ApiDocs", "ClientDisconnectedError", "CompiledRoute", "Cookie",
+               "CookieSameSite", "Endpoint", "HandlerParameter", "HandlerSignature", "Header",
+               "Headers", "HttpCookieSpec", "HttpLink",
                "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
                "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
                "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_realtime_router", "build_fastapi_router",
-                  "install_problem_handlers"],
+                  "check_fastapi_app", "install_problem_handlers", "serve_openapi"],
     mic.litestar: ["build_litestar_app", "build_litestar_realtime_router", "build_litestar_router",
-                   "problem_exception_handlers"],
+                   "problem_exception_handlers", "serve_openapi"],
 }  # fmt: skip
 
 

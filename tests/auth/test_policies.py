@@ -26,7 +26,7 @@ from mic.http import (
 )
 from mic.model import ForbiddenError
 from tests.auth.keys import key
-from tests.support import build_app, make_client
+from tests.support import build_app, make_client, served_openapi
 
 SIGNER = ServiceAuthSigner(issuer="orders", keys=key("EdDSA"))
 OTHER_SIGNER = ServiceAuthSigner(issuer="audit", keys=key("EdDSA", "k2"))
@@ -229,11 +229,7 @@ async def test_custom_check(framework: str) -> None:
 
 
 def _openapi(framework: str, auth: Any, config: HttpRouterConfig) -> dict[str, Any]:
-    app = build_app(framework, routes(auth), config)
-    if framework == "fastapi":
-        document: dict[str, Any] = app.openapi()
-        return document
-    return dict(app.openapi_schema.to_schema())
+    return served_openapi(build_app(framework, routes(auth), config))
 
 
 @pytest.mark.parametrize(

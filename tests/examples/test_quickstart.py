@@ -14,7 +14,10 @@ async def test_quickstart_answers_the_same_on_both_frameworks() -> None:
                             wire(await client.post("/items", json={"quantity": 2}))])  # fmt: skip
     assert answers[0] == answers[1]
     created, invalid = answers[0]
-    assert (created[0], created[2]) == (201, b'{"data":{"name":"bolt","qty":2},"meta":{}}')
+    assert (created[0], created[2]) == (
+        201,
+        b'{"success":true,"data":{"name":"bolt","qty":2},"meta":null}',
+    )
     assert invalid[0] == 422
 
 

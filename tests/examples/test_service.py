@@ -76,7 +76,7 @@ async def test_crud_flow_is_identical_on_both_frameworks() -> None:
         s for s, _, _ in fastapi
     ]
     assert (
-        b'{"data":{"id":"00000000-0000-0000-0000-000000000001","version":1,"name":"bolt","quantity":3},"meta":{}}'
+        b'{"success":true,"data":{"id":"00000000-0000-0000-0000-000000000001","version":1,"name":"bolt","quantity":3},"meta":null}'
         == fastapi[0][2]
     )
     assert ("location", f"/items/{first}") in fastapi[0][1]

@@ -149,8 +149,8 @@ def with_headers() -> HttpResponseSpec:
         body={"ok": True},
         headers={"X-Custom": "yes", "Cache-Control": "no-store"},
         cookies=(
-            HttpCookieSpec(name="session", value="abc123", max_age=3600),
-            HttpCookieSpec(name="pref", value="dark", secure=False, http_only=False, same_site="strict"),
+            HttpCookieSpec(key="session", value="abc123", max_age=3600),
+            HttpCookieSpec(key="pref", value="dark", secure=False, httponly=False, samesite="strict"),
         ),
     )  # fmt: skip
 

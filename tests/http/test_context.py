@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mic.http import ClientDisconnectedError, Headers, HttpRequestContext, QueryParams
+from mic.http import ClientDisconnectedError, Headers, HttpRequestContext, Identity, QueryParams
 from mic.http._headers import parse_cookie_header
 from mic.model import DomainError, PayloadTooLargeError
 
@@ -102,3 +102,61 @@ async def test_body_limits_and_disconnects() -> None:
         await _asgi_context([], [(b"content-length", b"-1")]).body()
     with pytest.raises(ClientDisconnectedError):
         await _asgi_context([{"type": "http.disconnect"}], []).body()
+
+
+def test_the_spec_accessors_read_headers_cookies_path_and_query() -> None:
+    context = HttpRequestContext(
+        headers={"X-Tenant": "acme"},
+        cookies={"sid": "abc"},
+        path_params={"item_id": "7"},
+        query_params={"q": "bolt"},
+        subject_id="u-1",
+    )
+    assert ("acme", "abc", "7", "bolt", "u-1") == (
+        context.header("x-tenant"),
+        context.cookie("sid"),
+        context.path_param("item_id"),
+        context.query_param("q"),
+        context.subject_id,
+    )
+    assert (None, "d", None, "d", None) == (
+        context.header("missing"),
+        context.cookie("missing", "d"),
+        context.path_param("x"),
+        context.query_param("missing", "d"),
+        HttpRequestContext().subject_id,
+    )
+    assert ("GET", "/", "custom") == (
+        context.method,
+        context.path,
+        context.identity.kind if context.identity else None,
+    )
+
+
+def test_query_params_keep_repeats_when_given_as_pairs() -> None:
+    context = HttpRequestContext(query_params=[("tag", "a"), ("tag", "b")])
+    assert (["a", "b"], "a") == (context.query_params.getall("tag"), context.query_param("tag"))
+
+
+def test_subject_id_follows_the_identity() -> None:
+    identity = Identity(subject="svc-a", kind="service")
+    assert "svc-a" == HttpRequestContext(identity=identity).subject_id
+    assert "svc-a" == HttpRequestContext(identity=identity, subject_id="svc-a").subject_id
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"query_string": "a=1", "query_params": {"a": "1"}},
+            "give query_string or query_params, not both",
+        ),
+        (
+            {"identity": Identity(subject="a", kind="x"), "subject_id": "b"},
+            "subject_id and identity.subject disagree",
+        ),
+    ],
+)
+def test_contradictory_context_values_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HttpRequestContext(**kwargs)

@@ -119,7 +119,7 @@ async def _json(framework: str, method: str, path: str, **options: Any) -> httpx
 
 async def test_create_returns_the_success_envelope(framework: str) -> None:
     response = await _json(framework, "POST", "/items", json={"name": "bolt", "quantity": 3})
-    assert response.json() == {"data": {"name": "bolt", "qty": 3}, "meta": {}}
+    assert response.json() == {"success": True, "data": {"name": "bolt", "qty": 3}, "meta": None}
     assert response.headers["content-type"] == "application/json"
 
 

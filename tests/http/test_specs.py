@@ -11,15 +11,21 @@ from mic.http import HttpCookieSpec, HttpResponseSpec
 
 def test_cookies_are_secure_by_default() -> None:
     assert (
-        HttpCookieSpec(name="sid", value="abc").render()
+        HttpCookieSpec(key="sid", value="abc").render()
         == "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
     )
 
 
 def test_cookie_attributes_render_in_order() -> None:
-    cookie = HttpCookieSpec(name="sid", value="", max_age=0, domain="example.com", path="/app",
-                            expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-                            same_site="none")  # fmt: skip
+    cookie = HttpCookieSpec(
+        key="sid",
+        value="",
+        max_age=0,
+        domain="example.com",
+        path="/app",
+        expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        samesite="none",
+    )
     assert cookie.render() == ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
             "Path=/app; Secure; HttpOnly; SameSite=None")  # fmt: skip
 
@@ -27,19 +33,19 @@ def test_cookie_attributes_render_in_order() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "bad name"}, "cookie name 'bad name' is not a valid token"),
-        ({"name": ""}, "cookie name '' is not a valid token"),
+        ({"key": "bad name"}, "cookie name 'bad name' is not a valid token"),
+        ({"key": ""}, "cookie name '' is not a valid token"),
         ({"value": "a;b"}, "cookie 'c' has characters not allowed"),
         ({"value": "a b"}, "cookie 'c' has characters not allowed"),
         ({"value": 'a"b'}, "cookie 'c' has characters not allowed"),
-        ({"same_site": "none", "secure": False}, "SameSite=None requires Secure"),
-        ({"same_site": "loose"}, "same_site must be lax, strict or none"),
+        ({"samesite": "none", "secure": False}, "SameSite=None requires Secure"),
+        ({"samesite": "loose"}, "samesite must be lax, strict or none"),
         ({"path": "/a;Domain=evil"}, "invalid path or domain"),
         ({"domain": "a\nb"}, "invalid path or domain"),
     ],
 )
 def test_invalid_cookies_are_refused(kwargs: dict[str, object], message: str) -> None:
-    values: dict[str, object] = {"name": "c", "value": "v"} | kwargs
+    values: dict[str, object] = {"key": "c", "value": "v"} | kwargs
     with pytest.raises(ValueError, match=message):
         HttpCookieSpec(**values)  # type: ignore[arg-type]
 
@@ -60,7 +66,7 @@ def test_invalid_responses_are_refused(kwargs: dict[str, object], message: str) 
 
 
 def test_cookie_lists_become_tuples() -> None:
-    cookie = HttpCookieSpec(name="a", value="b")
+    cookie = HttpCookieSpec(key="a", value="b")
     assert (cookie,) == HttpResponseSpec(cookies=[cookie]).cookies  # type: ignore[arg-type]
 
 

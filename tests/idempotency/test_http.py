@@ -31,7 +31,7 @@ from mic.idempotency import (
     StoredResponse,
 )
 from mic.model import NotFoundError, TransientError
-from tests.support import build_app, client_for, make_client, wire
+from tests.support import build_app, client_for, make_client, served_openapi, wire
 
 from .conftest import delete_prefix
 
@@ -245,7 +245,7 @@ def test_openapi_documents_400_409_and_422(framework: str) -> None:
     store = InMemoryIdempotencyStore()
     config = HttpRouterConfig(services={IdempotencyStore: store})
     app = build_app(framework, [route(Orders(), Idempotency())], config)
-    document = app.openapi() if framework == "fastapi" else app.openapi_schema.to_schema()
+    document = served_openapi(app)
 
     responses = document["paths"]["/orders"]["post"]["responses"]
     assert {"400", "409", "422"} <= set(responses)

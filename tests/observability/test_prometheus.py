@@ -158,8 +158,10 @@ async def test_metrics_route_bytes_match_across_frameworks() -> None:
     assert b"fixed_total 3.0" in answers[0][2]
 
 
-async def test_unknown_paths_and_methods_add_no_series(framework: str) -> None:
-    """404 on unrouted paths and 405 answer outside the routes: no series per raw path."""
+async def test_unknown_paths_and_methods_add_one_series_not_one_per_raw_path(
+    framework: str,
+) -> None:
+    """404 and 405 answers are counted (issue 9), under the route template or ``""``."""
     backend = InMemoryMetricsBackend()
     config = HttpRouterConfig(interceptors=(HttpMetricsInterceptor(backend),))
     async with make_client(framework, ROUTES, config) as client:
@@ -167,9 +169,14 @@ async def test_unknown_paths_and_methods_add_no_series(framework: str) -> None:
         statuses.append((await client.delete("/items/1")).status_code)
         statuses.append((await client.head("/items/7")).status_code)
     assert statuses == [404] * 20 + [405, 200]
-    assert backend.series(REQUESTS_TOTAL) == [
-        {"method": "HEAD", "route": "/items/{item_id}", "status_class": "2xx"}
-    ]
+    assert sorted(backend.series(REQUESTS_TOTAL), key=str) == sorted(
+        [
+            {"method": "GET", "route": "", "status_class": "4xx"},
+            {"method": "DELETE", "route": "/items/{item_id}", "status_class": "4xx"},
+            {"method": "HEAD", "route": "/items/{item_id}", "status_class": "2xx"},
+        ],
+        key=str,
+    )
 
 
 @pytest.mark.parametrize(

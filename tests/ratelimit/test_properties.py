@@ -105,3 +105,13 @@ def test_a_refused_request_is_admitted_once_retry_after_has_passed(
         history = [*steps[:index], (steps[index][0] + decision.retry_after + 1e-6, cost)]
         assert run(policy, history)[-1][2].allowed
         break
+
+
+def test_a_full_bucket_admits_a_request_of_its_whole_capacity() -> None:
+    """Regression: 10 s / 3 intervals rounded a full bucket into refusing cost == capacity."""
+    policy = RateLimitPolicy(3, 10.0, Strategy.TOKEN_BUCKET)
+    steps = [(1.6092474431287043, 1), (0.0, 1), (1.0, 1), (3.0, 1), (0.0, 3)]
+    refused = run(policy, steps)[-1][2]
+    assert not refused.allowed
+    history = [*steps[:-1], (steps[-1][0] + refused.retry_after + 1e-6, 3)]
+    assert run(policy, history)[-1][2].allowed

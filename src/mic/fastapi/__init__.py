@@ -8,12 +8,16 @@ from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 from mic.fastapi._router import (  # noqa: E402
     build_fastapi_app,
     build_fastapi_router,
+    check_fastapi_app,
     install_problem_handlers,
+    serve_openapi,
 )
 
 __all__ = [
     "build_fastapi_app",
     "build_fastapi_realtime_router",
     "build_fastapi_router",
+    "check_fastapi_app",
     "install_problem_handlers",
+    "serve_openapi",
 ]

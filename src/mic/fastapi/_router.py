@@ -7,8 +7,10 @@ body and response; but requests never go through FastAPI's dependency machinery:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Security
@@ -25,16 +27,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, SecurityRequirement
+from mic.http import (
+    ApiDocs,
+    CompiledRoute,
+    HttpRouterConfig,
+    HttpRouteSpec,
+    RouteSpecError,
+    SecurityRequirement,
+    build_openapi,
+)
 from mic.http._openapi import error_statuses
 from mic.http._pipeline import (
     MethodNotAllowedApp,
+    UnroutedResponder,
     allowed_methods,
     compile_routes,
     extra_endpoints,
 )
 from mic.http._problem_schema import PROBLEM_SCHEMA
-from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
+from mic.http._render import (
+    PROBLEM_JSON,
+    HttpResponse,
+    render_internal_error,
+    render_status_problem,
+)
+
+logger = logging.getLogger("mic.fastapi")
 
 _PARAM_CLASSES = {
     "path": PathParam,
@@ -51,6 +69,9 @@ class _MicRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
         self._mic_app: CompiledRoute = endpoint.__mic_app__
         self._mic_not_allowed: MethodNotAllowedApp = endpoint.__mic_not_allowed__
+        # FastAPI versions that copy included routes pass the including router's
+        # dependencies here: refuse them when the app is assembled.
+        _refuse_dependencies(self.dependencies, self._mic_app.path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve through the mic pipeline, or answer the path's 405 with its exact `Allow`.
@@ -58,10 +79,62 @@ class _MicRoute(APIRoute):
         Starlette picks this route for a method no route of the path serves (``PROPFIND``,
         ``FOO``...); its own 405 would list this route's methods only.
         """
+        effective = (scope.get("fastapi") or {}).get("effective_route_context")
+        if effective is not None and _foreign(getattr(effective, "dependencies", ())):
+            # FastAPI versions that include routers lazily bind the including router's
+            # dependencies only now; `check_fastapi_app` finds them at startup already.
+            logger.error("%s", _dependency_message(self._mic_app.path))
+            rendered = render_internal_error()
+            await _starlette_response(rendered)(scope, receive, send)
+            return
         if scope["method"] in (self.methods or ()):
             await self._mic_app(scope, receive, send)
         else:
             await self._mic_not_allowed(scope, receive, send)
+
+
+def _foreign(dependencies: Sequence[Any]) -> list[Any]:
+    """The FastAPI dependencies that are not mic's own (documentation-only) schemes."""
+    return [d for d in dependencies if not isinstance(d.dependency, _DocumentedScheme)]
+
+
+def _dependency_message(path: str) -> str:
+    return (
+        f"mic route at {path!r}: a FastAPI dependency on the including router or app would "
+        "never run on a mic route; express it as a mic interceptor "
+        "(HttpRouterConfig(interceptors=...) or HttpRouteSpec(interceptors=...))"
+    )
+
+
+def _refuse_dependencies(dependencies: Sequence[Any], path: str) -> None:
+    if _foreign(dependencies):
+        raise RouteSpecError(_dependency_message(path))
+
+
+def check_fastapi_app(app: FastAPI) -> None:
+    """Refuse an app where a FastAPI dependency sits on an including router or the app.
+
+    Such a dependency would never run on a mic route (the route's pipeline is mic's), so a
+    guard written that way would silently let every request through. Routers built by
+    `build_fastapi_router` run this check when the app starts; call it yourself to fail
+    earlier (in a test, say).
+
+    Raises:
+        RouteSpecError: A mic route is included with foreign dependencies; the message
+            names the route and says how to express the check (an interceptor).
+    """
+    for route in _effective_routes(app.router.routes):
+        original = getattr(route, "original_route", route)
+        if isinstance(original, _MicRoute):
+            _refuse_dependencies(getattr(route, "dependencies", ()), original._mic_app.path)
+
+
+def _effective_routes(routes: Sequence[Any]) -> list[Any]:
+    found: list[Any] = []
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        found.extend(_effective_routes(candidates()) if candidates is not None else [route])
+    return found
 
 
 class _DocumentedScheme(SecurityBase):
@@ -164,19 +237,28 @@ def build_fastapi_router(
             whose dependency is not configured...).
     """
     compiled = compile_routes(tuple(routes), config, prefix)
+    responder = UnroutedResponder(config)
     not_allowed = {
-        path: MethodNotAllowedApp(allowed_methods(compiled, path))
+        path: MethodNotAllowedApp(allowed_methods(compiled, path), responder, path)
         for path in {r.path for r in compiled}
     }
-    router = APIRouter()
+    router = APIRouter(lifespan=_checked_lifespan)
     for route in compiled:
         for path in _with_trailing_slash(route.path):
             _add_route(router, route, not_allowed[route.path], path)
-    for extra in extra_endpoints(compiled):
+    for extra in extra_endpoints(compiled, responder):
         app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
         for path in _with_trailing_slash(extra.path):
             router.add_route(path, app, methods=list(extra.methods), include_in_schema=False)
     return router
+
+
+@contextlib.asynccontextmanager
+async def _checked_lifespan(app: Any) -> AsyncIterator[None]:
+    """Startup check of the app that includes a mic router: see `check_fastapi_app`."""
+    if isinstance(app, FastAPI):
+        check_fastapi_app(app)
+    yield
 
 
 def _with_trailing_slash(path: str) -> tuple[str, ...]:
@@ -185,12 +267,13 @@ def _with_trailing_slash(path: str) -> tuple[str, ...]:
 
 
 def _starlette_response(rendered: HttpResponse) -> Response:
+    """A Starlette response sending `rendered` as it is."""
     response = Response(rendered.body, status_code=rendered.status_code)
     response.raw_headers = list(rendered.headers)
     return response
 
 
-async def _http_exception(request: Request, exc: Exception) -> Response:
+def _problem_for(exc: Exception) -> HttpResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     headers: list[tuple[bytes, bytes]] = []
     if status == 405:
@@ -203,12 +286,45 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         detail = "No route matches this path"
     else:
         detail = str(getattr(exc, "detail", "")) or "Request failed"
-    return _starlette_response(render_status_problem(status, detail, headers))
+    return render_status_problem(status, detail, headers)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too."""
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
+def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = None) -> None:
+    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too.
+
+    They pass through `config.interceptors` (the app-wide ones: correlation id, metrics...),
+    as answers of mic routes do.
+    """
+    responder = UnroutedResponder(config)
+
+    async def http_exception(request: Request, exc: Exception) -> Response:
+        rendered = await responder.respond(request.scope, request.receive, _problem_for(exc))
+        return _starlette_response(rendered)
+
+    app.add_exception_handler(StarletteHTTPException, http_exception)
+
+
+def serve_openapi(app: FastAPI, docs: ApiDocs) -> None:
+    """Serve mic's document (and docs page) on a FastAPI app, at `docs`' URLs.
+
+    Raises:
+        RouteSpecError: FastAPI's own document or docs page already takes one of those
+            paths; create the app with ``FastAPI(openapi_url=None, docs_url=None,
+            redoc_url=None)`` (what `build_fastapi_app` does).
+    """
+    own = {app.openapi_url, app.docs_url, app.redoc_url} if app.openapi_url else set()
+    wanted = {docs.openapi_url, docs.docs_url}
+    if taken := sorted(p for p in own & wanted if p):
+        raise RouteSpecError(
+            f"FastAPI already serves its own document at {', '.join(taken)}; create the app "
+            "with FastAPI(openapi_url=None, docs_url=None, redoc_url=None) to serve mic's"
+        )
+    for endpoint in docs.endpoints():
+        endpoint_app: Any = endpoint.app  # an ASGI app, which Starlette accepts
+        for path in _with_trailing_slash(endpoint.path):
+            app.router.add_route(
+                path, endpoint_app, methods=list(endpoint.methods), include_in_schema=False
+            )
 
 
 def build_fastapi_app(
@@ -218,10 +334,41 @@ def build_fastapi_app(
     prefix: str = "",
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
+    openapi_url: str | None = "/openapi.json",
+    docs_url: str | None = "/docs",
     **fastapi_options: Any,
 ) -> FastAPI:
-    """A FastAPI app serving `routes`, with problem+json for every error; docs at ``/docs``."""
-    app = FastAPI(title=title, version=version, **fastapi_options)
+    """A FastAPI app serving `routes`, with problem+json for every error.
+
+    It publishes `build_openapi`'s document at `openapi_url` and the offline docs page at
+    `docs_url` (``None`` turns either off), byte for byte what `build_litestar_app` serves;
+    FastAPI's own document generator is switched off.
+
+    Raises:
+        RouteSpecError: A route cannot be served.
+        MissingDependencyError: `docs_url` is set without the ``docs`` extra.
+    """
+    if description is not None:
+        fastapi_options["description"] = description
+    app = FastAPI(
+        title=title,
+        version=version,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        **fastapi_options,
+    )
     app.include_router(build_fastapi_router(routes=routes, config=config, prefix=prefix))
-    install_problem_handlers(app)
+    install_problem_handlers(app, config=config)
+    if openapi_url is not None:
+        document = build_openapi(
+            routes,
+            title=title,
+            version=version,
+            description=description,
+            config=config,
+            prefix=prefix,
+        )
+        serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
     return app

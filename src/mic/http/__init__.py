@@ -5,6 +5,7 @@ and answer the same bytes; `build_openapi` describes them without any framework.
 """
 
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
+from mic.http._docs import ApiDocs
 from mic.http._headers import Headers, QueryParams
 from mic.http._openapi import build_openapi
 from mic.http._params import (
@@ -28,19 +29,29 @@ from mic.http._pipeline import (
 )
 from mic.http._problem_schema import ProblemDetails
 from mic.http._render import PROBLEM_JSON, HttpResponse, render_problem
-from mic.http._specs import HttpCookieSpec, HttpResponseSpec, HttpRouteSpec, RouteSpecError
+from mic.http._specs import (
+    CookieSameSite,
+    HttpCookieSpec,
+    HttpLink,
+    HttpResponseSpec,
+    HttpRouteSpec,
+    RouteSpecError,
+)
 
 __all__ = [
     "PROBLEM_JSON",
+    "ApiDocs",
     "ClientDisconnectedError",
     "CompiledRoute",
     "Cookie",
+    "CookieSameSite",
     "Endpoint",
     "HandlerParameter",
     "HandlerSignature",
     "Header",
     "Headers",
     "HttpCookieSpec",
+    "HttpLink",
     "HttpRequestContext",
     "HttpResponse",
     "HttpResponseSpec",

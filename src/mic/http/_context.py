@@ -40,6 +40,8 @@ class ClientDisconnectedError(Exception):
 class HttpRequestContext:
     """The current request, framework-free.
 
+    Handlers read it through `header()`, `cookie()`, `path_param()`, `query_param()` and
+    `subject_id`, or the `headers`, `cookies`, `path_params` and `query_params` mappings.
     Headers are case-insensitive; query parameters and headers keep repeated values. The body
     is read at most once, lazily, and never beyond `max_body_size` bytes. `identity` is set by
     the route's auth policy; `state` is free-form storage for interceptors. Not thread-safe:
@@ -70,18 +72,35 @@ class HttpRequestContext:
     def __init__(
         self,
         *,
-        method: str,
-        path: str,
+        method: str = "GET",
+        path: str = "/",
         path_params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
         query_string: bytes | str = b"",
+        query_params: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        cookies: Mapping[str, str] | None = None,
         body: bytes | None = None,
         client: tuple[str, int] | None = None,
         scheme: str = "http",
         route_name: str = "",
         route_path: str = "",
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        identity: Identity | None = None,
+        subject_id: str | None = None,
     ) -> None:
+        """A context from plain values, for unit tests and for callers outside a server.
+
+        `query_params` and `cookies` are alternatives to `query_string` and a ``Cookie``
+        header; `subject_id` is a shorthand for ``identity=Identity(subject_id, "custom")``.
+
+        Raises:
+            ValueError: Both `query_string` and `query_params` are given, or `subject_id`
+                disagrees with `identity`.
+        """
+        if query_params is not None and query_string:
+            raise ValueError("give query_string or query_params, not both")
+        if subject_id is not None and identity is not None and identity.subject != subject_id:
+            raise ValueError("subject_id and identity.subject disagree")
         self.method = method.upper()
         self.path = path
         self.path_params: dict[str, str] = dict(path_params or {})
@@ -91,7 +110,10 @@ class HttpRequestContext:
             query_string.encode() if isinstance(query_string, str) else query_string
         )
         self._query: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
+        if query_params is not None:
+            pairs = query_params.items() if isinstance(query_params, Mapping) else query_params
+            self._query = QueryParams(pairs)
+        self._cookies: dict[str, str] | None = dict(cookies) if cookies is not None else None
         self._body = body
         self._receive: Receive | None = None
         self.client = client
@@ -99,7 +121,9 @@ class HttpRequestContext:
         self.route_name = route_name
         self.route_path = route_path
         self.max_body_size = max_body_size
-        self.identity: Identity | None = None
+        if identity is None and subject_id is not None:
+            identity = Identity(subject=subject_id, kind="custom")
+        self.identity: Identity | None = identity
         self.correlation_id: str | None = None
         self.state: dict[str, Any] = {}
 
@@ -160,6 +184,27 @@ class HttpRequestContext:
         if self._cookies is None:
             self._cookies = parse_cookie_header(", ".join(self.headers.getall("cookie")))
         return self._cookies
+
+    @property
+    def subject_id(self) -> str | None:
+        """The verified caller's subject (`identity.subject`); ``None`` on a public route."""
+        return self.identity.subject if self.identity is not None else None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header `name` (case-insensitive), or `default`."""
+        return self.headers.get(name, default)
+
+    def cookie(self, name: str, default: str | None = None) -> str | None:
+        """The value of cookie `name`, or `default`."""
+        return self.cookies.get(name, default)
+
+    def path_param(self, name: str, default: str | None = None) -> str | None:
+        """The raw text of path parameter `name`, or `default`."""
+        return self.path_params.get(name, default)
+
+    def query_param(self, name: str, default: str | None = None) -> str | None:
+        """The first value of query parameter `name`, or `default` (`getall` has the rest)."""
+        return self.query_params.get(name, default)
 
     @property
     def client_host(self) -> str | None:

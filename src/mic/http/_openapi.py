@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from mic.http._pipeline import CompiledRoute, HttpRouterConfig, compile_routes
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON
-from mic.http._specs import HttpRouteSpec
+from mic.http._specs import HttpRouteSpec, RouteSpecError
 
 _REF = "#/components/schemas/{model}"
 
@@ -40,13 +41,64 @@ def error_statuses(route: CompiledRoute) -> dict[int, str]:
     return dict(sorted(statuses.items()))
 
 
-def _models(routes: Iterable[CompiledRoute]) -> list[Any]:
-    found: list[Any] = []
+def _models(routes: Iterable[CompiledRoute]) -> list[tuple[Any, JsonSchemaMode]]:
+    """Each model with the mode it is documented in: bodies as read, answers as written."""
+    found: list[tuple[Any, JsonSchemaMode]] = []
     for route in routes:
-        candidates = [route.signature.body_model, route.spec.response_model,
-                      *route.spec.responses.values()]  # fmt: skip
-        found.extend(c for c in candidates if c is not None and c not in found)
+        candidates: list[tuple[Any, JsonSchemaMode]] = [
+            (route.signature.body_model, "validation"),
+            (route.spec.response_model, "serialization"),
+            *((model, "serialization") for model in route.spec.responses.values()),
+        ]
+        found.extend(c for c in candidates if c[0] is not None and c not in found)
     return found
+
+
+def _schemas(
+    pairs: list[tuple[Any, JsonSchemaMode]],
+) -> tuple[dict[tuple[Any, JsonSchemaMode], Any], dict[str, Any]]:
+    """JSON Schemas of models and plain types (``list[str]``, ``dict[str, Any]``) together,
+    so shared models become one component each."""
+    inputs = [(annotation, mode, TypeAdapter(annotation).core_schema) for annotation, mode in pairs]
+    keyed, definitions = GenerateJsonSchema(ref_template=_REF).generate_definitions(inputs)
+    return dict(keyed), {"$defs": definitions}
+
+
+_COMPONENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _readable_names(components: dict[str, Any]) -> dict[str, str]:
+    """Component name -> the model's own title, where pydantic's name is mangled.
+
+    pydantic names a parametrized generic after its arguments
+    (``HttpSuccessEnvelope_Thing_Union_dict_str__Any___NoneType__``); the model's title
+    (``ThingEnvelope``) is what a reader and a client generator should see.
+    """
+    renames: dict[str, str] = {}
+    for name, schema in components.items():
+        stem, dash, mode = name.partition("-")
+        title = schema.get("title") if isinstance(schema, dict) else None
+        if not isinstance(title, str) or title == stem or not _COMPONENT_NAME.match(title):
+            continue
+        renames[name] = title + dash + mode
+    targets = list(renames.values())
+    taken = set(components) - set(renames)
+    return {
+        old: new for old, new in renames.items() if targets.count(new) == 1 and new not in taken
+    }
+
+
+def _renamed(value: Any, renames: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {key: _renamed(item, renames) for key, item in value.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[-1]
+            out["$ref"] = _REF.format(model=renames.get(name, name))
+        return out
+    if isinstance(value, list):
+        return [_renamed(item, renames) for item in value]
+    return value
 
 
 def _parameter_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -68,12 +120,39 @@ def _parameters(route: CompiledRoute, components: dict[str, Any]) -> list[dict[s
     return parameters
 
 
+def operation_id(route: CompiledRoute, method: str) -> str:
+    """The operationId of `route` for `method`: its name (``name.method`` if it has several)."""
+    spec = route.spec
+    return spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
+
+
+def _links(route: CompiledRoute, targets: dict[str, CompiledRoute]) -> dict[str, dict[str, Any]]:
+    links: dict[str, dict[str, Any]] = {}
+    for name, link in route.spec.links.items():
+        target = targets.get(link.operation)
+        where = f"route {route.spec.name!r}, link {name!r}"
+        if target is None:
+            raise RouteSpecError(f"{where}: no operation {link.operation!r}")
+        known = {p.alias for p in target.signature.parameters}
+        if unknown := sorted(set(link.parameters) - known):
+            raise RouteSpecError(f"{where}: {link.operation!r} has no parameter(s) {unknown}")
+        entry: dict[str, Any] = {"operationId": link.operation, "parameters": dict(link.parameters)}
+        if link.description:
+            entry["description"] = link.description
+        links[name] = entry
+    return links
+
+
 def _operation(
-    route: CompiledRoute, method: str, schemas: dict[Any, Any], components: dict[str, Any]
+    route: CompiledRoute,
+    method: str,
+    schemas: dict[Any, Any],
+    components: dict[str, Any],
+    targets: dict[str, CompiledRoute],
 ) -> dict[str, Any]:
     spec = route.spec
     operation: dict[str, Any] = {
-        "operationId": spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
+        "operationId": operation_id(route, method),
         "tags": list(spec.openapi_tags),
         "summary": spec.summary or spec.name,
     }
@@ -98,6 +177,8 @@ def _operation(
         success["content"] = {"application/json": {"schema": schema}}
     elif spec.status_code not in (204, 304):
         success["content"] = {"application/json": {"schema": {}}}
+    if links := _links(route, targets):
+        success["links"] = links
     responses[str(spec.status_code)] = success
     for status, model in spec.responses.items():
         other: dict[str, Any] = {"description": HTTPStatus(status).phrase}
@@ -117,36 +198,51 @@ def build_openapi(
     *,
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
     config: HttpRouterConfig | None = None,
     prefix: str = "",
 ) -> dict[str, Any]:
     """Describe `routes` as an OpenAPI 3.1 document (a JSON-ready dict).
 
+    This is the one document mic publishes: both adapters serve it byte for byte (see
+    `ApiDocs`). Every error answer references one ``ProblemDetails`` component; schemas say
+    what the validators accept (``additionalProperties: false`` where a model forbids
+    extras).
+
     Raises:
-        RouteSpecError: A route cannot be served (the same checks as the adapters make).
+        RouteSpecError: A route cannot be served (the same checks as the adapters make), or
+            a link names an unknown operation or parameter.
     """
     compiled = compile_routes(tuple(routes), config, prefix)
-    models = _models(compiled)
-    modes: tuple[Literal["validation"], Literal["serialization"]] = ("validation", "serialization")
-    pairs = [(model, mode) for model in models for mode in modes]
-    keyed, definitions = models_json_schema(pairs, ref_template=_REF)
+    keyed, definitions = _schemas(_models(compiled))
     components: dict[str, Any] = dict(definitions.get("$defs", {}))
     components["ProblemDetails"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     security_schemes: dict[str, Any] = {}
+    targets = {
+        operation_id(route, method): route
+        for route in compiled
+        if route.spec.include_in_schema
+        for method in route.spec.methods
+    }
     for route in compiled:
         if not route.spec.include_in_schema:
             continue
         for method in route.spec.methods:
-            operation = _operation(route, method, keyed, components)
+            operation = _operation(route, method, keyed, components, targets)
             paths.setdefault(route.path, {})[method.lower()] = operation
         for requirement in route.security:
             security_schemes[requirement.scheme_name] = dict(requirement.scheme)
+    renames = _readable_names(components)
+    components = {renames.get(name, name): schema for name, schema in components.items()}
+    info: dict[str, Any] = {"title": title, "version": version}
+    if description:
+        info["description"] = description
     document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "info": info,
+        "paths": _renamed(paths, renames),
+        "components": {"schemas": _renamed(dict(sorted(components.items())), renames)},
     }
     if security_schemes:
         document["components"]["securitySchemes"] = security_schemes

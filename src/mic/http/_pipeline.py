@@ -220,15 +220,23 @@ class CompiledRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI)."""
         context = HttpRequestContext.from_asgi(
-            scope, receive, route_name=self.spec.name, route_path=self.path,
+            scope,
+            receive,
+            route_name=self.spec.name,
+            route_path=self.path,
             max_body_size=self.max_body_size,
-        )  # fmt: skip
+        )
         try:
             response = await self._endpoint(context)
         except ClientDisconnectedError:
             return
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": response.headers})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.headers,
+            }
+        )
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
 
@@ -356,35 +364,62 @@ def allowed_methods(routes: tuple[CompiledRoute, ...], path: str) -> tuple[str, 
     return tuple(sorted(methods))
 
 
-class OptionsApp:
-    """ASGI app answering OPTIONS with 204 and `Allow` (RFC 9110 section 9.3.7)."""
+class _FixedAnswerApp:
+    """ASGI app sending one precomputed answer, through the app-wide interceptors if given."""
 
-    def __init__(self, allow: tuple[str, ...]) -> None:
-        self.allow = allow
-        self._headers = [(b"allow", ", ".join(allow).encode())]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 204 with the `Allow` header."""
-        await send({"type": "http.response.start", "status": 204, "headers": self._headers})
-        await send({"type": "http.response.body", "body": b""})
-
-
-class MethodNotAllowedApp:
-    """ASGI app answering 405 problem+json with the path's exact `Allow` header."""
-
-    def __init__(self, allow: tuple[str, ...]) -> None:
-        self.allow = allow
-        self._response = render_status_problem(
-            405, "The method is not allowed on this resource",
-            [(b"allow", ", ".join(allow).encode())],
-        )  # fmt: skip
+    def __init__(
+        self, response: HttpResponse, responder: UnroutedResponder | None, route_path: str
+    ) -> None:
+        self._response = response
+        self._responder = responder
+        self._route_path = route_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 405."""
+        """Send the answer (no body for HEAD)."""
         response = self._response
-        await send({"type": "http.response.start", "status": 405, "headers": response.headers})
+        if self._responder is not None:
+            response = await self._responder.respond(scope, receive, response, self._route_path)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.headers,
+            }
+        )
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
+
+
+class OptionsApp(_FixedAnswerApp):
+    """ASGI app answering OPTIONS with 204 and `Allow` (RFC 9110 section 9.3.7)."""
+
+    def __init__(
+        self,
+        allow: tuple[str, ...],
+        responder: UnroutedResponder | None = None,
+        route_path: str = "",
+    ) -> None:
+        self.allow = allow
+        answer = HttpResponse(204, [(b"allow", ", ".join(allow).encode())], b"")
+        super().__init__(answer, responder, route_path)
+
+
+class MethodNotAllowedApp(_FixedAnswerApp):
+    """ASGI app answering 405 problem+json with the path's exact `Allow` header."""
+
+    def __init__(
+        self,
+        allow: tuple[str, ...],
+        responder: UnroutedResponder | None = None,
+        route_path: str = "",
+    ) -> None:
+        self.allow = allow
+        answer = render_status_problem(
+            405,
+            "The method is not allowed on this resource",
+            [(b"allow", ", ".join(allow).encode())],
+        )
+        super().__init__(answer, responder, route_path)
 
 
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -399,11 +434,14 @@ class ExtraEndpoint:
     app: AsgiApp
 
 
-def extra_endpoints(routes: tuple[CompiledRoute, ...]) -> list[ExtraEndpoint]:
+def extra_endpoints(
+    routes: tuple[CompiledRoute, ...], responder: UnroutedResponder | None = None
+) -> list[ExtraEndpoint]:
     """Per path: HEAD for GET routes, OPTIONS, and a 405 for every other method.
 
     Registering these in every adapter makes HEAD, OPTIONS and 405 (with the exact `Allow`
     header) answer the same on every framework, even on an app built without mic's helpers.
+    OPTIONS and 405 answers pass through `responder` (the app-wide interceptors).
     """
     extras: list[ExtraEndpoint] = []
     for path in dict.fromkeys(r.path for r in routes):
@@ -412,7 +450,65 @@ def extra_endpoints(routes: tuple[CompiledRoute, ...]) -> list[ExtraEndpoint]:
         extras.extend(ExtraEndpoint(path, ("HEAD",), r) for r in routes
                       if r.path == path and r.answers_head)  # fmt: skip
         if "OPTIONS" not in declared:
-            extras.append(ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow)))
+            extras.append(ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow, responder, path)))
         if others := tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow))):
-            extras.append(ExtraEndpoint(path, others, MethodNotAllowedApp(allow)))
+            not_allowed = MethodNotAllowedApp(allow, responder, path)
+            extras.append(ExtraEndpoint(path, others, not_allowed))
     return extras
+
+
+def static_endpoints(path: str, app: AsgiApp) -> list[ExtraEndpoint]:
+    """`app` on GET and HEAD at `path`, with the path's OPTIONS and 405 answers."""
+    allow = ("GET", "HEAD", "OPTIONS")
+    others = tuple(sorted((HTTP_METHODS | {"TRACE"}) - set(allow)))
+    return [
+        ExtraEndpoint(path, ("GET", "HEAD"), app),
+        ExtraEndpoint(path, ("OPTIONS",), OptionsApp(allow)),
+        ExtraEndpoint(path, others, MethodNotAllowedApp(allow)),
+    ]
+
+
+def _unrouted_handler() -> None:
+    """Never called: the unrouted pipeline answers the framework's 404 or 405."""
+
+
+class UnroutedResponder:
+    """Answers a request no route serves (404, 405) through the app-wide interceptors.
+
+    So an unknown path still gets its correlation id, its metrics and anything else the
+    router's `HttpRouterConfig.interceptors` add, on every framework.
+    """
+
+    def __init__(self, config: HttpRouterConfig | None = None) -> None:
+        config = config or HttpRouterConfig()
+        spec = HttpRouteSpec(
+            method=tuple(sorted(HTTP_METHODS)),
+            path="/",
+            name="mic.unrouted",
+            category="",
+            handler=_unrouted_handler,
+            include_in_schema=False,
+        )
+        endpoint: Endpoint = self._answer
+        for policy in reversed(config.interceptors):
+            bound = policy.bind(spec, config)
+            if bound is not None:
+                endpoint = _guarded(bound, endpoint, spec.name)
+        self._endpoint = endpoint
+
+    @staticmethod
+    async def _answer(context: HttpRequestContext) -> HttpResponse:
+        response: HttpResponse = context.state["mic.unrouted"]
+        return response
+
+    async def respond(
+        self, scope: Scope, receive: Receive, response: HttpResponse, route_path: str = ""
+    ) -> HttpResponse:
+        """`response` (a 404, 405 or OPTIONS answer, rendered by mic) after the interceptors.
+
+        `route_path` is the path template when the path is known (a 405), ``""`` otherwise:
+        metrics get one series for every unknown path, never one per raw path.
+        """
+        context = HttpRequestContext.from_asgi(scope, receive, route_path=route_path)
+        context.state["mic.unrouted"] = response
+        return await self._endpoint(context)

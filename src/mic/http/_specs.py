@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from mic.model import DomainError
 
@@ -25,6 +25,8 @@ _COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$")
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 
 Handler = Callable[..., Any | Awaitable[Any]]
+CookieSameSite: TypeAlias = Literal["lax", "strict", "none"]
+"""The `SameSite` attribute of a cookie (RFC 6265bis section 4.1.2.7)."""
 
 
 def _is_latin_1(value: str) -> bool:
@@ -48,44 +50,47 @@ def path_placeholders(path: str) -> tuple[str, ...]:
 class HttpCookieSpec:
     """A cookie to set on the response, secure by default.
 
+    The field names are the spec's (and Starlette's and Litestar's): `key`, `httponly`,
+    `samesite`.
+
     Attributes:
-        name: Cookie name (an RFC 9110 token).
+        key: Cookie name (an RFC 9110 token).
         value: Cookie value (RFC 6265 cookie-octets; encode anything else first).
         max_age: Lifetime in seconds; ``0`` deletes the cookie; ``None`` for a session cookie.
         expires: Absolute expiry, as an alternative to `max_age`.
         path: Path scope (``/`` by default).
         domain: Domain scope; ``None`` keeps the cookie host-only.
         secure: Send only over HTTPS (default ``True``).
-        http_only: Hide from JavaScript (default ``True``).
-        same_site: ``"lax"`` (default), ``"strict"`` or ``"none"`` (which requires `secure`).
+        httponly: Hide from JavaScript (default ``True``).
+        samesite: ``"lax"`` (default), ``"strict"`` or ``"none"`` (which requires `secure`).
     """
 
-    name: str
+    key: str
     value: str
     max_age: int | None = None
     expires: datetime | None = None
     path: str = "/"
     domain: str | None = None
     secure: bool = True
-    http_only: bool = True
-    same_site: Literal["lax", "strict", "none"] = "lax"
+    httponly: bool = True
+    samesite: CookieSameSite = "lax"
 
     def __post_init__(self) -> None:
-        if not _TOKEN.match(self.name):
-            raise ValueError(f"cookie name {self.name!r} is not a valid token")
+        if not _TOKEN.match(self.key):
+            raise ValueError(f"cookie name {self.key!r} is not a valid token")
         if not _COOKIE_VALUE.match(self.value):
-            raise ValueError(f"cookie {self.name!r} has characters not allowed in a cookie value")
-        if self.same_site not in ("lax", "strict", "none"):
-            raise ValueError(f"cookie {self.name!r}: same_site must be lax, strict or none")
-        if self.same_site == "none" and not self.secure:
-            raise ValueError(f"cookie {self.name!r}: SameSite=None requires Secure")
+            raise ValueError(f"cookie {self.key!r} has characters not allowed in a cookie value")
+        if self.samesite not in ("lax", "strict", "none"):
+            raise ValueError(f"cookie {self.key!r}: samesite must be lax, strict or none")
+        if self.samesite == "none" and not self.secure:
+            raise ValueError(f"cookie {self.key!r}: SameSite=None requires Secure")
         for attribute in (self.path, self.domain or ""):
             if ";" in attribute or any(ord(c) < 0x20 for c in attribute):
-                raise ValueError(f"cookie {self.name!r} has an invalid path or domain")
+                raise ValueError(f"cookie {self.key!r} has an invalid path or domain")
 
     def render(self) -> str:
         """The `Set-Cookie` header value."""
-        parts = [f"{self.name}={self.value}"]
+        parts = [f"{self.key}={self.value}"]
         if self.max_age is not None:
             parts.append(f"Max-Age={self.max_age}")
         if self.expires is not None:
@@ -95,9 +100,9 @@ class HttpCookieSpec:
         parts.append(f"Path={self.path}")
         if self.secure:
             parts.append("Secure")
-        if self.http_only:
+        if self.httponly:
             parts.append("HttpOnly")
-        parts.append("SameSite=" + self.same_site.capitalize())
+        parts.append("SameSite=" + self.samesite.capitalize())
         return "; ".join(parts)
 
 
@@ -150,6 +155,25 @@ class HttpResponseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpLink:
+    """An OpenAPI link: how a value in this route's success answer feeds another operation.
+
+    Clients and stateful testers (schemathesis) follow links, e.g. from "create" to "get".
+
+    Attributes:
+        operation: The target route's name (its operationId; ``name.method`` when the target
+            serves several methods).
+        parameters: Target parameter name to a runtime expression, e.g.
+            ``{"item_id": "$response.body#/data/id"}``.
+        description: Text for the API docs.
+    """
+
+    operation: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HttpRouteSpec:
     """A route as pure data: how to reach it, what it accepts, what it answers.
 
@@ -174,6 +198,7 @@ class HttpRouteSpec:
         max_body_size: Overrides the router's request body limit, in bytes.
         deprecated: Marks the operation deprecated in the docs.
         include_in_schema: Whether the route appears in the OpenAPI document.
+        links: OpenAPI links of the success answer, by name (see `HttpLink`).
     """
 
     method: str | tuple[str, ...]
@@ -195,6 +220,7 @@ class HttpRouteSpec:
     max_body_size: int | None = None
     deprecated: bool = False
     include_in_schema: bool = True
+    links: Mapping[str, HttpLink] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         methods = (self.method,) if isinstance(self.method, str) else tuple(self.method)

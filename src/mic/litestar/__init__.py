@@ -9,6 +9,7 @@ from mic.litestar._router import (  # noqa: E402
     build_litestar_app,
     build_litestar_router,
     problem_exception_handlers,
+    serve_openapi,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "build_litestar_realtime_router",
     "build_litestar_router",
     "problem_exception_handlers",
+    "serve_openapi",
 ]

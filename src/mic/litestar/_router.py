@@ -23,10 +23,25 @@ from litestar.params import CookieParameter, HeaderParameter, PathParameter, Que
 from litestar.utils import normalize_path
 from pydantic.fields import FieldInfo
 
-from mic.http import CompiledRoute, HttpRouterConfig, HttpRouteSpec, ProblemDetails
+from mic.http import (
+    ApiDocs,
+    CompiledRoute,
+    HttpRouterConfig,
+    HttpRouteSpec,
+    ProblemDetails,
+    RouteSpecError,
+    build_openapi,
+)
 from mic.http._openapi import error_statuses
-from mic.http._pipeline import AsgiApp, allowed_methods, compile_routes, extra_endpoints
-from mic.http._render import PROBLEM_JSON, render_status_problem
+from mic.http._pipeline import (
+    AsgiApp,
+    ExtraEndpoint,
+    UnroutedResponder,
+    allowed_methods,
+    compile_routes,
+    extra_endpoints,
+)
+from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
 _BOUNDS = (("Gt", "gt"), ("Ge", "ge"), ("Lt", "lt"), ("Le", "le"),
@@ -63,8 +78,20 @@ class _MicHandler(HTTPRouteHandler):
         return data
 
     def on_registration(self, app: Litestar) -> None:
-        """Also publish the route's security schemes in the app's OpenAPI components."""
+        """Refuse layered guards; publish the route's security schemes in Litestar's docs.
+
+        Raises:
+            RouteSpecError: A guard sits on an including router, controller or the app.
+        """
         super().on_registration(app)
+        if self.resolve_guards():
+            path = min(self.paths, key=len)
+            raise RouteSpecError(
+                f"mic route at {path!r}: a Litestar guard on the including router or app would "
+                "run with Litestar's request, not mic's, and only on Litestar; express it as "
+                "a mic interceptor (HttpRouterConfig(interceptors=...) or "
+                "HttpRouteSpec(interceptors=...))"
+            )
         _register_security(app, self)
 
 
@@ -166,6 +193,17 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
     return handler
 
 
+def _extra_handler(extra: ExtraEndpoint) -> HTTPRouteHandler:
+    """An undocumented handler whose answer is `extra`'s ASGI app."""
+    return _MicHandler(
+        path=_litestar_path(extra.path),
+        http_method=_methods(extra.methods),
+        include_in_schema=False,
+        sync_to_thread=False,
+        name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
+    )(_endpoint(extra.app, [], None))
+
+
 def _with_allow(handler: HTTPRouteHandler, allow: tuple[str, ...]) -> HTTPRouteHandler:
     """Tag `handler` with its path's `Allow` methods, for `_method_not_allowed`."""
     handler.mic_allow = allow  # type: ignore[attr-defined]
@@ -208,13 +246,9 @@ def build_litestar_router(
     # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
-        _with_allow(_MicHandler(path=_litestar_path(extra.path),
-                                http_method=_methods(extra.methods), include_in_schema=False,
-                                sync_to_thread=False,
-                                name=f"mic.{'.'.join(extra.methods).lower()}.{extra.path}",
-                                )(_endpoint(extra.app, [], None)), allow[extra.path])
-        for extra in extra_endpoints(compiled)
-    ]  # fmt: skip
+        _with_allow(_extra_handler(extra), allow[extra.path])
+        for extra in extra_endpoints(compiled, UnroutedResponder(config))
+    ]
     handlers.extend(
         _with_allow(_route_handler(route, method), allow[route.path])
         for route in compiled
@@ -224,17 +258,39 @@ def build_litestar_router(
     return Router(path="/", route_handlers=handlers)
 
 
-def _problem_response(
-    status: int, detail: str, headers: dict[str, str] | None = None
-) -> Response[bytes]:
-    rendered = render_status_problem(status, detail)
-    return Response(
-        content=rendered.body, status_code=status, media_type=PROBLEM_JSON, headers=headers
-    )
+class _UnroutedResponse(Response[bytes]):
+    """Litestar's 404/405, answered through mic's app-wide interceptors.
+
+    Litestar exception handlers are synchronous and interceptors are not, so the response
+    runs them when Litestar sends it.
+    """
+
+    def __init__(self, responder: UnroutedResponder, rendered: HttpResponse) -> None:
+        super().__init__(content=rendered.body, status_code=rendered.status_code)
+        self._responder = responder
+        self._rendered = rendered
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        """An ASGI callable sending the intercepted answer as it is."""
+        responder, rendered = self._responder, self._rendered
+
+        async def send_answer(*, scope: Any, receive: Any, send: Any) -> None:
+            answer = await responder.respond(scope, receive, rendered)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": answer.status_code,
+                    "headers": answer.headers,
+                }
+            )
+            body = b"" if scope["method"] == "HEAD" else answer.body
+            await send({"type": "http.response.body", "body": body})
+
+        return send_answer
 
 
-def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    return _problem_response(404, "No route matches this path")
+def _not_found(request: Request[Any, Any, Any], exc: Exception) -> HttpResponse:
+    return render_status_problem(404, "No route matches this path")
 
 
 def _allow(request: Request[Any, Any, Any], exc: Exception) -> str:
@@ -261,16 +317,56 @@ def _allow(request: Request[Any, Any, Any], exc: Exception) -> str:
     return ", ".join(allow if allow is not None else methods)
 
 
-def _method_not_allowed(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _method_not_allowed(request: Request[Any, Any, Any], exc: Exception) -> HttpResponse:
     allow = _allow(request, exc)
-    return _problem_response(
-        405, "The method is not allowed on this resource", {"allow": allow} if allow else None
-    )
+    headers = [(b"allow", allow.encode("latin-1"))] if allow else []
+    return render_status_problem(405, "The method is not allowed on this resource", headers)
 
 
-def problem_exception_handlers() -> dict[type[Exception], Any]:
-    """Exception handlers making Litestar's own 404/405 problem+json, for ``Litestar(...)``."""
-    return {NotFoundException: _not_found, MethodNotAllowedException: _method_not_allowed}
+def problem_exception_handlers(
+    *, config: HttpRouterConfig | None = None
+) -> dict[type[Exception], Any]:
+    """Exception handlers making Litestar's own 404/405 problem+json, for ``Litestar(...)``.
+
+    The answers pass through `config.interceptors` (the app-wide ones: correlation id,
+    metrics...), as answers of mic routes do.
+    """
+    responder = UnroutedResponder(config)
+
+    def through(render: Any) -> Any:
+        def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+            return _UnroutedResponse(responder, render(request, exc))
+
+        return handler
+
+    return {
+        NotFoundException: through(_not_found),
+        MethodNotAllowedException: through(_method_not_allowed),
+    }
+
+
+def serve_openapi(app: Litestar, docs: ApiDocs) -> None:
+    """Serve mic's document (and docs page) on a Litestar app, at `docs`' URLs.
+
+    Raises:
+        RouteSpecError: Litestar's own OpenAPI endpoints take one of those paths; create
+            the app with ``openapi_config=None`` (what `build_litestar_app` does).
+    """
+    config = app.openapi_config
+    if config is not None:
+        # Litestar serves its document under /schema when the config names no path.
+        own = (config.path or "/schema").rstrip("/") or "/"
+        wanted = [u for u in (docs.openapi_url, docs.docs_url) if u is not None]
+        if taken := [u for u in wanted if u == own or u.startswith(own.rstrip("/") + "/")]:
+            raise RouteSpecError(
+                f"Litestar already serves its own document under {own} ({', '.join(taken)}); "
+                "create the app with openapi_config=None to serve mic's"
+            )
+    endpoints = docs.endpoints()
+    # OPTIONS handlers first, as in `build_litestar_router`.
+    endpoints.sort(key=lambda endpoint: "OPTIONS" not in endpoint.methods)
+    for endpoint in endpoints:
+        app.register(_extra_handler(endpoint))
 
 
 def build_litestar_app(
@@ -280,25 +376,43 @@ def build_litestar_app(
     prefix: str = "",
     title: str = "mic service",
     version: str = "0.1.0",
+    description: str | None = None,
+    openapi_url: str | None = "/openapi.json",
+    docs_url: str | None = "/docs",
     **litestar_options: Any,
 ) -> Litestar:
     """A Litestar app serving `routes`, with problem+json for every error.
 
-    The docs UI is at ``/docs`` and the OpenAPI document at ``/docs/openapi.json`` (a plain
-    ``Litestar()`` keeps Litestar's usual ``/schema``).
-    """
-    from litestar.openapi import OpenAPIConfig
+    It publishes `build_openapi`'s document at `openapi_url` and the offline docs page at
+    `docs_url` (``None`` turns either off), byte for byte what `build_fastapi_app` serves;
+    Litestar's own document generator is off unless ``openapi_config`` is passed.
 
+    Raises:
+        RouteSpecError: A route cannot be served.
+        MissingDependencyError: `docs_url` is set without the ``docs`` extra.
+    """
     router = build_litestar_router(routes=routes, config=config, prefix=prefix)
     handlers = litestar_options.pop("route_handlers", [])
     exception_handlers = {
-        **problem_exception_handlers(),
+        **problem_exception_handlers(config=config),
         **litestar_options.pop("exception_handlers", {}),
     }
-    openapi = litestar_options.pop(
-        "openapi_config", OpenAPIConfig(title=title, version=version, path="/docs")
-    )
+    litestar_options.setdefault("openapi_config", None)
     # Logging belongs to the service (see mic.observability.configure_logging), not to the app.
     litestar_options.setdefault("logging_config", None)
-    return Litestar(route_handlers=[router, *handlers], exception_handlers=exception_handlers,
-                    openapi_config=openapi, **litestar_options)  # fmt: skip
+    app = Litestar(
+        route_handlers=[router, *handlers],
+        exception_handlers=exception_handlers,
+        **litestar_options,
+    )
+    if openapi_url is not None:
+        document = build_openapi(
+            routes,
+            title=title,
+            version=version,
+            description=description,
+            config=config,
+            prefix=prefix,
+        )
+        serve_openapi(app, ApiDocs(document, openapi_url=openapi_url, docs_url=docs_url))
+    return app

@@ -333,10 +333,14 @@ def token_bucket(
     if tat is None or tat < now:
         tat = now
     new_tat = tat + cost * interval
-    allow_at = new_tat - capacity * interval
-    if now < allow_at:
-        remaining = max(0, math.floor(capacity - (tat - now) / interval + _EPSILON))
-        denied = (False, policy.limit, remaining, tat - now, allow_at - now)
+    # Admitted while the backlog leaves room for `cost` units. Written as backlog against
+    # headroom (not ``now < new_tat - capacity * interval``) so that a full bucket (backlog 0)
+    # always admits a request of `cost == capacity`: the other form rounds to a refusal.
+    backlog = tat - now
+    wait = backlog - (capacity - cost) * interval
+    if wait > 0:
+        remaining = max(0, math.floor(capacity - backlog / interval + _EPSILON))
+        denied = (False, policy.limit, remaining, backlog, wait)
         return _decision(RateLimitDecision, denied), None, tat
     remaining = max(0, math.floor(capacity - (new_tat - now) / interval + _EPSILON))
     allowed = (True, policy.limit, remaining, new_tat - now, 0.0)

@@ -120,11 +120,11 @@ local interval = period / limit
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
 local new_tat = tat + cost * interval
-local allow_at = new_tat - capacity * interval
-if now < allow_at then
+-- Backlog against headroom, as in mic.ratelimit._core: a full bucket admits cost == capacity.
+local wait = (tat - now) - (capacity - cost) * interval
+if wait > 0 then
   local remaining = math.max(0, math.floor(capacity - (tat - now) / interval + 1e-9))
-  return string.format('0 %d %.0f %.0f', remaining, math.ceil(tat - now),
-                       math.ceil(allow_at - now))
+  return string.format('0 %d %.0f %.0f', remaining, math.ceil(tat - now), math.ceil(wait))
 end
 new_tat = math.ceil(new_tat)
 local ttl = new_tat - now

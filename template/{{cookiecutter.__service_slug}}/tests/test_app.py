@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from {{ cookiecutter.__package_name }}.app import SERVICE_DESCRIPTION, SERVICE_NAME, create_app
 from tests.support import client_for
 
-OPENAPI_PATH = "{{ '/openapi.json' if fastapi else '/docs/openapi.json' }}"
+OPENAPI_PATH = "/openapi.json"
 
 
 def test_the_app_runs_on_{{ cookiecutter.http_framework }}() -> None:

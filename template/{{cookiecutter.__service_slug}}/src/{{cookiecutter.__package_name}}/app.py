@@ -17,7 +17,6 @@ from mic.healthcheck import Probe
 from mic.http import HttpRouterConfig
 {%- else -%}
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
 from mic.healthcheck import Probe
 from mic.http import HttpRouterConfig
 from mic.litestar import build_litestar_app
@@ -39,7 +38,7 @@ def create_app(
     probes: Sequence[Probe] | None = None,
     registry: CollectorRegistry | None = None,
 ) -> {{ "FastAPI" if fastapi else "Litestar" }}:
-    """The service's app; API docs at ``/docs``.
+    """The service's app; OpenAPI document at ``/openapi.json``, API docs at ``/docs``.
 
     Args:
         repository: Item storage (default: a new in-memory repository).
@@ -71,11 +70,8 @@ def create_app(
     return build_litestar_app(
         routes=routes,
         config=config,
-        openapi_config=OpenAPIConfig(
-            title=SERVICE_NAME,
-            version=__version__,
-            description=SERVICE_DESCRIPTION,
-            path="/docs",
-        ),
+        title=SERVICE_NAME,
+        version=__version__,
+        description=SERVICE_DESCRIPTION,
     )
 {%- endif %}

@@ -18,7 +18,7 @@ async def test_crud_flow(client: httpx.AsyncClient) -> None:
 
     assert item == (await client.get(f"/items/{item['id']}")).json()["data"]
     listed = (await client.get("/items")).json()
-    assert {"data": [item], "meta": {"offset": 0, "limit": 20}} == listed
+    assert {"success": True, "data": [item], "meta": {"offset": 0, "limit": 20}} == listed
 
     replaced = await client.put(f"/items/{item['id']}", json={"name": "nut", "quantity": 1})
     assert {**item, "name": "nut", "quantity": 1} == replaced.json()["data"]

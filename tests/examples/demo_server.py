@@ -1,0 +1,57 @@
+"""Run the example service in a real server process, for tools that need a URL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_demo(framework: str) -> Iterator[str]:
+    """Serve ``examples.service`` on `framework` with uvicorn; yields its base URL."""
+    port = free_port()
+    env = os.environ | {
+        "MIC_HTTP_FRAMEWORK": framework,
+        "MIC_PORT": str(port),
+        "MIC_LOG_FORMAT": "text",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "examples.service"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        # Wait on the condition (the server answers), polling: the server gives no other signal.
+        while True:
+            try:
+                httpx.get(f"{base_url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the example did not start within 30 s"
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
