@@ -12,13 +12,14 @@ help:
 	@echo "make test   - install dev dependencies and run the whole test suite"
 	@echo "make gate   - ruff (lint + format check), mypy --strict, tests with coverage >= 95%"
 	@echo "make bench  - run the benchmarks (ours and the reference, side by side)"
+	@echo "make bench MODE=callgrind - the same, as instructions per operation (deterministic)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability]'
+	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,auth]'
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -47,8 +48,17 @@ typecheck: $(STAMP)
 gate: lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report=term-missing
 
+# MODE=callgrind counts instructions per operation under valgrind: the same figures on every
+# run, unlike wall-clock rates on a shared machine (ADR 0066).
+MODE ?= wallclock
+
 bench: $(STAMP)
+ifeq ($(MODE),callgrind)
+	command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
+	$(BIN)/python -m benchmarks --callgrind
+else
 	$(BIN)/python -m benchmarks
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

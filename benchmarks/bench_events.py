@@ -16,6 +16,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from benchmarks import _callgrind
+from benchmarks._callgrind import Comparison
 from mic import context
 from mic.eventbus import Event, InMemoryEventBus
 
@@ -116,3 +118,61 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """Publish one event and let it be handled: ours against the hand-written envelope queue.
+
+    Each operation waits until its event was handled, so a region holds whole deliveries.
+    """
+    handled = asyncio.Event()
+
+    async def handler(event: Event) -> None:
+        handled.set()
+
+    bus = InMemoryEventBus()
+    await bus.__aenter__()  # open for the whole deterministic run
+    _callgrind.at_exit.append(bus.close)
+    await bus.subscribe("bench.topic", handler, group="bench")
+
+    async def ours() -> None:
+        handled.clear()
+        await bus.publish(Event("bench.topic", {"n": 1, "name": "order"}))
+        await handled.wait()
+
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    reference_handled = asyncio.Event()
+
+    async def reference_handler(envelope: dict[str, object]) -> None:
+        reference_handled.set()
+
+    async def consume() -> None:
+        while True:
+            envelope = json.loads(await queue.get())
+            token = context.correlation_id.set(envelope["correlation_id"])
+            try:
+                await reference_handler(envelope)
+            finally:
+                context.correlation_id.reset(token)
+            queue.task_done()
+
+    consumers.append(asyncio.create_task(consume()))
+
+    async def reference() -> None:
+        reference_handled.clear()
+        envelope = {
+            "id": uuid.uuid4().hex,
+            "topic": "bench.topic",
+            "payload": {"n": 1, "name": "order"},
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "correlation_id": context.correlation_id.get(),
+        }
+        await queue.put(json.dumps(envelope, separators=(",", ":")))
+        await reference_handled.wait()
+
+    return [
+        Comparison("in-memory publish+consume vs hand-written JSON envelope queue", ours, reference)
+    ]
+
+
+consumers: list[asyncio.Task[None]] = []  # kept referenced while the deterministic run lasts

@@ -14,12 +14,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from litestar import Litestar, get, post
+from pydantic_core import to_json
 
-from mic.contracts import StrictSchema
-from mic.fastapi import build_fastapi_router
+from benchmarks._callgrind import Comparison, Goal
+from mic.contracts import StrictSchema, wrap_http_success
+from mic.fastapi import build_fastapi_app, build_fastapi_router
 from mic.fastapi import serve_openapi as serve_fastapi_openapi
-from mic.http import ApiDocs, HttpRouteSpec, build_openapi
-from mic.litestar import build_litestar_router
+from mic.http import ApiDocs, HttpResponseSpec, HttpRouteSpec, build_openapi, compile_routes
+from mic.litestar import build_litestar_app, build_litestar_router
 from mic.litestar import serve_openapi as serve_litestar_openapi
 
 
@@ -170,3 +172,193 @@ def main(seconds: float = 1.0, rounds: int = 3) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- The deterministic mode (`python -m benchmarks --callgrind bench_http`) ----------------
+# The README quick-start handler, as users write it (async here: a sync handler adds a
+# worker-thread hop whose cost depends on the OS scheduler, not on mic or the framework).
+
+
+async def _quickstart_create(*, payload: CreateItemPayload) -> HttpResponseSpec:
+    return HttpResponseSpec(
+        status_code=201, body=wrap_http_success({"name": payload.name, "qty": payload.quantity})
+    )
+
+
+async def _quickstart_get(*, item_id: int) -> HttpResponseSpec:
+    return HttpResponseSpec(status_code=200, body=wrap_http_success({"id": item_id, "name": "w"}))
+
+
+QUICKSTART_ROUTES = (
+    HttpRouteSpec(
+        method="POST",
+        path="/items",
+        name="items.create",
+        category="items",
+        handler=_quickstart_create,
+    ),
+    HttpRouteSpec(
+        method="GET",
+        path="/items/{item_id}",
+        name="items.get",
+        category="items",
+        handler=_quickstart_get,
+    ),
+)
+
+
+def ceiling_app() -> Any:
+    """The ceiling: a raw ASGI app doing only the essential work (validate, serialize)."""
+    headers = [(b"content-type", b"application/json")]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["method"] == "POST":
+            payload = CreateItemPayload.model_validate_json((await receive())["body"])
+            status, data = 201, {"name": payload.name, "qty": payload.quantity}
+        else:
+            status, data = 200, {"id": int(scope["path"].rsplit("/", 1)[1]), "name": "w"}
+        body = to_json({"success": True, "data": data, "meta": None})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def pipeline_app() -> Any:
+    """mic's pipeline alone: the compiled routes called directly, no framework routing."""
+    create, get_one = compile_routes(QUICKSTART_ROUTES)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["method"] == "POST":
+            await create(scope, receive, send)
+        else:
+            item_id = scope["path"].rsplit("/", 1)[1]
+            await get_one({**scope, "path_params": {"item_id": item_id}}, receive, send)
+
+    return app
+
+
+def quickstart_native_fastapi() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/items", status_code=201)
+    async def create_item(payload: CreateItemPayload) -> dict[str, Any]:
+        return {
+            "success": True,
+            "data": {"name": payload.name, "qty": payload.quantity},
+            "meta": None,
+        }
+
+    @app.get("/items/{item_id}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"success": True, "data": {"id": item_id, "name": "w"}, "meta": None}
+
+    return app
+
+
+def quickstart_native_litestar() -> Litestar:
+    @post("/items", status_code=201)
+    async def create_item(data: CreateItemPayload) -> dict[str, Any]:
+        return {"success": True, "data": {"name": data.name, "qty": data.quantity}, "meta": None}
+
+    @get("/items/{item_id:int}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        return {"success": True, "data": {"id": item_id, "name": "w"}, "meta": None}
+
+    return Litestar(route_handlers=[create_item, get_item], logging_config=None)
+
+
+def quickstart_apps() -> dict[str, Any]:
+    """Every app of the issue-15 table, serving the quick-start routes."""
+    on_fastapi = FastAPI()
+    on_fastapi.include_router(build_fastapi_router(routes=QUICKSTART_ROUTES))
+    return {
+        "ceiling": ceiling_app(),
+        "mic pipeline": pipeline_app(),
+        "mic on Litestar()": Litestar(
+            route_handlers=[build_litestar_router(routes=QUICKSTART_ROUTES)], logging_config=None
+        ),
+        "mic build_litestar_app": build_litestar_app(routes=QUICKSTART_ROUTES),
+        "native Litestar": quickstart_native_litestar(),
+        "mic on FastAPI()": on_fastapi,
+        "mic build_fastapi_app": build_fastapi_app(routes=QUICKSTART_ROUTES),
+        "native FastAPI": quickstart_native_fastapi(),
+    }
+
+
+async def _answer(app: Any, method: str, path: str) -> Any:
+    """The JSON body `app` answers (every app of the table must answer the same)."""
+    body = BODY if method == "POST" else b""
+    message = {"type": "http.request", "body": body, "more_body": False}
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(sent: dict[str, Any]) -> None:
+        if sent["type"] == "http.response.body":
+            chunks.append(sent.get("body", b""))
+
+    await app(_scope(method, path, method == "POST"), receive, send)
+    return json.loads(b"".join(chunks))
+
+
+def _request(app: Any, method: str, path: str, expected: int) -> Callable[[], Any]:
+    """One in-process request to `app`, checking the status it answers."""
+    body = BODY if method == "POST" else b""
+    message = {"type": "http.request", "body": body, "more_body": False}
+    scope = _scope(method, path, method == "POST")
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(sent: dict[str, Any]) -> None:
+        if sent["type"] == "http.response.start":
+            statuses.append(sent["status"])
+
+    async def request() -> None:
+        await app(dict(scope), receive, send)
+        if statuses.pop() != expected:
+            raise AssertionError(f"{method} {path} did not answer {expected}")
+
+    return request
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """The issue-15 table and its goals, for both routes."""
+    apps = quickstart_apps()
+    routes = {"POST": ("/items", 201), "GET": ("/items/42", 200)}
+    lines = []
+    for method, (path, status) in routes.items():
+        bodies = {name: await _answer(app, method, path) for name, app in apps.items()}
+        assert len({json.dumps(b, sort_keys=True) for b in bodies.values()}) == 1, bodies
+        requests = {name: _request(app, method, path, status) for name, app in apps.items()}
+
+        pairs = [
+            ("mic pipeline", "ceiling", Goal(0.4, "mic's own work <= 2.5x the ceiling")),
+            ("mic on Litestar()", "native Litestar", Goal(2.0)),
+            ("mic build_litestar_app", "native Litestar", Goal(2.0)),
+            ("mic on FastAPI()", "native FastAPI", Goal(3.0)),
+            ("mic build_fastapi_app", "native FastAPI", Goal(3.0)),
+            ("native Litestar", "ceiling", None),
+            ("native FastAPI", "ceiling", None),
+        ]
+        lines += [
+            Comparison(
+                f"{method} {ours} vs {reference}",
+                requests[ours],
+                requests[reference],
+                goal,
+                ours_label=ours,
+                reference_label=reference,
+            )
+            for ours, reference, goal in pairs
+        ]
+    return lines

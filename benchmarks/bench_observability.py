@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from benchmarks._callgrind import Comparison, Goal
 from mic.observability import JsonLogFormatter, RedactingLogFilter
 from mic.redaction import keyed_hash, redact_drop
 
@@ -74,3 +75,15 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """A redacted JSON log line against the same line unredacted."""
+    return [
+        Comparison(
+            "json log record, redacting filter vs none",
+            redacted,
+            plain,
+            Goal(GOAL, "cost <= 1.5x (ratio >= 0.67x)"),
+        )
+    ]

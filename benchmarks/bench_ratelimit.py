@@ -10,10 +10,12 @@ Run: ``.venv/bin/python -m benchmarks.bench_ratelimit``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from limits import parse
 from limits.storage import MemoryStorage
@@ -23,6 +25,7 @@ from limits.strategies import (
     SlidingWindowCounterRateLimiter,
 )
 
+from benchmarks._callgrind import Comparison, Goal
 from mic.ratelimit import InMemoryRateLimiter, RateLimitPolicy, RedisRateLimiter, Strategy
 
 SECONDS = 1.5  # per measured side
@@ -133,3 +136,32 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """In-memory decisions against `limits` (Redis is left to the wall-clock mode: a network
+    round trip makes the event loop's work depend on when the answer arrives)."""
+    item = parse(f"{LIMIT}/minute")
+    strategies = [
+        ("fixed window vs limits FixedWindow", Strategy.FIXED_WINDOW, FixedWindowRateLimiter),
+        (
+            "sliding window vs limits SlidingWindowCounter",
+            Strategy.SLIDING_WINDOW,
+            SlidingWindowCounterRateLimiter,
+        ),
+        ("token bucket vs limits MovingWindow", Strategy.TOKEN_BUCKET, MovingWindowRateLimiter),
+    ]
+    cases = []
+    for title, strategy, reference_class in strategies:
+        limiter = InMemoryRateLimiter(RateLimitPolicy(LIMIT, 60, strategy))
+        reference_limiter = reference_class(MemoryStorage())
+        keys = itertools.cycle(KEYS)
+
+        async def ours(limiter: InMemoryRateLimiter = limiter, keys: Any = keys) -> None:
+            await limiter.consume(next(keys))
+
+        def reference(limiter: Any = reference_limiter, keys: Any = keys) -> None:
+            limiter.hit(item, next(keys))
+
+        cases.append(Comparison(f"in-memory {title}", ours, reference, Goal(2.0)))
+    return cases

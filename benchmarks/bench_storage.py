@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateSchema, DropSchema
 from sqlmodel import Field, SQLModel
 
+from benchmarks._callgrind import Comparison, Goal
 from mic.cache import InMemoryCache
-from mic.datastorage import SqlDataStorage, create_sql_engine
+from mic.datastorage import InMemoryDataStorage, SqlDataStorage, create_sql_engine
 
 SECONDS_PER_SIDE = 1.5
 POSTGRES_URL = os.environ.get("MIC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -190,3 +191,88 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """In-process storage: indexed pages against the former scan, the cache against a dict,
+    and `SqlDataStorage` against SQLAlchemy Core on SQLite (its driver runs a worker thread,
+    so those two lines move by a few percent between runs)."""
+    from examples.service import Item
+
+    from benchmarks.bench_soak import ScanningStorage, _item
+
+    cases = []
+    indexed, scanning = InMemoryDataStorage(Item), ScanningStorage(Item)
+    for n in range(10_000):
+        await indexed.add(_item(n, Item))
+        await scanning.add(_item(n, Item))
+
+    async def ours_page() -> None:
+        await indexed.list(order_by=("name",), limit=50)
+
+    async def scan_page() -> None:
+        await scanning.list(order_by=("name",), limit=50)
+
+    cases.append(
+        Comparison(
+            "InMemoryDataStorage page of 50 at 10k items vs a scan and sort",
+            ours_page,
+            scan_page,
+            ours_label="indexed",
+            reference_label="scan",
+        )
+    )
+    cache, baseline = InMemoryCache(max_entries=100_000), DictWithTtl()
+    keys = itertools.cycle([f"key:{n}" for n in range(1_000)])
+
+    async def cache_set() -> None:
+        await cache.set(next(keys), 1, ttl=60)
+
+    async def dict_set() -> None:
+        await baseline.set(next(keys), 1, 60)
+
+    async def cache_get() -> None:
+        await cache.get(next(keys))
+
+    async def dict_get() -> None:
+        await baseline.get(next(keys))
+
+    cases.append(Comparison("InMemoryCache set vs dict with expiry", cache_set, dict_set))
+    cases.append(Comparison("InMemoryCache get vs dict with expiry", cache_get, dict_get))
+    cases += await _sqlite_cases()
+    return cases
+
+
+async def _sqlite_cases() -> list[Comparison]:
+    folder = tempfile.mkdtemp(prefix="mic-bench-")  # removed with the child process's tmp
+    engine = create_sql_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+    storage = SqlDataStorage(BenchItem, engine)
+    await storage.create_schema()
+    table = storage.table
+    select_one = sa.select(table).where(table.c.id == sa.bindparam("pk"))
+    ids = itertools.count(1_000)
+    for n in range(500):
+        await storage.add(BenchItem(id=n, name="item", price=1.5))
+
+    async def ours_add() -> None:
+        await storage.add(BenchItem(id=next(ids), name="item", price=1.5))
+
+    async def core_add() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.insert(table), {"id": next(ids), "version": 1, "name": "item", "price": 1.5}
+            )
+
+    async def ours_get() -> None:
+        await storage.get(next(ids) % 500)
+
+    async def core_get() -> None:
+        async with engine.connect() as connection:
+            row = (await connection.execute(select_one, {"pk": next(ids) % 500})).first()
+            assert row is not None
+            BenchItem.model_validate(dict(row._mapping))
+
+    return [
+        Comparison("SqlDataStorage sqlite add vs SQLAlchemy Core", ours_add, core_add, Goal(0.8)),
+        Comparison("SqlDataStorage sqlite get vs SQLAlchemy Core", ours_get, core_get, Goal(0.8)),
+    ]

@@ -16,7 +16,7 @@ import mic.litestar
 import mic.model
 
 EXPECTED = {
-    mic: ["MissingDependencyError", "__version__"],
+    mic: ["MicError", "MissingDependencyError", "__version__"],
     mic.contracts: ["HttpSuccessEnvelope", "PageMeta", "StrictSchema", "wrap_http_success"],
     mic.model: ["ConflictError", "DomainError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError",
                 "RateLimitedError", "TransientError", "UnauthorizedError", "UnsupportedMediaTypeError",
@@ -27,6 +27,7 @@ EXPECTED = {
                "HttpRequestContext", "HttpResponse", "HttpResponseSpec", "HttpRouteSpec",
                "HttpRouterConfig", "Identity", "Interceptor", "Path", "ProblemDetails", "Public", "Query",
                "QueryParams", "RouteInterceptor", "RouteSpecError", "SecurityRequirement",
+               "CorsPolicy", "CsrfPolicy", "SecurityHeaders",
                "build_openapi", "compile_routes", "render_problem", "resolve_handler"],
     mic.fastapi: ["build_fastapi_app", "build_fastapi_realtime_router", "build_fastapi_router",
                   "check_fastapi_app", "install_problem_handlers", "serve_openapi"],

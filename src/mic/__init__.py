@@ -5,7 +5,8 @@ package lives behind a pip extra and says which one when it is missing.
 """
 
 from mic._deps import MissingDependencyError
+from mic._errors import MicError
 
-__all__ = ["MissingDependencyError", "__version__"]
+__all__ = ["MicError", "MissingDependencyError", "__version__"]
 
 __version__ = "0.1.0.dev0"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from mic._errors import MicError
 
-class MissingDependencyError(ImportError):
+
+class MissingDependencyError(MicError, ImportError):
     """Raised when a feature is used without the pip extra that provides its dependency."""
 
     def __init__(self, package: str, extra: str) -> None:

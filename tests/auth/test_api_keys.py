@@ -26,11 +26,11 @@ async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[
         url = base.replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_async_engine(url)
     sql_store = SqlApiKeyStore(engine, table_name=f"api_keys_{uuid.uuid4().hex[:12]}")
-    await sql_store.create_table()
+    await sql_store.create_schema()
     try:
         yield sql_store
     finally:
-        await sql_store.drop_table()
+        await sql_store.drop_schema()
         await engine.dispose()
 
 
@@ -87,7 +87,7 @@ async def test_sql_store_keeps_only_the_digest(tmp_path: Any) -> None:
 
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
     store = SqlApiKeyStore(engine)
-    await store.create_table()
+    await store.create_schema()
     issued = await store.create("partner")
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT * FROM mic_api_keys"))).all()
@@ -126,7 +126,7 @@ async def test_revocation_is_seen_by_every_store_instance_on_postgres(postgres_u
     table = f"api_keys_{uuid.uuid4().hex[:12]}"
     engines = [create_async_engine(url), create_async_engine(url)]
     issuing, checking = (SqlApiKeyStore(engine, table_name=table) for engine in engines)
-    await issuing.create_table()
+    await issuing.create_schema()
     try:
         issued = await issuing.create("partner", scopes=["read"])
         assert await checking.verify(issued.secret) == issued.key
@@ -137,7 +137,7 @@ async def test_revocation_is_seen_by_every_store_instance_on_postgres(postgres_u
         assert record is not None
         assert record.revoked
     finally:
-        await issuing.drop_table()
+        await issuing.drop_schema()
         for engine in engines:
             await engine.dispose()
 
@@ -162,3 +162,19 @@ async def test_digest_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatc
     assert await store.verify(wrong) is None
     assert await store.verify(issued.secret) == issued.key
     assert len(calls) == 2
+
+
+async def test_the_former_table_verbs_still_work_with_a_deprecation_warning(
+    tmp_path: Any,
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    sql_store = SqlApiKeyStore(engine)
+    with pytest.warns(DeprecationWarning, match=r"create_table\(\) is deprecated"):
+        await sql_store.create_table()
+    issued = await sql_store.create("partner")
+    assert (await sql_store.verify(issued.secret)) is not None
+    with pytest.warns(DeprecationWarning, match=r"drop_table\(\) is deprecated"):
+        await sql_store.drop_table()
+    await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -140,31 +141,33 @@ async def test_cancelled_leader_lets_a_waiter_compute(cache: CacheBackend) -> No
     leader = asyncio.create_task(cache.get_or_compute("k", slow))
     await started.wait()
     waiter = asyncio.create_task(cache.get_or_compute("k", fast))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one step: the waiter finds the leader's flight and joins it
     leader.cancel()
 
     assert await waiter == "value"
     assert calls == 2
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await leader
 
 
 async def test_cancelled_waiter_does_not_disturb_the_leader(cache: CacheBackend) -> None:
-    release = asyncio.Event()
+    """Synchronized on conditions, not on sleeps: the waiter is cancelled once it waits."""
+    computing, release = asyncio.Event(), asyncio.Event()
 
     async def compute() -> str:
+        computing.set()
         await release.wait()
         return "value"
 
     leader = asyncio.create_task(cache.get_or_compute("k", compute))
-    await asyncio.sleep(0.01)
+    await computing.wait()  # the leader's computation is in flight
     waiter = asyncio.create_task(cache.get_or_compute("k", compute))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one step: the waiter finds the flight and joins it (no I/O)
     waiter.cancel()
     release.set()
 
     assert await leader == "value"
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await waiter
 
 
@@ -174,7 +177,7 @@ async def test_cached_decorator_caches_per_arguments(cache: CacheBackend) -> Non
     @cached(cache, ttl=10)
     async def price(item_id: int, *, currency: str = "EUR") -> float:
         calls.append((item_id, currency))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # in flight while the other callers arrive
         return item_id * 1.5
 
     results = await asyncio.gather(*(price(2) for _ in range(20)), price(2, currency="USD"))
@@ -182,6 +185,69 @@ async def test_cached_decorator_caches_per_arguments(cache: CacheBackend) -> Non
     assert results == [3.0] * 21
     assert sorted(calls) == [(2, "EUR"), (2, "USD")]
     assert price.__name__ == "price"
+
+
+class GatedCache(InMemoryCache):
+    """Reads answer what was stored when they started, but return only when let through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Event] = []
+
+    async def get(self, key: str) -> object:
+        value = await super().get(key)
+        if self.gates:
+            await self.gates.pop(0).wait()
+        return value
+
+
+async def test_a_miss_read_before_the_value_landed_does_not_compute_again() -> None:
+    """Issue 15: a slow miss (a Redis reply late under load) once started a second compute."""
+    cache = GatedCache()
+    gate = asyncio.Event()
+    cache.gates.append(gate)
+    calls: list[str] = []
+
+    async def compute() -> str:
+        calls.append("computed")
+        return "value"
+
+    late = asyncio.create_task(cache.get_or_compute("k", compute))
+    await asyncio.sleep(0)  # `late` read the miss and waits at its gate
+    assert await cache.get_or_compute("k", compute) == "value"  # computes and stores
+    gate.set()
+
+    assert await late == "value"
+    assert calls == ["computed"]
+
+
+class CancelDroppingCache(InMemoryCache):
+    """A backend whose client finishes a read although the task was cancelled meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = asyncio.Event()
+
+    async def get(self, key: str) -> object:
+        self.reading.set()
+        with contextlib.suppress(asyncio.CancelledError):  # dropped, as redis-py 8 can do
+            await asyncio.Event().wait()
+        return await super().get(key)
+
+
+async def test_a_cancel_dropped_by_the_backend_still_cancels_get_or_compute() -> None:
+    cache = CancelDroppingCache()
+
+    async def compute() -> str:
+        return "value"
+
+    task = asyncio.create_task(cache.get_or_compute("k", compute))
+    await cache.reading.wait()
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError, match=r"^$"):
+        await task
+    assert await InMemoryCache.get(cache, "k") is None  # nothing was computed
 
 
 async def test_cached_decorator_with_custom_key(cache: CacheBackend) -> None:

@@ -23,6 +23,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+DEMO_SECRET = "s" * 32
+"""The demo's operator-token secret while a test serves it (see `operator_token`)."""
+
+
+def operator_token() -> str:
+    """A bearer token the served demo accepts for its operator-only routes."""
+    from examples.service import AUDIENCE
+
+    from mic.auth import ServiceAuthSigner, ServiceKey
+
+    signer = ServiceAuthSigner(
+        issuer="operator", keys=ServiceKey.hmac("demo", DEMO_SECRET.encode())
+    )
+    return signer.sign(AUDIENCE, claims={"roles": ["operator"]}, lifetime=600)
+
+
 @contextlib.contextmanager
 def running_demo(framework: str) -> Iterator[str]:
     """Serve ``examples.service`` on `framework` with uvicorn; yields its base URL."""
@@ -31,6 +47,7 @@ def running_demo(framework: str) -> Iterator[str]:
         "MIC_HTTP_FRAMEWORK": framework,
         "MIC_PORT": str(port),
         "MIC_LOG_FORMAT": "text",
+        "MIC_DEMO_SECRET": DEMO_SECRET,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "examples.service"],

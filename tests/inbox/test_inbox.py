@@ -138,9 +138,11 @@ async def test_purge_runs_by_itself_at_the_interval() -> None:
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf])
 def test_bad_durations_are_refused(value: float) -> None:
-    with pytest.raises(ValueError, match="retention must be a finite number"):
+    with pytest.raises(ValueError, match=r"retention must be > 0 \(a finite number of seconds"):
         InMemoryInbox(retention=value)
-    with pytest.raises(ValueError, match="purge_interval must be a finite number"):
+    with pytest.raises(
+        ValueError, match=r"purge_interval must be > 0 \(a finite number of seconds"
+    ):
         InMemoryInbox(purge_interval=value)
 
 

@@ -147,12 +147,18 @@ async def test_a_full_table_of_idle_keys_is_swept_not_evicted(clock: FakeClock) 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"max_keys": 0}, "max_keys must be an integer >= 1"),
-        ({"max_keys": 2.5}, "max_keys must be an integer >= 1"),
+        ({"max_keys": 0}, "max_keys must be >= 1 \\(an integer\\)"),
+        ({"max_keys": 2.5}, "max_keys must be >= 1 \\(an integer\\)"),
         ({"sweep_interval": 0}, "sweep_interval"),
         # Review regression: a NaN interval never came due, so idle keys were never swept.
-        ({"sweep_interval": float("nan")}, "sweep_interval must be a finite number"),
-        ({"sweep_interval": float("inf")}, "sweep_interval must be a finite number"),
+        (
+            {"sweep_interval": float("nan")},
+            "sweep_interval must be > 0 \\(a finite number of seconds\\)",
+        ),
+        (
+            {"sweep_interval": float("inf")},
+            "sweep_interval must be > 0 \\(a finite number of seconds\\)",
+        ),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, float], message: str) -> None:

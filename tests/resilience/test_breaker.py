@@ -63,16 +63,16 @@ async def test_failure_rate_opens_the_circuit() -> None:
     breaker, _ = make(
         clock, failure_threshold=None, failure_rate_threshold=0.5, window_size=4, minimum_calls=4
     )
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)
     assert breaker.state is CircuitState.CLOSED  # 2 calls: below minimum_calls
     assert breaker.failure_rate == 1.0
     await breaker.call(succeed)
     await breaker.call(succeed)
     assert breaker.state is CircuitState.CLOSED  # the rate is checked on failures only
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)  # window: fail, succeed, succeed, fail -> 0.5
     assert breaker.state is CircuitState.OPEN
 
@@ -84,7 +84,7 @@ async def test_a_failure_rate_below_the_threshold_keeps_it_closed() -> None:
     )
     for call in (succeed, succeed, succeed):
         await breaker.call(call)
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)
     assert breaker.state is CircuitState.CLOSED
     assert breaker.failure_rate == 0.25
@@ -94,7 +94,7 @@ async def test_half_open_allows_bounded_probes_and_closes_on_success() -> None:
     clock = Clock()
     breaker, changes = make(clock, half_open_max_calls=2, success_threshold=2)
     for _ in range(3):
-        with pytest.raises(TransientError):
+        with pytest.raises(TransientError, match=r"^down$"):
             await breaker.call(fail)
     clock.now += 10.0
     assert breaker.state is CircuitState.HALF_OPEN
@@ -118,7 +118,7 @@ async def test_a_failed_probe_reopens_the_circuit() -> None:
     clock = Clock()
     breaker, changes = make(clock)
     for _ in range(3):
-        with pytest.raises(TransientError):
+        with pytest.raises(TransientError, match=r"^down$"):
             await breaker.call(fail)
     clock.now += 10.0
     with pytest.raises(TransientError, match="down"):
@@ -126,7 +126,7 @@ async def test_a_failed_probe_reopens_the_circuit() -> None:
     assert breaker.state is CircuitState.OPEN
     assert changes[-1] == ("half_open", "open")
     clock.now += 9.0
-    with pytest.raises(CircuitOpenError):
+    with pytest.raises(CircuitOpenError, match="Circuit 'payments' is open"):
         await breaker.call(succeed)
 
 
@@ -159,13 +159,13 @@ async def test_counted_exceptions_are_configurable() -> None:
 async def test_a_cancelled_probe_frees_its_slot_without_counting() -> None:
     clock = Clock()
     breaker, _ = make(clock, failure_threshold=1)
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)
     clock.now += 10.0
     task = asyncio.create_task(breaker.call(asyncio.sleep, 10))
     await asyncio.sleep(0)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await task
     assert breaker.state is CircuitState.HALF_OPEN
     assert await breaker.call(succeed) == "ok"
@@ -178,7 +178,7 @@ async def test_cancellation_while_closed_counts_nothing() -> None:
     task = asyncio.create_task(breaker.call(asyncio.sleep, 10))
     await asyncio.sleep(0)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await task
     assert breaker.failure_rate == 0.0
 
@@ -195,7 +195,7 @@ async def test_outcomes_from_a_previous_state_are_ignored() -> None:
     slow = asyncio.create_task(breaker.call(late_failure))
     await asyncio.sleep(0)
     breaker.reset()  # generation moves on: the slow call's outcome is stale
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^down$"):
         await breaker.call(fail)
     clock.now += 10.0
     assert await breaker.call(succeed) == "ok"
@@ -210,7 +210,7 @@ async def test_async_context_manager_and_decorator() -> None:
     breaker, _ = make(clock, failure_threshold=2)
     async with breaker:
         pass
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match=r"^one$"):
         async with breaker:
             raise TransientError(message="one")
 
@@ -239,9 +239,9 @@ def test_sync_use_context_manager_decorator_and_call() -> None:
     with pytest.raises(TransientError, match="sync down"), breaker:
         raise TransientError(message="sync down")
     assert changes == [("closed", "open")]
-    with pytest.raises(CircuitOpenError):
+    with pytest.raises(CircuitOpenError, match="is open; the call was not attempted"):
         flaky(False)
-    with pytest.raises(CircuitOpenError):
+    with pytest.raises(CircuitOpenError, match="is open; the call was not attempted"):
         breaker.call_sync(lambda: 5)
 
 
@@ -263,7 +263,7 @@ def test_a_failing_listener_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
         raise RuntimeError("listener bug")
 
     breaker = CircuitBreaker("x", failure_threshold=1, on_state_change=(broken,))
-    with pytest.raises(TransientError), breaker:
+    with pytest.raises(TransientError, match=r"^boom$"), breaker:
         raise TransientError(message="boom")
     assert breaker.state is CircuitState.OPEN
     assert "state listener of circuit 'x' failed" in caplog.text
@@ -301,7 +301,7 @@ def test_bad_settings_are_refused(kwargs: dict[str, object], message: str) -> No
 async def _opened(clock: Clock, **kwargs: object) -> CircuitBreaker:
     breaker, _ = make(clock, **kwargs)
     for _ in range(3):
-        with pytest.raises(TransientError):
+        with pytest.raises(TransientError, match=r"^down$"):
             await breaker.call(fail)
     clock.now += 10.0
     return breaker
@@ -369,7 +369,7 @@ def test_the_sync_breaker_admits_exactly_n_probes_across_threads() -> None:
     clock = Clock()
     breaker, _ = make(clock, half_open_max_calls=2, success_threshold=2)
     for _ in range(3):
-        with pytest.raises(TransientError):
+        with pytest.raises(TransientError, match=r"^down$"):
             breaker.call_sync(_fail_sync)
     clock.now += 10.0
     threads_count = 16

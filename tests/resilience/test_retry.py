@@ -187,18 +187,21 @@ def test_policy_and_options_together_are_refused() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"attempts": 0}, "attempts must be an integer >= 1"),
-        ({"base_delay": -1}, "base_delay and max_delay must be finite numbers >= 0"),
+        ({"attempts": 0}, "attempts must be >= 1 \\(an integer\\)"),
+        ({"base_delay": -1}, "base_delay must be >= 0 \\(a finite number of seconds\\)"),
         ({"multiplier": 0.5}, "multiplier must be a finite number >= 1"),
-        ({"deadline": 0}, "deadline must be a finite number > 0"),
+        ({"deadline": 0}, "deadline must be > 0 \\(a finite number of seconds, or None\\)"),
         # Review regressions: NaN passed every check and then slept NaN seconds or never
         # hit the deadline; a fractional attempt count was silently rounded up.
-        ({"attempts": 2.5}, "attempts must be an integer >= 1"),
-        ({"attempts": True}, "attempts must be an integer >= 1"),
-        ({"base_delay": float("nan")}, "base_delay and max_delay must be finite"),
-        ({"max_delay": float("inf")}, "base_delay and max_delay must be finite"),
+        ({"attempts": 2.5}, "attempts must be >= 1 \\(an integer\\)"),
+        ({"attempts": True}, "attempts must be >= 1 \\(an integer\\)"),
+        ({"base_delay": float("nan")}, "base_delay must be >= 0 \\(a finite"),
+        ({"max_delay": float("inf")}, "max_delay must be >= 0 \\(a finite"),
         ({"multiplier": float("nan")}, "multiplier must be a finite number >= 1"),
-        ({"deadline": float("nan")}, "deadline must be a finite number > 0"),
+        (
+            {"deadline": float("nan")},
+            "deadline must be > 0 \\(a finite number of seconds, or None\\)",
+        ),
         ({"retry_on": ()}, "retry_on must name at least one exception type"),
     ],
 )

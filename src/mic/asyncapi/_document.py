@@ -16,13 +16,15 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from mic._errors import MicError
+
 ASYNCAPI_VERSION = "3.0.0"
 _SCHEMA_REF = "#/components/schemas/{model}"
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-class AsyncApiError(ValueError):
+class AsyncApiError(MicError, ValueError):
     """The channels, messages or operations do not form a valid AsyncAPI document."""
 
 

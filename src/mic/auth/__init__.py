@@ -4,6 +4,8 @@
 (RFC 8725). `ServiceAuth`, `ApiKeyAuth` and `CustomAuth` go on `HttpRouteSpec(auth=...)` and
 are enforced the same way by every adapter. Token features need the ``auth`` extra (pyjwt);
 JWKS URLs also need ``client`` (httpx); `SqlApiKeyStore` needs ``sql`` (SQLAlchemy).
+`RevokeBlacklist` (in memory, or `RedisRevokeBlacklist` with ``redis``) revokes tokens by
+``jti`` or by subject.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from mic.auth._errors import (
     TokenIssuerError,
     TokenLifetimeError,
     TokenNotYetValidError,
+    TokenRevokedError,
     TokenSignatureError,
 )
 from mic.auth._jwks import RemoteJwks
 from mic.auth._keys import SUPPORTED_ALGORITHMS, ServiceKey
 from mic.auth._policies import ApiKeyAuth, CustomAuth, IdentityCheck, ServiceAuth
+from mic.auth._revocation import InMemoryRevokeBlacklist, RevokeBlacklist
 from mic.auth._signer import ServiceAuthSigner
 from mic.auth._verifier import ServiceAuthVerifier, VerifiedToken
 
 if TYPE_CHECKING:
+    from mic.auth._redis_revocation import RedisRevokeBlacklist
     from mic.auth._sql_keys import SqlApiKeyStore
 
 __all__ = [
@@ -38,10 +43,13 @@ __all__ = [
     "CustomAuth",
     "IdentityCheck",
     "InMemoryApiKeyStore",
+    "InMemoryRevokeBlacklist",
     "InvalidTokenError",
     "IssuedApiKey",
     "MalformedTokenError",
+    "RedisRevokeBlacklist",
     "RemoteJwks",
+    "RevokeBlacklist",
     "ServiceAuth",
     "ServiceAuthSigner",
     "ServiceAuthVerifier",
@@ -52,6 +60,7 @@ __all__ = [
     "TokenIssuerError",
     "TokenLifetimeError",
     "TokenNotYetValidError",
+    "TokenRevokedError",
     "TokenSignatureError",
     "VerifiedToken",
 ]
@@ -63,4 +72,8 @@ def __getattr__(name: str) -> Any:
         from mic.auth._sql_keys import SqlApiKeyStore
 
         return SqlApiKeyStore
+    if name == "RedisRevokeBlacklist":
+        from mic.auth._redis_revocation import RedisRevokeBlacklist
+
+        return RedisRevokeBlacklist
     raise AttributeError(f"module 'mic.auth' has no attribute {name!r}")

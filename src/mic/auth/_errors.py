@@ -55,3 +55,9 @@ class TokenLifetimeError(InvalidTokenError):
     """The token lives longer (``exp - iat``) than the verifier's maximum lifetime."""
 
     default_code = "token_lifetime_too_long"
+
+
+class TokenRevokedError(InvalidTokenError):
+    """The token's ``jti``, or every token of its subject, was revoked (`RevokeBlacklist`)."""
+
+    default_code = "token_revoked"

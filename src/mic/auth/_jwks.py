@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mic._checks import check_duration
 from mic._deps import require
 from mic.auth._keys import ServiceKey
 from mic.model import TransientError
@@ -59,8 +60,9 @@ class RemoteJwks:
     ) -> None:
         if not url.startswith(("https://", "http://")):
             raise ValueError(f"JWKS url {url!r} must be an http(s) URL")
-        if max_age <= 0 or cooldown < 0 or timeout <= 0:
-            raise ValueError("max_age and timeout must be > 0 and cooldown >= 0")
+        check_duration("max_age", max_age)
+        check_duration("timeout", timeout)
+        check_duration("cooldown", cooldown, allow_zero=True)
         self.url = url
         self.max_age = max_age
         self.cooldown = cooldown

@@ -42,6 +42,7 @@ _DESCRIPTIONS = {
     "token_untrusted_issuer": "The token issuer is not trusted",
     "token_bad_signature": "The token signature does not verify",
     "token_lifetime_too_long": "The token lifetime is too long",
+    "token_revoked": "The token has been revoked",
 }
 
 

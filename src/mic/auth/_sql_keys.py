@@ -7,6 +7,7 @@ Only digests are stored, so a leaked table does not leak usable keys.
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,15 +82,33 @@ class SqlApiKeyStore(ApiKeyStore):
             self.engine, "api_keys", name=name, required=required, timeout=timeout
         )
 
-    async def create_table(self) -> None:
-        """Create the table if it does not exist."""
+    async def create_schema(self) -> None:
+        """Create the table if it does not exist (the verb of every SQL store, ADR 0067)."""
         async with self.engine.begin() as connection:
             await connection.run_sync(self.table.create, checkfirst=True)
 
-    async def drop_table(self) -> None:
+    async def drop_schema(self) -> None:
         """Drop the table if it exists."""
         async with self.engine.begin() as connection:
             await connection.run_sync(self.table.drop, checkfirst=True)
+
+    async def create_table(self) -> None:
+        """Deprecated: use `create_schema`, the verb every SQL store shares."""
+        warnings.warn(
+            "SqlApiKeyStore.create_table() is deprecated; use create_schema()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        await self.create_schema()
+
+    async def drop_table(self) -> None:
+        """Deprecated: use `drop_schema`, the verb every SQL store shares."""
+        warnings.warn(
+            "SqlApiKeyStore.drop_table() is deprecated; use drop_schema()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        await self.drop_schema()
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke `key_id`; ``False`` when no such key exists. Revoking twice keeps the date."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from mic._deps import require
 from mic.auth._errors import (
@@ -25,10 +26,17 @@ from mic.auth._errors import (
     TokenIssuerError,
     TokenLifetimeError,
     TokenNotYetValidError,
+    TokenRevokedError,
     TokenSignatureError,
 )
 from mic.auth._jwks import RemoteJwks
 from mic.auth._keys import ServiceKey
+from mic.model import TransientError
+
+if TYPE_CHECKING:
+    from mic.auth._revocation import RevokeBlacklist
+
+logger = logging.getLogger("mic.auth")
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Far beyond any real date (year ~33000), far below where `float()` overflows.
@@ -123,6 +131,10 @@ class ServiceAuthVerifier:
         leeway: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
         max_lifetime: Longest accepted ``exp - iat``, in seconds.
         clock: Wall clock in seconds since the epoch (injectable for tests).
+        revocations: A `RevokeBlacklist` asked after every other check passed.
+        revocation_failure: What a verify does when the blacklist cannot answer:
+            ``"closed"`` (default) refuses with a 503, ``"open"`` accepts the token and
+            logs a warning.
 
     Raises:
         TypeError: `issuers` is one string rather than an iterable of names.
@@ -142,8 +154,14 @@ class ServiceAuthVerifier:
         leeway: float = 30.0,
         max_lifetime: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        revocations: RevokeBlacklist | None = None,
+        revocation_failure: Literal["closed", "open"] = "closed",
     ) -> None:
         jwt = require("jwt", "auth")
+        if revocation_failure not in ("closed", "open"):
+            raise ValueError("revocation_failure must be 'closed' or 'open'")
+        self.revocations = revocations
+        self.revocation_failure = revocation_failure
         key_list = [keys] if isinstance(keys, ServiceKey) else list(keys)
         if isinstance(issuers, str):
             # frozenset("orders") would trust the issuers "o", "r", "d"...
@@ -184,7 +202,9 @@ class ServiceAuthVerifier:
             TokenIssuerError: ``iss`` not allowed.
             TokenAudienceError: ``aud`` does not name this service.
             TokenLifetimeError: ``exp - iat`` over the maximum lifetime.
-            TransientError: The JWKS could never be fetched (503).
+            TokenRevokedError: The token or its subject was revoked.
+            TransientError: The JWKS could never be fetched, or the revocation blacklist
+                cannot answer under ``revocation_failure="closed"`` (503).
         """
         if not isinstance(token, str) or not _COMPACT_JWS.fullmatch(token):
             raise MalformedTokenError(message="The token is not a compact JWS")
@@ -209,7 +229,29 @@ class ServiceAuthVerifier:
             self._raise_if_expired(payload_segment)
             raise TokenSignatureError(message="The token signature does not verify")
         claims = _json_object(payload_segment, "payload")
-        return self._check_claims(claims, key.kid)
+        verified = self._check_claims(claims, key.kid)
+        if self.revocations is not None:
+            await self._check_revocation(self.revocations, verified)
+        return verified
+
+    async def _check_revocation(self, revocations: RevokeBlacklist, token: VerifiedToken) -> None:
+        try:
+            revoked = await revocations.is_revoked(token)
+        except Exception as error:  # noqa: BLE001 - any store failure takes the same path
+            if self.revocation_failure == "open":
+                logger.warning(
+                    "revocation blacklist unavailable (%s): accepting the token (fail open)",
+                    type(error).__name__,
+                )
+                return
+            logger.warning("revocation blacklist unavailable (%s)", type(error).__name__)
+            raise TransientError(
+                "revocation_unavailable",
+                "Token revocation cannot be checked right now; try again later",
+                retry_after=1,
+            ) from None
+        if revoked:
+            raise TokenRevokedError(message="The token has been revoked")
 
     async def _key_for(self, header: Mapping[str, Any], payload_segment: str) -> ServiceKey:
         kid = header.get("kid")

@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from mic._checks import check_duration
+
 if TYPE_CHECKING:
     from mic.healthcheck import Probe
 
@@ -32,8 +34,7 @@ def check_ttl(ttl: float | None) -> None:
         ValueError: `ttl` is zero, negative, NaN, infinite or larger than `MAX_TTL`; use
             ``None`` for "no expiry".
     """
-    if ttl is not None and not 0 < ttl <= MAX_TTL:
-        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds or None, got {ttl!r}")
+    check_duration("ttl", ttl, at_most=MAX_TTL, optional=True)
 
 
 class CacheBackend(ABC):
@@ -45,6 +46,10 @@ class CacheBackend(ABC):
 
     def __init__(self) -> None:
         self._flights: dict[str, asyncio.Future[Any]] = {}
+        # key -> (callers reading it right now, computations that landed since): a miss read
+        # before a computation stored its value must not start a second one (issue 15).
+        # Entries live only while someone reads the key.
+        self._reads: dict[str, list[int]] = {}
 
     def probe(
         self, *, name: str | None = None, required: bool = True, timeout: float | None = None
@@ -101,9 +106,11 @@ class CacheBackend(ABC):
         while True:
             flight = self._flights.get(key)
             if flight is None:
-                value = await self.get(key)
+                value, stale = await self._read(key)
                 if value is not None:
                     return value  # type: ignore[no-any-return]
+                if stale:
+                    continue  # a computation landed while we read: read again
                 flight = self._flights.get(key)
             if flight is None:
                 return await self._lead(key, compute, ttl)
@@ -114,6 +121,24 @@ class CacheBackend(ABC):
                 if not flight.cancelled() or (task is not None and task.cancelling()):
                     raise
                 # The leader was cancelled, not us: try again (maybe as the leader).
+
+    async def _read(self, key: str) -> tuple[Any, bool]:
+        """The cached value, and whether a computation of `key` landed during the read."""
+        reads = self._reads.setdefault(key, [0, 0])
+        reads[0] += 1
+        landed = reads[1]
+        try:
+            value = await self.get(key)
+        finally:
+            reads[0] -= 1
+            if not reads[0]:
+                del self._reads[key]
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A client library can finish a command although the task was cancelled meanwhile
+            # and drop the CancelledError (redis-py 8 does, now and then): honour it here.
+            raise asyncio.CancelledError
+        return value, reads[1] != landed
 
     async def _lead(self, key: str, compute: Callable[[], Awaitable[T]], ttl: float | None) -> T:
         flight: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -131,6 +156,9 @@ class CacheBackend(ABC):
             raise
         else:
             flight.set_result(value)
+            reads = self._reads.get(key)
+            if reads is not None:
+                reads[1] += 1
             return value
         finally:
             del self._flights[key]

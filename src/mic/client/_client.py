@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mic import context as mic_context
+from mic._checks import check_duration
 from mic._deps import require
 from mic.auth._signer import check_scopes
 from mic.client._errors import error_from_response
@@ -123,8 +124,8 @@ class ServiceHttpClient:
         httpx_module: Any = require("httpx", "client")
         if signer is not None and not audience:
             raise ValueError("a signer needs the target service's audience")
-        if isinstance(timeout, int | float) and timeout <= 0:
-            raise ValueError("timeout must be > 0 seconds")
+        if isinstance(timeout, int | float):
+            check_duration("timeout", timeout)
         self._httpx = httpx_module
         self.base_url = base_url
         self.retry = retry or self.default_retry

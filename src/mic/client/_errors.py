@@ -13,6 +13,7 @@ import email.utils
 import json
 import math
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mic.model import (
@@ -107,13 +108,24 @@ def _problem(response: httpx.Response) -> dict[str, Any]:
 
 def error_from_response(response: httpx.Response) -> DomainError:
     """The `DomainError` an error answer (status >= 400) stands for."""
-    status = response.status_code
-    problem = _problem(response)
+    return error_from_problem(
+        response.status_code,
+        _problem(response),
+        retry_after_seconds(response.headers.get("retry-after")),
+    )
+
+
+def error_from_problem(
+    status: int, problem: Mapping[str, Any], retry_after: float | None = None
+) -> DomainError:
+    """The `DomainError` a problem document with HTTP `status` stands for.
+
+    Shared by the HTTP client and `mic.grpc`, so both transports raise the same error.
+    """
     code = problem.get("code") if isinstance(problem.get("code"), str) else None
     detail = problem.get("detail")
     message = detail if isinstance(detail, str) else ""
     details = problem.get("details") if isinstance(problem.get("details"), dict) else None
-    retry_after = retry_after_seconds(response.headers.get("retry-after"))
     kind = _ERRORS_BY_STATUS.get(status)
     error: DomainError
     if kind is None:

@@ -7,20 +7,40 @@ committed versions when it commits, under one lock: all or nothing, no partial w
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, Generic
 
-from mic.datastorage._base import DataStorage, Filters, ModelT, Page, StorageOptions, UnitOfWork
-from mic.datastorage._query import ModelSchema, after_cursor, matches, sort_rows
+from mic.datastorage._base import (
+    DataStorage,
+    Filter,
+    Filters,
+    ModelT,
+    Page,
+    StorageOptions,
+    UnitOfWork,
+)
+from mic.datastorage._index import TOP, IndexSpec, Key, SortedKeys, Unindexable, encode
+from mic.datastorage._query import ModelSchema, OrderKey, after_cursor, matches, sort_rows
 from mic.model import ConflictError, NotFoundError
 
 Row = dict[str, Any]
+Rows = list[Row]  # named: inside the class, `list` is the method
 
 # One lock for every in-memory storage: a commit touching several storages is atomic.
 _LOCK = threading.RLock()
+
+# Indexes kept per storage (least recently used dropped first): each costs memory and a
+# little time on every write, and callers rarely use more than a handful of query shapes.
+MAX_INDEXES = 16
+
+_BY_ID = (OrderKey("id", descending=False),)
+_RANGE_OPS = frozenset({"lt", "le", "gt", "ge"})
 
 _active: ContextVar[InMemoryUnitOfWork | None] = ContextVar("mic_memory_uow", default=None)
 
@@ -87,10 +107,7 @@ class InMemoryUnitOfWork(UnitOfWork):
                         raise _conflict(record_id, expected)
             for storage, writes in self.staged.items():
                 for record_id, (_, row) in writes.items():
-                    if row is None:
-                        storage.committed.pop(record_id, None)
-                    else:
-                        storage.committed[record_id] = row
+                    storage._apply(record_id, row)
         self.staged.clear()
 
 
@@ -109,6 +126,10 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
         self.model = model
         self.schema = ModelSchema(model, options or StorageOptions())
         self.committed: dict[Any, Row] = {}
+        self._indexes: OrderedDict[IndexSpec, SortedKeys] = OrderedDict()
+        # Index specs whose keys did not sort (NaN, values of types that do not compare):
+        # served by a scan until a row is replaced or deleted.
+        self._refused: set[IndexSpec] = set()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model.__name__})"
@@ -144,10 +165,48 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
             return
         with _LOCK:
             check(self.committed.get(record_id))
-            if row is None:
-                del self.committed[record_id]
-            else:
-                self.committed[record_id] = row
+            self._apply(record_id, row)
+
+    def _apply(self, record_id: Any, row: Row | None) -> None:
+        """Commit one write and keep every index in step (the caller holds the lock)."""
+        old = self.committed.get(record_id)
+        if row is None:
+            self.committed.pop(record_id, None)
+        else:
+            self.committed[record_id] = row
+        if old is not None:
+            self._refused.clear()
+        for spec, index in list(self._indexes.items()):
+            try:
+                if old is not None:
+                    index.remove(spec.key(old))
+                if row is not None:
+                    index.insert(spec.key(row))
+            except (Unindexable, TypeError):
+                del self._indexes[spec]
+                self._refused.add(spec)
+
+    def _index(self, spec: IndexSpec) -> SortedKeys:
+        """The index for `spec`, built on first use (the caller holds the lock).
+
+        Raises:
+            Unindexable: The committed rows cannot be sorted by `spec`.
+        """
+        found = self._indexes.get(spec)
+        if found is not None:
+            self._indexes.move_to_end(spec)
+            return found
+        if spec in self._refused:
+            raise Unindexable
+        try:
+            keys = sorted(spec.key(row) for row in self.committed.values())
+        except (Unindexable, TypeError):
+            self._refused.add(spec)
+            raise Unindexable from None
+        index = self._indexes[spec] = SortedKeys(keys)
+        if len(self._indexes) > MAX_INDEXES:
+            self._indexes.popitem(last=False)
+        return index
 
     async def get(self, record_id: Any) -> ModelT | None:
         """The record with id `record_id`, or ``None``."""
@@ -205,10 +264,7 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
     ) -> Page[ModelT]:
         """One page of matching records (keyset pagination)."""
         query = self.schema.list_query(filters, order_by, limit, cursor)
-        rows = [row for row in self._rows() if matches(row, query.filters)]
-        if query.after is not None:
-            rows = [row for row in rows if after_cursor(row, query.order, query.after)]
-        sort_rows(rows, query.order)
+        rows = self._select(query.filters, query.order, query.after, query.limit + 1)
         items = [self._load(row) for row in rows[: query.limit]]
         more = len(rows) > query.limit
         next_cursor = self.schema.encode_cursor(query.order, items[-1]) if more else None
@@ -217,7 +273,86 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
     async def count(self, filters: Filters = ()) -> int:
         """How many records match."""
         checked = self.schema.filters(filters)
-        return sum(1 for row in self._rows() if matches(row, checked))
+        if not checked:
+            uow = _active.get()
+            if uow is None or not uow.staged.get(self):
+                with _LOCK:
+                    return len(self.committed)
+        return len(self._select(checked, _BY_ID, None, None))
+
+    def _select(
+        self,
+        filters: tuple[Filter, ...],
+        order: tuple[OrderKey, ...],
+        after: tuple[Any, ...] | None,
+        most: int | None,
+    ) -> Rows:
+        """Up to `most` matching rows after `after`, in `order`: from an index, else a scan."""
+        uow = _active.get()
+        staged = uow.staged.get(self, {}) if uow is not None else {}
+        try:
+            with _LOCK:
+                return list(itertools.islice(self._indexed(filters, order, after, staged), most))
+        except (Unindexable, TypeError):
+            pass
+        # The exact semantics of a scan and sort (including its errors) where keys cannot
+        # be kept in order.
+        rows = [row for row in self._rows() if matches(row, filters)]
+        if after is not None:
+            rows = [row for row in rows if after_cursor(row, order, after)]
+        sort_rows(rows, order)
+        return rows if most is None else rows[:most]
+
+    def _indexed(
+        self,
+        filters: tuple[Filter, ...],
+        order: tuple[OrderKey, ...],
+        after: tuple[Any, ...] | None,
+        staged: dict[Any, tuple[int | None, Row | None]],
+    ) -> Iterator[Row]:
+        """Matching rows in order, walked from an index; this task's staged writes merged in.
+
+        Raises:
+            Unindexable: No index can serve the rows (the caller scans instead).
+        """
+        spec, prefixes = _plan(filters, order)
+        index = self._index(spec)
+        width = len(spec.prefix)
+        streams: list[Iterator[tuple[Key, Row]]] = []
+        for prefix in prefixes:
+            start, stop = _bounds(index, spec, prefix, filters, after)
+            streams.append(self._walk(index, spec, start, stop, filters=filters, staged=staged))
+        mine = [
+            (spec.key(row), row)
+            for row in (row for _, row in staged.values())
+            if row is not None
+            and matches(row, filters)
+            and (after is None or after_cursor(row, order, after))
+        ]
+        if mine:
+            mine.sort(key=lambda pair: pair[0][width:])
+            streams.append(iter(mine))
+        if len(streams) == 1:
+            return (row for _, row in streams[0])
+        return (row for _, row in heapq.merge(*streams, key=lambda pair: pair[0][width:]))
+
+    def _walk(
+        self,
+        index: SortedKeys,
+        spec: IndexSpec,
+        start: tuple[int, int],
+        stop: tuple[int, int],
+        *,
+        filters: tuple[Filter, ...],
+        staged: dict[Any, tuple[int | None, Row | None]],
+    ) -> Iterator[tuple[Key, Row]]:
+        for key in index.walk(start, stop):
+            record_id = spec.record_id(key)
+            if record_id in staged:
+                continue  # this task's own write of the record is merged in instead
+            row = self.committed[record_id]
+            if matches(row, filters):
+                yield key, row
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
@@ -243,3 +378,56 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
         # Reached only without an exception: an exception skips the commit (rollback).
         uow.commit()
         await uow._run_after_commit()
+
+
+def _plan(
+    filters: tuple[Filter, ...], order: tuple[OrderKey, ...]
+) -> tuple[IndexSpec, list[tuple[Any, ...]]]:
+    """The index serving a query, and the prefix values whose key ranges hold its rows.
+
+    The prefix is every field filtered with ``eq`` (the first such filter of each field) and
+    one field filtered with ``in`` (each of its values is one range); other filters are
+    checked row by row.
+    """
+    equal: dict[str, list[Any]] = {}
+    for item in filters:
+        if item.op == "eq" and item.field not in equal:
+            equal[item.field] = [item.value]
+    for item in filters:
+        if item.op == "in" and item.field not in equal:
+            # dict.fromkeys: a repeated value must not yield its rows twice.
+            equal[item.field] = list(dict.fromkeys(item.value))
+            break
+    names = tuple(sorted(equal))
+    prefixes = list(itertools.product(*(equal[name] for name in names)))
+    return IndexSpec(names, order), prefixes
+
+
+def _bounds(
+    index: SortedKeys,
+    spec: IndexSpec,
+    values: tuple[Any, ...],
+    filters: tuple[Filter, ...],
+    after: tuple[Any, ...] | None,
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The positions between which the rows of one prefix (past the cursor) lie."""
+    prefix = spec.prefix_key(values)
+    start = index.position(prefix)
+    stop = index.position((*prefix, TOP))
+    if after is not None:
+        start = max(start, index.position(prefix + spec.order_part(after), after=True))
+    first = spec.order[0]
+    for item in filters:
+        if item.field != first.field or item.op not in _RANGE_OPS or first.field in spec.prefix:
+            continue
+        value = encode(first, item.value)
+        # Which side of the bound the matching rows lie on, in index order.
+        lower = (item.op in ("gt", "ge")) != first.descending
+        inclusive = item.op in ("ge", "le")
+        # Keys equal to the bound: included by (value,), excluded by (value, TOP).
+        bound = prefix + ((value,) if inclusive == lower else (value, TOP))
+        if lower:
+            start = max(start, index.position(bound))
+        else:
+            stop = min(stop, index.position(bound))
+    return start, stop

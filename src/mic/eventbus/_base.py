@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from mic import context
+from mic._checks import check_count, check_duration
+from mic._waiting import exponential_backoff
 from mic.eventbus._event import Event, check_topic, dead_letter_topic
 
 if TYPE_CHECKING:
@@ -95,19 +97,18 @@ class SubscriptionOptions:
     dead_letter: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if self.retry_delay < 0 or self.max_retry_delay < self.retry_delay:
+        check_count("max_attempts", self.max_attempts)
+        check_count("batch_size", self.batch_size)
+        check_duration("retry_delay", self.retry_delay, allow_zero=True)
+        check_duration("max_retry_delay", self.max_retry_delay, allow_zero=True)
+        if self.max_retry_delay < self.retry_delay:
             raise ValueError("need 0 <= retry_delay <= max_retry_delay")
         for name in ("ack_timeout", "poll_timeout", "drain_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
+            check_duration(name, getattr(self, name))
 
     def delay_after(self, attempt: int) -> float:
         """Seconds before the next attempt, after `attempt` (1-based) failed."""
-        return min(self.max_retry_delay, self.retry_delay * 2.0 ** min(attempt - 1, 60))
+        return exponential_backoff(self.retry_delay, attempt, cap=self.max_retry_delay)
 
 
 @dataclass(slots=True)
@@ -188,7 +189,8 @@ class Consumer(ABC):
             except Exception:  # the server is away: keep trying, a little slower each time
                 failures += 1
                 logger.warning("fetching %s failed", self.topic, exc_info=True)
-                await asyncio.sleep(min(self.options.max_retry_delay, 0.1 * 2 ** min(failures, 10)))
+                cap = self.options.max_retry_delay
+                await asyncio.sleep(exponential_backoff(0.2, failures, cap=cap))
                 continue
             finally:
                 self._fetching = False
@@ -330,6 +332,10 @@ class Subscription:
         self.closed = True
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers))
 
+    async def aclose(self) -> None:
+        """The same as `close`, under the name every async resource of mic has (ADR 0068)."""
+        await self.close()
+
 
 class EventBus(ABC):
     """Publish events to topics; consume them in durable consumer groups.
@@ -449,6 +455,10 @@ class EventBus(ABC):
         await asyncio.gather(*(sub.close() for sub in self._subscriptions))
         self._subscriptions.clear()
         await self._close_transport()
+
+    async def aclose(self) -> None:
+        """The same as `close`, under the name every async resource of mic has (ADR 0068)."""
+        await self.close()
 
     async def _close_transport(self) -> None:  # noqa: B027 (optional hook, empty by default)
         """Close the connection the bus owns (none by default)."""

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mic._checks import check_duration
 from mic._deps import require
 from mic.eventbus._base import (
     DEAD_LETTER_GROUP,
@@ -65,8 +66,8 @@ class NATSEventBus(EventBus):
         if not stream or any(char in stream for char in " .*>"):
             raise ValueError(f"invalid stream name {stream!r}")
         check_topic(subject_prefix)
-        if (max_age is not None and max_age <= 0) or duplicate_window <= 0:
-            raise ValueError("max_age and duplicate_window must be > 0")
+        check_duration("max_age", max_age, optional=True)
+        check_duration("duplicate_window", duplicate_window)
         self.client = client
         self.stream = stream
         self.subject_prefix = subject_prefix

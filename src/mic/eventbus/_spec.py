@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from mic._errors import MicError
 from mic.eventbus._event import Event, check_topic
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ EVENT_VERSION_HEADER = "mic-event-version"
 _MAX_DETAIL = 500
 
 
-class EventContractError(ValueError):
+class EventContractError(MicError, ValueError):
     """An event does not match its `EventSpec`.
 
     Attributes:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from mic._checks import check_duration
+from mic._errors import MicError
 from mic.redaction import RedactionPolicy
 
 logger = logging.getLogger("mic.healthcheck")
@@ -27,7 +29,7 @@ ReadinessStatus = Literal["ready", "degraded", "not_ready"]
 ProbeCheck = Callable[[], Awaitable[object] | object]
 
 
-class ProbeFailedError(Exception):
+class ProbeFailedError(MicError):
     """A probe's check answered ``False`` or a status it does not accept."""
 
 
@@ -55,8 +57,7 @@ class Probe:
             raise ValueError("a probe needs a name")
         if not callable(self.check):
             raise TypeError(f"probe {self.name!r}: check is not callable")
-        if not self.timeout > 0:
-            raise ValueError(f"probe {self.name!r}: timeout must be > 0")
+        check_duration(f"probe {self.name!r}: timeout", self.timeout)
         object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.check))
 
     async def run(self) -> None:

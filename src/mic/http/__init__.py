@@ -5,6 +5,8 @@ and answer the same bytes; `build_openapi` describes them without any framework.
 """
 
 from mic.http._context import ClientDisconnectedError, HttpRequestContext, Identity
+from mic.http._cors import CorsPolicy
+from mic.http._csrf import CsrfPolicy
 from mic.http._docs import ApiDocs
 from mic.http._headers import Headers, QueryParams
 from mic.http._openapi import build_openapi
@@ -29,6 +31,7 @@ from mic.http._pipeline import (
 )
 from mic.http._problem_schema import ProblemDetails
 from mic.http._render import PROBLEM_JSON, HttpResponse, render_problem
+from mic.http._security_headers import SecurityHeaders
 from mic.http._specs import (
     CookieSameSite,
     HttpCookieSpec,
@@ -45,6 +48,8 @@ __all__ = [
     "CompiledRoute",
     "Cookie",
     "CookieSameSite",
+    "CorsPolicy",
+    "CsrfPolicy",
     "Endpoint",
     "HandlerParameter",
     "HandlerSignature",
@@ -66,6 +71,7 @@ __all__ = [
     "QueryParams",
     "RouteInterceptor",
     "RouteSpecError",
+    "SecurityHeaders",
     "SecurityRequirement",
     "build_openapi",
     "compile_routes",

@@ -9,10 +9,11 @@ import hashlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
+from mic._checks import check_duration
+from mic._waiting import Poller
 from mic.http import (
     Endpoint,
     HttpRequestContext,
@@ -76,10 +77,9 @@ class Idempotency(RouteInterceptor):
     poll_interval: float = 0.05
 
     def __post_init__(self) -> None:
-        if not self.ttl > 0 or not self.lease > 0 or not self.poll_interval > 0:
-            raise ValueError("ttl, lease and poll_interval must be > 0 seconds")
-        if not self.wait >= 0:
-            raise ValueError("wait must be >= 0 seconds")
+        for name in ("ttl", "lease", "poll_interval"):
+            check_duration(name, getattr(self, name))
+        check_duration("wait", self.wait, allow_zero=True)
         if not self.header:
             raise ValueError("header must not be empty")
 
@@ -190,7 +190,7 @@ class _Guard:
     async def _claim(self, storage_key: str, fingerprint: str, owner: str) -> HttpResponse | None:
         """``None`` once we own the key; else the answer for a duplicate."""
         policy = self.policy
-        deadline = time.monotonic() + policy.wait
+        poller = Poller(interval=policy.poll_interval, budget=policy.wait)
         while True:
             try:
                 record = await self.store.begin(storage_key, fingerprint, owner, lease=policy.lease)
@@ -214,14 +214,12 @@ class _Guard:
                 )
             if record.response is not None:
                 return _replay(record.response)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if not await poller.wait():
                 raise ConflictError(
                     "idempotency_request_in_progress",
                     f"a request with this {policy.header} is still being processed",
                     retry_after=1,
                 )
-            await asyncio.sleep(min(policy.poll_interval, remaining))
 
 
 def _replay(stored: StoredResponse) -> HttpResponse:

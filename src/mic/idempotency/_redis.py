@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mic._deps import require
+from mic._redis_script import RedisScript
 from mic.idempotency._store import IdempotencyRecord, IdempotencyStore, StoredResponse
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class RedisIdempotencyStore(IdempotencyStore):
         require("redis.asyncio", "redis")
         self.client = client
         self.prefix = prefix
-        self._complete: Any = client.register_script(_COMPLETE)
-        self._release: Any = client.register_script(_RELEASE)
+        self._complete = RedisScript(_COMPLETE)
+        self._release = RedisScript(_RELEASE)
 
     def probe(
         self, *, name: str | None = None, required: bool = True, timeout: float | None = None
@@ -97,10 +98,11 @@ class RedisIdempotencyStore(IdempotencyStore):
         if current is None:
             return False
         record = IdempotencyRecord(IdempotencyRecord.from_json(current).fingerprint, None, response)
-        done = await self._complete(keys=[self.prefix + key],
-                                    args=[owner, record.to_json(), _ms(ttl)])  # fmt: skip
+        done = await self._complete(
+            self.client, [self.prefix + key], [owner, record.to_json(), _ms(ttl)]
+        )
         return bool(done)
 
     async def release(self, key: str, owner: str) -> None:
         """Free the key if `owner` still holds it."""
-        await self._release(keys=[self.prefix + key], args=[owner])
+        await self._release(self.client, [self.prefix + key], [owner])

@@ -8,13 +8,13 @@ record back with its own writes, so the retry runs it again.
 
 from __future__ import annotations
 
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from mic._checks import check_duration
 from mic.eventbus import Event
 
 Clock = Callable[[], float]
@@ -49,9 +49,8 @@ class Inbox(ABC):
         purge_interval: float | None = 3600.0,
         clock: Clock | None = None,
     ) -> None:
-        for name, value in (("retention", retention), ("purge_interval", purge_interval)):
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number of seconds > 0")
+        check_duration("retention", retention)
+        check_duration("purge_interval", purge_interval, optional=True)
         self.retention = retention
         self.purge_interval = purge_interval
         self.clock = clock or time.time

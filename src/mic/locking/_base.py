@@ -8,14 +8,14 @@ token it accepted can reject a write from a stale holder.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mic._checks import check_duration
+from mic._waiting import Poller
 from mic.model import ConflictError, TransientError
 
 if TYPE_CHECKING:
@@ -67,8 +67,7 @@ def check_lock_args(name: str, ttl: float) -> None:
     """
     if not name:
         raise ValueError("a lock name must not be empty")
-    if not 0 < ttl <= MAX_TTL:
-        raise ValueError(f"ttl must be > 0 and <= {MAX_TTL} seconds, got {ttl!r}")
+    check_duration("ttl", ttl, at_most=MAX_TTL)
 
 
 class DistributedLock(ABC):
@@ -141,23 +140,19 @@ class DistributedLock(ABC):
                 that is not positive.
         """
         check_lock_args(name, ttl)
-        if wait is not None and not wait >= 0:
-            raise ValueError("wait must be >= 0")
-        if not 0 < retry_interval <= MAX_RETRY_INTERVAL:
-            raise ValueError(f"retry_interval must be > 0 and <= {MAX_RETRY_INTERVAL} seconds")
-        deadline = None if wait is None else time.monotonic() + wait
-        interval = retry_interval
+        check_duration("wait", wait, allow_zero=True, optional=True)
+        check_duration("retry_interval", retry_interval, at_most=MAX_RETRY_INTERVAL)
+        poller = Poller(
+            interval=retry_interval, budget=wait, growth=2.0, max_interval=MAX_RETRY_INTERVAL
+        )
         while True:
             lease = await self.try_acquire(name, ttl=ttl)
             if lease is not None:
                 return lease
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            if not await poller.wait():
                 raise LockNotAcquiredError(
                     message=f"lock {name!r} is held by someone else", retry_after=ttl
                 )
-            await asyncio.sleep(interval if remaining is None else min(interval, remaining))
-            interval = min(interval * 2, MAX_RETRY_INTERVAL)
 
     @asynccontextmanager
     async def hold(

@@ -13,9 +13,10 @@ import contextlib
 import math
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mic._deps import require
+from mic._redis_script import RedisScript
 from mic.locking._base import DistributedLock, Lease, LockLostError, check_lock_args
 
 if TYPE_CHECKING:
@@ -67,9 +68,9 @@ class RedisDistributedLock(DistributedLock):
         require("redis.asyncio", "redis")
         self.client = client
         self.prefix = prefix
-        self._acquire: Any = client.register_script(_ACQUIRE)
-        self._release: Any = client.register_script(_RELEASE)
-        self._extend: Any = client.register_script(_EXTEND)
+        self._acquire = RedisScript(_ACQUIRE)
+        self._release = RedisScript(_RELEASE)
+        self._extend = RedisScript(_EXTEND)
 
     def probe(
         self, *, name: str | None = None, required: bool = True, timeout: float | None = None
@@ -104,7 +105,7 @@ class RedisDistributedLock(DistributedLock):
         owner = secrets.token_hex(16)
         keys = [self._held_key(name), f"{self.prefix}fence:{name}"]
         try:
-            token = int(await self._acquire(keys=keys, args=[owner, _ms(ttl)]))
+            token = int(await self._acquire(self.client, keys, [owner, _ms(ttl)]))
         except BaseException:
             # Cancelled (or the connection broke) after Redis may have run the script: the
             # lock could be ours with nobody left to release it. Release it by owner, so it
@@ -115,17 +116,17 @@ class RedisDistributedLock(DistributedLock):
 
     async def _release_quietly(self, name: str, owner: str) -> None:
         with contextlib.suppress(Exception):  # best effort: the TTL frees it otherwise
-            await self._release(keys=[self._held_key(name)], args=[owner])
+            await self._release(self.client, [self._held_key(name)], [owner])
 
     async def release(self, lease: Lease) -> bool:
         """Free the lock if `lease` still owns it."""
-        return bool(await self._release(keys=[self._held_key(lease.name)], args=[lease.owner]))
+        return bool(await self._release(self.client, [self._held_key(lease.name)], [lease.owner]))
 
     async def extend(self, lease: Lease, *, ttl: float | None = None) -> Lease:
         """Restart the lease's TTL."""
         new_ttl = lease.ttl if ttl is None else ttl
         check_lock_args(lease.name, new_ttl)
         keys = [self._held_key(lease.name)]
-        if not await self._extend(keys=keys, args=[lease.owner, _ms(new_ttl)]):
+        if not await self._extend(self.client, keys, [lease.owner, _ms(new_ttl)]):
             raise LockLostError(message=f"lock {lease.name!r} is no longer held by this lease")
         return replace(lease, ttl=new_ttl)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
+from mic._errors import MicError
 from mic.observability._backends import MetricsBackend
 from mic.redaction import SECRET_FIELD_NAMES, RedactionPolicy, normalize_field_name
 
@@ -22,7 +23,7 @@ DEFAULT_DENIED_LABELS: Final = frozenset({"email", "phone", "ip", "ip_address", 
 REJECTED_METRIC: Final = "mic_metric_emissions_rejected_total"
 
 
-class MetricLabelViolation(ValueError):  # noqa: N818 - the spec's name
+class MetricLabelViolation(MicError, ValueError):  # noqa: N818 - the spec's name
     """A metric emission carried a denied label, a secret value, or one value too many.
 
     Attributes:

@@ -15,6 +15,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from mic._checks import check_count, check_duration
+from mic._errors import MicError
+from mic._waiting import exponential_backoff
 from mic.eventbus import EventBus
 from mic.outbox._store import OutboxBatch, OutboxStore
 
@@ -44,15 +47,14 @@ class DispatcherOptions:
     publish_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if self.poll_interval <= 0 or self.publish_timeout <= 0:
-            raise ValueError("poll_interval and publish_timeout must be > 0")
-        if self.retry_delay <= 0 or self.max_retry_delay < self.retry_delay:
+        check_count("batch_size", self.batch_size)
+        for name in ("poll_interval", "publish_timeout", "retry_delay", "max_retry_delay"):
+            check_duration(name, getattr(self, name))
+        if self.max_retry_delay < self.retry_delay:
             raise ValueError("need 0 < retry_delay <= max_retry_delay")
 
 
-class OutboxPublishError(Exception):
+class OutboxPublishError(MicError):
     """Publishing a record failed; it stays in the outbox and is retried."""
 
 
@@ -163,7 +165,7 @@ class OutboxDispatcher:
 
     def _backoff(self, failures: int) -> float:
         options = self.options
-        return min(options.max_retry_delay, options.retry_delay * 2.0 ** min(failures - 1, 60))
+        return exponential_backoff(options.retry_delay, failures, cap=options.max_retry_delay)
 
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less when stopped or notified."""

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from mic._checks import check_duration
 from mic._deps import require
 from mic.datastorage import SqlUnitOfWork
 from mic.eventbus import Event
@@ -59,8 +60,7 @@ class SqlOutboxStore(OutboxStore):
         super().__init__(redaction=redaction)
         if not table_name:
             raise ValueError("table_name must not be empty")
-        if lease_ttl <= 0:
-            raise ValueError("lease_ttl must be > 0")
+        check_duration("lease_ttl", lease_ttl)
         self.engine = engine
         self.lease_ttl = lease_ttl
         self._sa = sa

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from mic._errors import MicError
 from mic.datastorage import InMemoryDataStorage, InMemoryUnitOfWork
 from mic.eventbus import Event
 from mic.outbox._redaction import TopicRedactionPolicy, sanitize_payload
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 MAX_ERROR_LENGTH = 200
 
 
-class NoUnitOfWorkError(RuntimeError):
+class NoUnitOfWorkError(MicError, RuntimeError):
     """An outbox write was made outside a unit of work of the store's backend."""
 
 

@@ -7,15 +7,12 @@ in-memory backends. Kafka is not shipped. See docs/events.md.
 
 from mic.eventbus import (
     Event,
-    EventBus,
     InMemoryEventBus,
     NATSEventBus,
     Subscription,
     SubscriptionOptions,
 )
-
-AsyncEventBus = EventBus
-"""The spec's name for `mic.eventbus.EventBus` (the same class)."""
+from mic.eventbus import EventBus as AsyncEventBus
 
 __all__ = [
     "AsyncEventBus",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
+from mic._waiting import Poller
 from mic.model import RateLimitedError
 
 if TYPE_CHECKING:
@@ -239,19 +240,18 @@ class RateLimiter(ABC):
             ValueError: No policy, or `cost` outside ``1..capacity``.
             TransientError: The backend is unreachable and the limiter fails closed.
         """
-        waited = 0.0
+        # The budget counts the time slept here (clock=None): the sleep is all this knows of time.
+        poller = Poller(interval=0.0, budget=max_wait, clock=None, sleep=self._sleep)
         while True:
             decision = await self.consume(key, policy, cost=cost)
             if decision.allowed:
                 return decision
             wait = decision.retry_after
-            if max_wait is not None and waited + wait > max_wait:
+            if not await poller.wait(wait, whole=True):
                 raise RateLimitedError(
                     message=f"Rate limit for {key!r} not available within {max_wait} seconds",
                     retry_after=wait,
                 )
-            await self._sleep(wait)
-            waited += wait
 
 
 # --- Strategy math (seconds as floats). The Lua scripts in `_redis` mirror these. ---

@@ -7,11 +7,11 @@ workers (each process counts alone). Use `RedisRateLimiter` when several workers
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
 
+from mic._checks import check_count, check_duration
 from mic.ratelimit._core import (
     RateLimitDecision,
     RateLimiter,
@@ -57,10 +57,8 @@ class InMemoryRateLimiter(RateLimiter):
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep | None = None,
     ) -> None:
-        if type(max_keys) is not int or max_keys < 1:
-            raise ValueError("max_keys must be an integer >= 1")
-        if not 0 < sweep_interval < math.inf:
-            raise ValueError("sweep_interval must be a finite number of seconds > 0")
+        check_count("max_keys", max_keys)
+        check_duration("sweep_interval", sweep_interval)
         super().__init__(policy, sleep)
         self.max_keys = max_keys
         self.sweep_interval = sweep_interval

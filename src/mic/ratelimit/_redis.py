@@ -8,13 +8,14 @@ that write after reading ``TIME`` need effect replication, the default since Red
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
+from mic._checks import check_duration
 from mic._deps import require
+from mic._redis_script import RedisScript
 from mic.model import TransientError
 from mic.ratelimit._core import (
     RateLimitDecision,
@@ -153,11 +154,6 @@ def _arguments(policy: RateLimitPolicy, cost: int) -> bytes:
     return f"{period_us} {policy.limit} {cost} {policy.capacity}".encode()
 
 
-def _sha1(script: str) -> str:
-    # SHA-1 is what Redis names scripts by (EVALSHA), not a security measure here.
-    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
-
-
 class RedisRateLimiter(RateLimiter):
     """A rate limiter whose counters live in Redis, shared by every process that uses it.
 
@@ -198,8 +194,7 @@ class RedisRateLimiter(RateLimiter):
         redis = require("redis", "redis")
         if failure_mode not in ("open", "closed"):
             raise ValueError("failure_mode must be 'open' or 'closed'")
-        if unavailable_retry_after < 0:
-            raise ValueError("unavailable_retry_after must be >= 0")
+        check_duration("unavailable_retry_after", unavailable_retry_after, allow_zero=True)
         super().__init__(policy, sleep)
         self.client = client
         self.prefix = prefix
@@ -208,8 +203,7 @@ class RedisRateLimiter(RateLimiter):
         self.on_unavailable = on_unavailable
         self.unavailable_count = 0
         self._redis_error: type[Exception] = redis.exceptions.RedisError
-        self._no_script: type[Exception] = redis.exceptions.NoScriptError
-        self._shas = {strategy: _sha1(script) for strategy, script in _SCRIPTS.items()}
+        self._scripts = {strategy: RedisScript(script) for strategy, script in _SCRIPTS.items()}
         self._unit_arguments: dict[str, bytes] = {}
         self._last_warning = -float("inf")
 
@@ -261,10 +255,7 @@ class RedisRateLimiter(RateLimiter):
         redis_key = self.prefix + policy.storage_id + key
         client = self.client
         try:
-            try:
-                reply = await client.evalsha(self._shas[strategy], 1, redis_key, args)
-            except self._no_script:
-                reply = await client.eval(_SCRIPTS[strategy], 1, redis_key, args)
+            reply = await self._scripts[strategy](client, (redis_key,), (args,))
         except (self._redis_error, OSError) as error:
             # redis-py wraps socket errors in its own; OSError is caught too, so a socket
             # error a client version leaves unwrapped still follows the failure mode.

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
+from mic._checks import check_count, check_duration
+from mic._waiting import exponential_backoff
 from mic.model import RateLimitedError, TransientError
 
 logger = logging.getLogger("mic.resilience")
@@ -65,15 +67,12 @@ class RetryPolicy:
     retry_if: RetryPredicate | None = None
 
     def __post_init__(self) -> None:
-        if type(self.attempts) is not int or self.attempts < 1:
-            raise ValueError("attempts must be an integer >= 1")
-        # NaN slips through every comparison; each bound is written so that it fails.
-        if not (0 <= self.base_delay < math.inf and 0 <= self.max_delay < math.inf):
-            raise ValueError("base_delay and max_delay must be finite numbers >= 0")
+        check_count("attempts", self.attempts)
+        check_duration("base_delay", self.base_delay, allow_zero=True)
+        check_duration("max_delay", self.max_delay, allow_zero=True)
         if not 1 <= self.multiplier < math.inf:
             raise ValueError("multiplier must be a finite number >= 1")
-        if self.deadline is not None and not 0 < self.deadline < math.inf:
-            raise ValueError("deadline must be a finite number > 0 (or None)")
+        check_duration("deadline", self.deadline, optional=True)
         if not self.retry_on:
             raise ValueError("retry_on must name at least one exception type")
         if self.retry_if is not None and not callable(self.retry_if):
@@ -90,11 +89,9 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """The capped backoff before retry number `retry_number` (1 for the first retry)."""
-        try:
-            growth = self.multiplier ** (retry_number - 1)
-        except OverflowError:  # a float power past 1e308 raises instead of giving inf
-            return self.max_delay
-        return min(self.max_delay, self.base_delay * growth)
+        return exponential_backoff(
+            self.base_delay, retry_number, cap=self.max_delay, multiplier=self.multiplier
+        )
 
 
 def retry_after_of(error: BaseException) -> float | None:

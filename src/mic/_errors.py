@@ -1,0 +1,27 @@
+"""`MicError`: the one root of every error mic raises that is not a `DomainError`."""
+
+from __future__ import annotations
+
+
+class MicError(Exception):
+    """The root of mic's non-domain errors: misuse, configuration and plumbing failures.
+
+    Domain errors (`mic.model.DomainError` and its family) are answers to a caller (a 4xx or
+    503 problem); these are not, and are caught with ``except MicError``. Each also keeps the
+    built-in base a caller would expect (``ImportError``, ``ValueError``, ...)::
+
+        Exception
+        ├── MicError
+        │   ├── MissingDependencyError (+ ImportError)   a feature without its pip extra
+        │   ├── AsyncApiError (+ ValueError)             mic.asyncapi: an invalid document
+        │   ├── EventContractError (+ ValueError)        mic.eventbus: an event off its spec
+        │   ├── MetricLabelViolation (+ ValueError)      mic.observability: a forbidden label
+        │   ├── NoUnitOfWorkError (+ RuntimeError)       mic.outbox: a write outside one
+        │   ├── OutboxPublishError                       mic.outbox: publishing failed
+        │   └── ProbeFailedError                         mic.healthcheck: a probe said no
+        └── DomainError                                  mic.model: the 4xx/503 answers
+            └── ... (InvalidTokenError, UpstreamServiceError, ...)
+
+    `mic.http`'s `RouteSpecError` and `ClientDisconnectedError` join this tree with the HTTP
+    rework (issue 15); until then they derive from ``ValueError`` / ``Exception`` only.
+    """
