@@ -18,6 +18,8 @@ class MicError(Exception):
         │   ├── MetricLabelViolation (+ ValueError)      mic.observability: a forbidden label
         │   ├── NoUnitOfWorkError (+ RuntimeError)       mic.outbox: a write outside one
         │   ├── OutboxPublishError                       mic.outbox: publishing failed
+        │   ├── ConnectionClosedError                    mic.realtime: sending on a closed one
+        │   ├── RealtimeClosedError                      mic.realtime: the server closed
         │   └── ProbeFailedError                         mic.healthcheck: a probe said no
         └── DomainError                                  mic.model: the 4xx/503 answers
             └── ... (InvalidTokenError, UpstreamServiceError, ...)

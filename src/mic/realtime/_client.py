@@ -18,6 +18,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from mic._deps import require
+from mic._errors import MicError
 from mic.realtime._protocol import CloseCode
 from mic.realtime._route import LAST_ID_PARAMETER
 from mic.realtime._specs import WebSocketRouteSpec
@@ -29,7 +30,7 @@ TokenSource = Callable[[], Awaitable[str]]
 _GOING_AWAY = frozenset({CloseCode.GOING_AWAY, CloseCode.SERVICE_RESTART})
 
 
-class RealtimeClosedError(Exception):
+class RealtimeClosedError(MicError):
     """The connection is closed; `code` and `reason` are what the server said.
 
     Attributes:

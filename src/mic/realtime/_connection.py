@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from mic._errors import MicError
 from mic.http import Headers, HttpRequestContext, Identity
 from mic.model import DomainError
 from mic.realtime._backend import message_id_key
@@ -36,7 +37,7 @@ CLOSE_GRACE = 2.0
 MAX_REPLAY = 10_000
 
 
-class ConnectionClosedError(Exception):
+class ConnectionClosedError(MicError):
     """The connection is closed or closing; nothing more can be sent on it."""
 
 
