@@ -19,7 +19,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,auth]'
+	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,auth,sql,settings]'
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python

@@ -1,107 +1,102 @@
-"""The example service behind `make demo`: an items API built from specs and mic-kit parts.
+"""The example service behind `make demo`: an items API with storage, outbox and a consumer.
 
-It runs on FastAPI or Litestar, chosen by ``MIC_HTTP_FRAMEWORK=fastapi|litestar`` (default
-fastapi), with embedded defaults only (nothing to install or start): in-memory storage with
-optimistic concurrency and keyset pages, ``/health``, ``/ready``, ``/metrics``, a
-correlation id on every answer, and JSON logs; item reads are served from a response cache
-(ETag, 304) that writes invalidate, and ``POST /admin/cache/purge`` needs a service token
-whose ``roles`` claim grants ``cache:purge`` (RBAC). Serve it with ``python -m
-examples.service`` (it prints an operator token); docs at http://127.0.0.1:8000/docs.
-Subscribers of the WebSocket ``/ws/items`` get every create, replace and delete as it happens.
+Everything comes from settings (`mic.settings`, ``MIC_*`` variables or ``.env``): by default
+items live in SQLite (``./mic-demo.db``, so they survive a restart), each change writes an
+``items.*`` event to the transactional outbox in the same transaction, a dispatcher
+publishes it to the event bus (``memory://`` by default) and an in-process consumer logs
+it. It runs on FastAPI or Litestar (``MIC_HTTP__FRAMEWORK``), with ``/health``, ``/ready``,
+``/metrics``, a correlation id on every answer and JSON logs. Item reads are served from a
+response cache (ETag, 304) that writes invalidate, and ``POST /admin/cache/purge`` needs a
+service token whose ``roles`` claim grants ``cache:purge`` (RBAC). Serve it with
+``python -m examples.service`` (it prints an operator token); docs at
+http://127.0.0.1:8000/docs.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
 
 from mic.auth import ServiceAuth, ServiceAuthSigner, ServiceAuthVerifier, ServiceKey
 from mic.authz import AuthorizationEngine, Authorize, RbacEngine, Role
 from mic.cache import InMemoryCache
 from mic.contracts import HttpSuccessEnvelope, PageMeta, StrictSchema, wrap_http_success
-from mic.datastorage import DataStorage, InMemoryDataStorage
-from mic.healthcheck import ReadinessChecker, health_route, readiness_route
+from mic.datastorage import DataStorage
+from mic.eventbus import Event, EventBus
 from mic.http import HttpLink, HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
-from mic.observability import (
-    CorrelationIdInterceptor,
-    HttpMetricsInterceptor,
-    PrometheusMetricsBackend,
-    configure_logging,
-    metrics_route,
-)
-from mic.realtime import RealtimeHub, Room, WebSocketRouteSpec
+from mic.outbox import DispatcherOptions, InMemoryOutboxStore, OutboxDispatcher, OutboxStore
 from mic.response_cache import ResponseCache, ResponseCacheStore
+from mic.service import Handle, Service
+from mic.settings import MicSettings, SecretUrl, ServiceSettings, StorageSettings
 
-FRAMEWORKS = ("fastapi", "litestar")
+logger = logging.getLogger("examples.service")
+DEMO_DATABASE = "sqlite+aiosqlite:///./mic-demo.db"
 AUDIENCE = "mic-demo"
 RBAC = RbacEngine({"operator": Role(permissions=["cache:purge"])})
+
+
+class DemoSettings(MicSettings):
+    """The demo's settings: the library's, with SQLite as the default storage."""
+
+    service: ServiceSettings = PydanticField(
+        default_factory=lambda: ServiceSettings(name="mic-kit example", version="1.0.0")
+    )
+    storage: StorageSettings = PydanticField(
+        default_factory=lambda: StorageSettings(url=SecretUrl(DEMO_DATABASE))
+    )
 
 
 class CreateItemPayload(StrictSchema):
     """What a client sends to create an item."""
 
-    name: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(default=0, ge=0)
+    name: str = PydanticField(min_length=1, max_length=100)
+    quantity: int = PydanticField(default=0, ge=0)
 
 
 class UpdateItemPayload(StrictSchema):
     """A full replacement, guarded by the version the client last read."""
 
-    name: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(ge=0)
+    name: str = PydanticField(min_length=1, max_length=100)
+    quantity: int = PydanticField(ge=0)
     version: int
 
 
-class Item(BaseModel):
+class Item(SQLModel, table=True):
     """An item as stored and returned; `version` grows with every change."""
 
-    id: uuid.UUID
+    __tablename__ = "demo_items"
+
+    id: uuid.UUID = Field(primary_key=True)
     version: int = 0
-    name: str
+    name: str = Field(index=True)
     quantity: int
 
 
-class ItemChanged(BaseModel):
-    """Pushed to ``/ws/items`` subscribers; `item` is ``None`` once deleted."""
-
-    item_id: uuid.UUID
-    change: str
-    item: Item | None = None
-
-
-ITEM_CHANGES = Room("items", ItemChanged, description="Every change to an item.")
-ITEMS_LIVE = WebSocketRouteSpec(
-    path="/ws/items",
-    name="items.live",
-    room=ITEM_CHANGES,
-    category="items",
-    summary="Item changes, as they happen",
-)
-
-
 def build_routes(
-    items: DataStorage[Item],
+    items: Handle[DataStorage[Item]],
+    outbox: Handle[OutboxStore],
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    notify: Callable[[], None] = lambda: None,
     cache: ResponseCacheStore | None = None,
-    hub: RealtimeHub | None = None,
 ) -> tuple[HttpRouteSpec, ...]:
-    """The items API, as pure data; `new_id` names new items; reads go through `cache`.
+    """The items API, as pure data; each change also writes an event to the outbox.
 
-    `hub` broadcasts every change to the ``/ws/items`` subscribers.
+    `notify` is called after each commit: the dispatcher then publishes at once instead of
+    at its next poll. Reads go through `cache`, and each change invalidates what it touched.
     """
 
-    async def pushed(item_id: uuid.UUID, change: str, item: Item | None = None) -> None:
-        if hub is not None:
-            await hub.publish(ITEM_CHANGES, ItemChanged(item_id=item_id, change=change, item=item))
-
     async def changed(item_id: uuid.UUID | None = None) -> None:
+        notify()
         if cache is not None:
             await cache.invalidate_tags("items", *([f"item:{item_id}"] if item_id else []))
 
@@ -109,26 +104,29 @@ def build_routes(
         return (ResponseCache(ttl=60, tags=("items", *tags)),) if cache is not None else ()
 
     async def create_item(*, payload: CreateItemPayload) -> HttpResponseSpec:
-        item = await items.add(Item(id=new_id(), **payload.model_dump()))
+        storage = items.get()
+        async with storage.unit_of_work():
+            item = await storage.add(Item(id=new_id(), **payload.model_dump()))
+            await outbox.get().add(Event("items.created", {"id": str(item.id), "name": item.name}))
         await changed()
-        await pushed(item.id, "created", item)
-        return HttpResponseSpec(status_code=201, body=wrap_http_success(item),
-                                headers={"Location": f"/items/{item.id}"})  # fmt: skip
+        return HttpResponseSpec(
+            status_code=201, body=wrap_http_success(item), headers={"Location": f"/items/{item.id}"}
+        )
 
     async def list_items(
         *,
-        limit: Annotated[int, Field(ge=1, le=100), Query(description="Page size")] = 20,
+        limit: Annotated[int, PydanticField(ge=1, le=100), Query(description="Page size")] = 20,
         cursor: Annotated[
             str | None,
-            Field(min_length=1),
+            PydanticField(min_length=1),
             Query(description="`meta.next_cursor` of the previous page"),
         ] = None,
     ) -> HttpSuccessEnvelope[list[Item], PageMeta]:
-        page = await items.list(order_by=("name",), limit=limit, cursor=cursor)
+        page = await items.get().list(order_by=("name",), limit=limit, cursor=cursor)
         return wrap_http_success(page.items, meta=PageMeta(next_cursor=page.next_cursor))
 
     async def get_item(*, item_id: uuid.UUID) -> HttpSuccessEnvelope[Item]:
-        item = await items.get(item_id)
+        item = await items.get().get(item_id)
         if item is None:
             raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
         return wrap_http_success(item)
@@ -136,115 +134,202 @@ def build_routes(
     async def replace_item(
         *, item_id: uuid.UUID, payload: UpdateItemPayload
     ) -> HttpSuccessEnvelope[Item]:
-        if await items.get(item_id) is None:
+        storage = items.get()
+        if await storage.get(item_id) is None:
             raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
-        updated = await items.update(Item(id=item_id, **payload.model_dump()))
+        async with storage.unit_of_work():
+            item = await storage.update(Item(id=item_id, **payload.model_dump()))
+            await outbox.get().add(Event("items.replaced", {"id": str(item_id)}))
         await changed(item_id)
-        await pushed(item_id, "replaced", updated)
-        return wrap_http_success(updated)
+        return wrap_http_success(item)
 
     async def delete_item(*, item_id: uuid.UUID) -> None:
-        if await items.get(item_id) is None:
+        storage = items.get()
+        if await storage.get(item_id) is None:
             raise NotFoundError("item_not_found", f"Item {item_id} does not exist")
-        await items.delete(item_id)
+        async with storage.unit_of_work():
+            await storage.delete(item_id)
+            await outbox.get().add(Event("items.deleted", {"id": str(item_id)}))
         await changed(item_id)
-        await pushed(item_id, "deleted")
 
     async def purge_cache() -> None:
         await changed()
 
     new_item = {"item_id": "$response.body#/data/id"}
     return (
-        HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                      handler=create_item, status_code=201, summary="Create an item",
-                      response_model=HttpSuccessEnvelope[Item],
-                      links={"get": HttpLink("items.get", new_item),
-                             "replace": HttpLink("items.replace", new_item),
-                             "delete": HttpLink("items.delete", new_item)}),
-        HttpRouteSpec(method="GET", path="/items", name="items.list", category="items",
-                      handler=list_items, summary="List items by name, a page at a time",
-                      response_model=HttpSuccessEnvelope[list[Item], PageMeta],
-                      interceptors=cached()),
-        HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                      handler=get_item, summary="Get an item",
-                      response_model=HttpSuccessEnvelope[Item], errors=(NotFoundError,),
-                      interceptors=cached("item:{item_id}")),
-        HttpRouteSpec(method="PUT", path="/items/{item_id}", name="items.replace",
-                      category="items", handler=replace_item, summary="Replace an item",
-                      response_model=HttpSuccessEnvelope[Item],
-                      errors=(NotFoundError, ConflictError)),
-        HttpRouteSpec(method="DELETE", path="/items/{item_id}", name="items.delete",
-                      category="items", handler=delete_item, status_code=204,
-                      summary="Delete an item", errors=(NotFoundError,)),
-        HttpRouteSpec(method="POST", path="/admin/cache/purge", name="admin.cache_purge",
-                      category="admin", handler=purge_cache, status_code=204,
-                      summary="Drop every cached item answer", auth=ServiceAuth(),
-                      interceptors=(Authorize("purge", "cache"),)),
-    )  # fmt: skip
+        HttpRouteSpec(
+            method="POST",
+            path="/items",
+            name="items.create",
+            category="items",
+            handler=create_item,
+            status_code=201,
+            summary="Create an item",
+            response_model=HttpSuccessEnvelope[Item],
+            links={
+                "get": HttpLink("items.get", new_item),
+                "replace": HttpLink("items.replace", new_item),
+                "delete": HttpLink("items.delete", new_item),
+            },
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/items",
+            name="items.list",
+            category="items",
+            handler=list_items,
+            summary="List items by name, a page at a time",
+            response_model=HttpSuccessEnvelope[list[Item], PageMeta],
+            interceptors=cached(),
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/items/{item_id}",
+            name="items.get",
+            category="items",
+            handler=get_item,
+            summary="Get an item",
+            response_model=HttpSuccessEnvelope[Item],
+            errors=(NotFoundError,),
+            interceptors=cached("item:{item_id}"),
+        ),
+        HttpRouteSpec(
+            method="PUT",
+            path="/items/{item_id}",
+            name="items.replace",
+            category="items",
+            handler=replace_item,
+            summary="Replace an item",
+            response_model=HttpSuccessEnvelope[Item],
+            errors=(NotFoundError, ConflictError),
+        ),
+        HttpRouteSpec(
+            method="DELETE",
+            path="/items/{item_id}",
+            name="items.delete",
+            category="items",
+            handler=delete_item,
+            status_code=204,
+            summary="Delete an item",
+            errors=(NotFoundError,),
+        ),
+        HttpRouteSpec(
+            method="POST",
+            path="/admin/cache/purge",
+            name="admin.cache_purge",
+            category="admin",
+            handler=purge_cache,
+            status_code=204,
+            summary="Drop every cached item answer",
+            auth=ServiceAuth(),
+            interceptors=(Authorize("purge", "cache"),),
+        ),
+    )
 
 
-def create_app(
-    framework: str | None = None,
+def build_service(
+    settings: MicSettings | None = None,
     *,
-    registry: Any = None,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    on_event: Callable[[Event], None] | None = None,
     operator_key: ServiceKey | None = None,
-) -> Any:
-    """The example app on `framework` (default: ``MIC_HTTP_FRAMEWORK`` or fastapi).
+) -> Service:
+    """The demo service: storage, outbox, bus, dispatcher and consumer, from `settings`.
 
     Args:
-        framework: ``fastapi`` or ``litestar``.
-        registry: The Prometheus registry for this app's metrics (a new one by default, so
-            two apps never mix their series).
+        settings: Default: `DemoSettings.load()` (environment, ``.env``, secrets).
         new_id: Makes the id of a new item (random UUIDs by default).
+        on_event: Also called with each event the in-process consumer receives.
         operator_key: Verifies operator tokens (`demo_key()` by default).
-
-    Raises:
-        ValueError: The framework is not one of fastapi, litestar.
     """
-    chosen = (framework or os.environ.get("MIC_HTTP_FRAMEWORK") or "fastapi").strip().lower()
-    if chosen not in FRAMEWORKS:
-        raise ValueError(
-            f"MIC_HTTP_FRAMEWORK must be one of {', '.join(FRAMEWORKS)}, not {chosen!r}"
-        )
-    from prometheus_client import CollectorRegistry
-
-    registry = registry if registry is not None else CollectorRegistry()
-    items: DataStorage[Item] = InMemoryDataStorage(Item)
+    settings = settings or DemoSettings.load()
     cache = ResponseCacheStore(InMemoryCache(max_entries=10_000))
     verifier = ServiceAuthVerifier(
         audience=AUDIENCE, issuers=["operator"], keys=operator_key or demo_key()
     )
-    hub = RealtimeHub()
-    routes = (
-        *build_routes(items, new_id, cache, hub),
-        health_route(),
-        readiness_route(ReadinessChecker([items.probe()])),
-        metrics_route(registry),
+    config = HttpRouterConfig(
+        services={
+            ResponseCacheStore: cache,
+            ServiceAuthVerifier: verifier,
+            AuthorizationEngine: RBAC,
+        }
     )
-    config = HttpRouterConfig(interceptors=(
-        CorrelationIdInterceptor(),
-        HttpMetricsInterceptor(PrometheusMetricsBackend(registry)),
-    ), services={ResponseCacheStore: cache, ServiceAuthVerifier: verifier,
-                 AuthorizationEngine: RBAC, RealtimeHub: hub})  # fmt: skip
-    if chosen == "fastapi":
-        from mic.fastapi import build_fastapi_app, build_fastapi_realtime_router
+    service = Service(settings, metrics=True, config=config)
+    storage = settings.storage
 
-        app = build_fastapi_app(
-            routes=routes, config=config, title="mic-kit example", version="1.0.0"
-        )
-        app.include_router(build_fastapi_realtime_router(routes=[ITEMS_LIVE], config=config))
-        return app
-    from mic.litestar import build_litestar_app, build_litestar_realtime_router
+    async def open_engine() -> Any:
+        engine = storage.create_engine()
+        async with engine.begin() as connection:  # a demo creates its tables; services migrate
+            await connection.run_sync(SQLModel.metadata.create_all, tables=[Item.__table__])
+        return engine
 
-    live = build_litestar_realtime_router(routes=[ITEMS_LIVE], config=config)
-    return build_litestar_app(
-        routes=routes,
-        config=config,
-        title="mic-kit example",
-        version="1.0.0",
-        route_handlers=[live],
+    engine = (
+        None if storage.in_memory else service.add_resource("database", open_engine, probe=False)
     )
+    deps = () if engine is None else (engine,)
+    items = service.add_resource(
+        "items",
+        lambda: storage.build(Item, engine=engine.get() if engine else None),
+        depends_on=deps,
+    )
+
+    async def open_outbox() -> OutboxStore:
+        if engine is None:
+            return InMemoryOutboxStore()
+        from mic.outbox import SqlOutboxStore
+
+        store = SqlOutboxStore(engine.get())
+        await store.create_schema()
+        return store
+
+    outbox = service.add_resource("outbox", open_outbox, depends_on=deps, probe=False)
+    bus: Handle[EventBus] = service.add_resource("eventbus", settings.eventbus.connect)
+
+    recent: deque[dict[str, Any]] = deque(maxlen=50)
+
+    async def log_event(event: Event) -> None:
+        logger.info("consumer received %s", event.topic, extra={"event": event.payload})
+        recent.append({"topic": event.topic, "id": event.id, "payload": event.payload})
+        if on_event is not None:
+            on_event(event)
+
+    service.add_consumer(
+        "items-log",
+        bus,
+        ["items.created", "items.replaced", "items.deleted"],
+        log_event,
+        group="demo-log",
+    )
+    dispatcher: Handle[OutboxDispatcher] = service.add_worker(
+        "outbox-dispatcher",
+        lambda: OutboxDispatcher(
+            outbox.get(), bus.get(), options=DispatcherOptions(poll_interval=1.0)
+        ),
+        depends_on=(outbox, bus),
+    )
+
+    async def received_events() -> HttpSuccessEnvelope[list[dict[str, Any]]]:
+        return wrap_http_success(list(recent))
+
+    service.add_routes(
+        HttpRouteSpec(
+            method="GET",
+            path="/events",
+            name="events.recent",
+            category="events",
+            handler=received_events,
+            summary="The last 50 events the in-process consumer received",
+        ),
+    )
+    service.add_routes(
+        *build_routes(items, outbox, new_id, notify=lambda: dispatcher.get().notify(), cache=cache)
+    )
+    return service
+
+
+def create_app(framework: str | None = None, **options: Any) -> Any:
+    """The demo app on `framework` (default ``MIC_HTTP__FRAMEWORK``); see `build_service`."""
+    return build_service(**options).build_app(framework)
 
 
 @functools.cache
@@ -255,20 +340,19 @@ def demo_key() -> ServiceKey:
 
 
 def main() -> None:
-    """Serve the example with uvicorn on ``MIC_HOST``:``MIC_PORT`` (127.0.0.1:8000)."""
-    import uvicorn
-
-    configure_logging(format=os.environ.get("MIC_LOG_FORMAT", "json"), level="INFO")
-    host = os.environ.get("MIC_HOST", "127.0.0.1")
-    port = int(os.environ.get("MIC_PORT", "8000"))
-    app = create_app()
+    """Serve the demo with uvicorn on ``MIC_HTTP__HOST``:``MIC_HTTP__PORT`` (127.0.0.1:8000)."""
+    service = build_service()
+    settings = service.settings
+    settings.logging.apply()
+    http = settings.http
     signer = ServiceAuthSigner(issuer="operator", keys=demo_key())
     token = signer.sign(AUDIENCE, claims={"roles": ["operator"]}, lifetime=3600)
     print(f"operator token (1 h), for POST /admin/cache/purge: Bearer {token}")
     print(
-        f"mic-kit example on {os.environ.get('MIC_HTTP_FRAMEWORK', 'fastapi')}: http://{host}:{port}/docs"
+        f"mic-kit example on {http.framework}: http://{http.host}:{http.port}/docs "
+        f"(storage {settings.storage.url}, events {settings.eventbus.url})"
     )
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    service.serve()
 
 
 if __name__ == "__main__":

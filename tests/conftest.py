@@ -59,3 +59,7 @@ def nats_url() -> str:
 def framework(request: pytest.FixtureRequest) -> str:
     """Each adapter in turn: a test using it runs once per framework."""
     return str(request.param)
+
+
+# The fixtures mic-kit offers to services (mic_client, mic_settings, ...), tested here too.
+pytest_plugins = ["mic.testing.plugin"]

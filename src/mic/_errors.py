@@ -18,9 +18,17 @@ class MicError(Exception):
         │   ├── MetricLabelViolation (+ ValueError)      mic.observability: a forbidden label
         │   ├── NoUnitOfWorkError (+ RuntimeError)       mic.outbox: a write outside one
         │   ├── OutboxPublishError                       mic.outbox: publishing failed
+        │   ├── ProbeFailedError                         mic.healthcheck: a probe said no
+        │   ├── AuthorizationEngineError                 mic.authz: an engine could not decide
+        │   ├── GrpcSpecError (+ ValueError)             mic.grpc: a service spec is wrong
+        │   ├── SettingsError (+ ValueError)             mic.settings: bad settings, all listed
+        │   ├── LifespanError (+ RuntimeError)           mic.testing: an app's lifespan failed
         │   ├── ConnectionClosedError                    mic.realtime: sending on a closed one
         │   ├── RealtimeClosedError                      mic.realtime: the server closed
-        │   └── ProbeFailedError                         mic.healthcheck: a probe said no
+        │   └── ServiceError                             mic.service: the lifecycle
+        │       ├── ServiceConfigurationError (+ ValueError)
+        │       ├── ServiceStartError
+        │       └── ServiceNotStartedError (+ RuntimeError)
         └── DomainError                                  mic.model: the 4xx/503 answers
             └── ... (InvalidTokenError, UpstreamServiceError, ...)
 

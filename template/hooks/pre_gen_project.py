@@ -14,7 +14,7 @@ FRAMEWORKS = ("fastapi", "litestar")
 # A distribution name that is also a valid import name once dashes become underscores.
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # Import names the generated package must not shadow.
-RESERVED = frozenset({"mic", "tests", "test", "src", "app"})
+RESERVED = frozenset({"mic", "tests", "test", "src", "app", "migrations", "alembic"})
 
 service_name = {{ cookiecutter.service_name|tojson }}
 service_slug = {{ cookiecutter.__service_slug|tojson }}

@@ -17,6 +17,7 @@ from mic.eventbus import (
     EventBus,
     SubscriptionOptions,
 )
+from mic.healthcheck import ping_probe
 from tests.eventbus.conftest import FAST, eventually
 
 
@@ -241,7 +242,7 @@ async def test_a_retry_waits_for_its_delay(bus: EventBus) -> None:
 
 
 async def test_the_probe_is_up(bus: EventBus) -> None:
-    probe = bus.probe()
+    probe = ping_probe(bus)
     assert "eventbus" == probe.name
     await probe.run()
 

@@ -44,9 +44,11 @@ def running_demo(framework: str) -> Iterator[str]:
     """Serve ``examples.service`` on `framework` with uvicorn; yields its base URL."""
     port = free_port()
     env = os.environ | {
-        "MIC_HTTP_FRAMEWORK": framework,
-        "MIC_PORT": str(port),
-        "MIC_LOG_FORMAT": "text",
+        "MIC_HTTP__FRAMEWORK": framework,
+        "MIC_HTTP__PORT": str(port),
+        "MIC_LOGGING__FORMAT": "text",
+        # The contract tools need a fresh service, not the demo's SQLite file in the checkout.
+        "MIC_STORAGE__URL": "memory://",
         "MIC_DEMO_SECRET": DEMO_SECRET,
     }
     server = subprocess.Popen(

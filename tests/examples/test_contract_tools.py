@@ -91,7 +91,7 @@ def test_the_docs_page_renders_every_operation_offline(framework: str, tmp_path:
         if f'data-path="{path}"' in dom
     }
     expected = {(path, method.upper()) for path, item in operations.items() for method in item}
-    assert len(expected) == 6  # the items CRUD and the cache purge
+    assert len(expected) == 7  # five items operations, GET /events and the cache purge
     assert expected == rendered
     assert dom.count('class="opblock-summary-method"') == len(expected)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import socket
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from examples.service import create_app
+from examples.service import DEMO_DATABASE, DemoSettings, build_service, create_app
 
-from tests.support import client_for, wire
+from mic.settings import SettingsError
+from mic.testing import app_client, memory_settings
+from tests.support import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"X-Request-ID": "demo-1"}
@@ -27,14 +30,15 @@ def _ids() -> itertools.count[int]:
 
 def _app(framework: str) -> object:
     counter = _ids()
-    return create_app(framework, new_id=lambda: uuid.UUID(int=next(counter)))
+    service = build_service(memory_settings(), new_id=lambda: uuid.UUID(int=next(counter)))
+    return service.build_app(framework)
 
 
 async def test_crud_flow_is_identical_on_both_frameworks() -> None:
     first = str(uuid.UUID(int=1))
     transcripts = []
     for framework in ("fastapi", "litestar"):
-        async with client_for(_app(framework)) as client:
+        async with app_client(_app(framework)) as client:
             steps = [
                 await client.post("/items", json={"name": "bolt", "quantity": 3}, headers=HEADERS),
                 await client.post("/items", json={"name": "", "quantity": -1}, headers=HEADERS),
@@ -84,7 +88,7 @@ async def test_crud_flow_is_identical_on_both_frameworks() -> None:
 
 
 async def test_metrics_count_requests_by_route_template(framework: str) -> None:
-    async with client_for(_app(framework)) as client:
+    async with app_client(_app(framework)) as client:
         await client.get(f"/items/{uuid.UUID(int=7)}")
         metrics = (await client.get("/metrics")).text
     assert (
@@ -93,14 +97,45 @@ async def test_metrics_count_requests_by_route_template(framework: str) -> None:
     )
 
 
-def test_framework_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MIC_HTTP_FRAMEWORK", "django")
-    with pytest.raises(
-        ValueError, match="MIC_HTTP_FRAMEWORK must be one of fastapi, litestar, not 'django'"
-    ):
+def test_framework_setting_is_validated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MIC_HTTP__FRAMEWORK", "django")
+    with pytest.raises(SettingsError, match="MIC_HTTP__FRAMEWORK: Input should be 'fastapi'"):
         create_app()
-    monkeypatch.setenv("MIC_HTTP_FRAMEWORK", " Litestar ")
+    monkeypatch.setenv("MIC_HTTP__FRAMEWORK", " Litestar ")
     assert "Litestar" == type(create_app()).__name__
+
+
+def test_the_demo_stores_items_in_sqlite_by_default(tmp_path: Path) -> None:
+    assert "sqlite+aiosqlite:///./mic-demo.db" == DEMO_DATABASE
+    settings = DemoSettings.load(env_file=None)
+    assert DEMO_DATABASE == settings.storage.url.get_secret_value()
+
+
+async def test_items_survive_a_restart_and_events_reach_the_consumer(
+    tmp_path: Path, framework: str
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    received: list[str] = []
+    arrived = asyncio.Event()
+
+    def on_event(event: object) -> None:
+        received.append(event.topic)  # type: ignore[attr-defined]
+        arrived.set()
+
+    settings = DemoSettings.load(env_file=None, storage={"url": url})
+    async with app_client(
+        build_service(settings, on_event=on_event).build_app(framework)
+    ) as client:
+        created = await client.post("/items", json={"name": "bolt"})
+        await asyncio.wait_for(arrived.wait(), timeout=10)
+    async with app_client(build_service(settings).build_app(framework)) as client:
+        listed = await client.get("/items")
+        ready = await client.get("/ready")
+    assert 201 == created.status_code
+    assert [created.json()["data"]] == listed.json()["data"]
+    assert ["items.created"] == received
+    assert ["items", "eventbus", "outbox-dispatcher"] == list(ready.json()["probes"])
 
 
 def _free_port() -> int:
@@ -109,25 +144,53 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _serve(framework: str, port: int, database: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "MIC_HTTP__FRAMEWORK": framework,
+        "MIC_HTTP__PORT": str(port),
+        "MIC_STORAGE__URL": f"sqlite+aiosqlite:///{database}",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "examples.service"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], port: int) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+        except httpx.TransportError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "the example did not start within 30 s"
+            time.sleep(0.2)
+
+
+def _wait_for_events(port: int) -> list[dict[str, object]]:
+    """The consumer's events once it received one (the outbox publishes after the commit)."""
+    deadline = time.monotonic() + 10
+    while True:
+        events = httpx.get(f"http://127.0.0.1:{port}/events", timeout=5).json()["data"]
+        if events or time.monotonic() > deadline:
+            return list(events)
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("framework", ["fastapi", "litestar"])
-def test_the_demo_command_serves_the_service_with_docs(framework: str) -> None:
+def test_the_demo_command_serves_the_service_with_docs(framework: str, tmp_path: Path) -> None:
     port = _free_port()
-    env = os.environ | {"MIC_HTTP_FRAMEWORK": framework, "MIC_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "examples.service"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    database = tmp_path / "demo.db"
+    server = _serve(framework, port, database)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "the example did not start within 30 s"
-                time.sleep(0.2)
+        health = _wait_until_healthy(server, port)
         docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5, follow_redirects=True)
         created = httpx.post(f"http://127.0.0.1:{port}/items", json={"name": "a"}, timeout=5)
         ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+        events = _wait_for_events(port)
         assert (200, {"status": "ok"}) == (health.status_code, health.json())
         assert (200, "text/html") == (
             docs.status_code,
@@ -136,5 +199,9 @@ def test_the_demo_command_serves_the_service_with_docs(framework: str) -> None:
         assert (201, 200) == (created.status_code, ready.status_code)
     finally:
         server.terminate()
-        output = server.communicate(timeout=10)[0].decode()
+        output = server.communicate(timeout=15)[0].decode()
     assert '"message"' in output  # JSON log lines
+    assert ["items.created"] == [event["topic"] for event in events]
+    assert {"id": created.json()["data"]["id"], "name": "a"} == events[0]["payload"]
+    assert "consumer received items.created" in output
+    assert database.is_file()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from examples.service import AUDIENCE, create_app
+from examples.service import AUDIENCE, build_service
 
 from mic.auth import ServiceAuthSigner, ServiceKey
-from tests.support import client_for
+from mic.testing import app_client, memory_settings
 
 KEY = ServiceKey.hmac("demo", b"k" * 32)
 
@@ -21,9 +21,10 @@ def token(*roles: str) -> dict[str, str]:
 
 
 async def test_reads_are_cached_and_writes_invalidate(framework: str) -> None:
-    app = create_app(framework, new_id=lambda: uuid.UUID(int=1), operator_key=KEY)
+    service = build_service(memory_settings(), new_id=lambda: uuid.UUID(int=1), operator_key=KEY)
+    app = service.build_app(framework)
     path = f"/items/{uuid.UUID(int=1)}"
-    async with client_for(app) as client:
+    async with app_client(app) as client:
         await client.post("/items", json={"name": "bolt", "quantity": 3})
         first = await client.get(path)
         etag = first.headers["etag"]
@@ -36,8 +37,8 @@ async def test_reads_are_cached_and_writes_invalidate(framework: str) -> None:
 
 
 async def test_cache_purge_needs_the_operator_role(framework: str) -> None:
-    app = create_app(framework, operator_key=KEY)
-    async with client_for(app) as client:
+    app = build_service(memory_settings(), operator_key=KEY).build_app(framework)
+    async with app_client(app) as client:
         assert 401 == (await client.post("/admin/cache/purge")).status_code
         assert 403 == (await client.post("/admin/cache/purge", headers=token("viewer"))).status_code
         assert (

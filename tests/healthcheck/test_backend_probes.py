@@ -28,7 +28,13 @@ from mic.datastorage import (
     SqlDataStorage,
     create_sql_engine,
 )
-from mic.healthcheck import Probe, ReadinessChecker, ReadinessReport, readiness_route
+from mic.healthcheck import (
+    Probe,
+    ReadinessChecker,
+    ReadinessReport,
+    ping_probe,
+    readiness_route,
+)
 from mic.idempotency import InMemoryIdempotencyStore, RedisIdempotencyStore, SqlIdempotencyStore
 from mic.locking import InMemoryDistributedLock, RedisDistributedLock
 from mic.ratelimit import InMemoryRateLimiter, RedisRateLimiter
@@ -53,17 +59,24 @@ def _psycopg(url: str) -> str:
 
 
 def _sql_backends(engine: AsyncEngine) -> list[Any]:
-    return [SqlDataStorage(ProbedRecord, engine), SqlIdempotencyStore(engine),
-            SqlApiKeyStore(engine)]  # fmt: skip
+    return [
+        SqlDataStorage(ProbedRecord, engine),
+        SqlIdempotencyStore(engine),
+        SqlApiKeyStore(engine),
+    ]
 
 
 def _redis_backends(client: Redis) -> list[Any]:
-    return [RedisCache(client), RedisDistributedLock(client), RedisRateLimiter(client),
-            RedisIdempotencyStore(client)]  # fmt: skip
+    return [
+        RedisCache(client),
+        RedisDistributedLock(client),
+        RedisRateLimiter(client),
+        RedisIdempotencyStore(client),
+    ]
 
 
 def _checker(backends: list[Any], **options: Any) -> ReadinessChecker:
-    return ReadinessChecker([b.probe(**options) for b in backends])
+    return ReadinessChecker([ping_probe(b, **options) for b in backends])
 
 
 def _assert_no_secret(report: ReadinessReport, probes: tuple[Probe, ...]) -> None:
@@ -114,7 +127,7 @@ MEMORY_BACKENDS = [
 
 @pytest.mark.parametrize(("make", "name"), MEMORY_BACKENDS)
 async def test_in_memory_backends_are_ready(make: Any, name: str) -> None:
-    probe = make().probe()
+    probe = ping_probe(make())
     assert (name, True, 2.0) == (probe.name, probe.required, probe.timeout)
     report = await ReadinessChecker([probe]).check()
     assert ("ready", "up") == (report.status, report.results[0].status)
@@ -122,7 +135,7 @@ async def test_in_memory_backends_are_ready(make: Any, name: str) -> None:
 
 @pytest.mark.parametrize(("make", "name"), MEMORY_BACKENDS)
 def test_options_reach_the_probe(make: Any, name: str) -> None:
-    probe = make().probe(name=f"{name}-b", required=False, timeout=0.25)
+    probe = ping_probe(make(), name=f"{name}-b", required=False, timeout=0.25)
     assert (f"{name}-b", False, 0.25) == (probe.name, probe.required, probe.timeout)
 
 
@@ -139,14 +152,14 @@ async def test_swapping_a_backend_keeps_the_probe_name(sqlite_engine: AsyncEngin
     sql_storage, sql_idempotency, api_keys = _sql_backends(sqlite_engine)
     servers = [sql_storage, sql_idempotency, *_redis_backends(client)]
     try:
-        assert [b.probe().name for b in memory] == [b.probe().name for b in servers]
-        assert "api_keys" == api_keys.probe().name
+        assert [ping_probe(b).name for b in memory] == [ping_probe(b).name for b in servers]
+        assert "api_keys" == ping_probe(api_keys).name
     finally:
         await client.aclose()
 
 
 async def test_a_sqlite_engine_is_probed_like_any_other(sqlite_engine: AsyncEngine) -> None:
-    probes = [b.probe(name=f"p{i}") for i, b in enumerate(_sql_backends(sqlite_engine))]
+    probes = [ping_probe(b, name=f"p{i}") for i, b in enumerate(_sql_backends(sqlite_engine))]
     report = await ReadinessChecker(probes).check()
     assert ["up", "up", "up"] == [r.status for r in report.results]
 
@@ -168,7 +181,7 @@ async def test_bad_options_are_refused(
     try:
         for backend in backends:
             with pytest.raises(ValueError, match=message):
-                backend.probe(**options)
+                ping_probe(backend, **options)
     finally:
         await client.aclose()
         await jwks.aclose()
@@ -188,7 +201,7 @@ async def test_sql_backends_are_up_on_postgres(postgres_url: str) -> None:
     engine = create_async_engine(_psycopg(postgres_url))
     try:
         backends = _sql_backends(engine)
-        checker = ReadinessChecker([b.probe(name=type(b).__name__) for b in backends])
+        checker = ReadinessChecker([ping_probe(b, name=type(b).__name__) for b in backends])
         report = await checker.check()
     finally:
         await engine.dispose()
@@ -202,7 +215,7 @@ async def test_sql_probe_reuses_the_engine_pool(postgres_url: str) -> None:
     connects: list[object] = []
     event.listen(engine.sync_engine, "connect", lambda *_: connects.append(None))
     try:
-        checker = ReadinessChecker([SqlDataStorage(ProbedRecord, engine).probe()])
+        checker = ReadinessChecker([ping_probe(SqlDataStorage(ProbedRecord, engine))])
         reports = [await checker.check() for _ in range(5)]
     finally:
         await engine.dispose()
@@ -216,8 +229,9 @@ async def test_sql_backends_on_a_closed_port_are_down_without_the_password(
     url = f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{closed_port}/test"
     engine = create_async_engine(url, connect_args={"connect_timeout": 1})
     try:
-        checker = ReadinessChecker([b.probe(name=type(b).__name__, timeout=1.5)
-                                    for b in _sql_backends(engine)])  # fmt: skip
+        checker = ReadinessChecker(
+            [ping_probe(b, name=type(b).__name__, timeout=1.5) for b in _sql_backends(engine)]
+        )
         started = time.perf_counter()
         report = await checker.check()
         elapsed = time.perf_counter() - started
@@ -233,14 +247,16 @@ async def test_sql_backends_on_a_closed_port_are_down_without_the_password(
 async def test_sql_probe_on_a_silent_server_times_out(silent_port: int) -> None:
     engine = create_async_engine(f"postgresql+psycopg://app:{SECRET}@127.0.0.1:{silent_port}/t")
     try:
-        checker = ReadinessChecker([SqlDataStorage(ProbedRecord, engine).probe(timeout=0.3)])
+        checker = ReadinessChecker([ping_probe(SqlDataStorage(ProbedRecord, engine), timeout=0.3)])
         started = time.perf_counter()
         report = await checker.check()
         elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()
-    assert ("timeout", "no answer within 0.3s") == (report.results[0].status,
-                                                    report.results[0].error)  # fmt: skip
+    assert ("timeout", "no answer within 0.3s") == (
+        report.results[0].status,
+        report.results[0].error,
+    )
     assert elapsed < 1.0
     _assert_no_secret(report, checker.probes)
 
@@ -259,7 +275,7 @@ async def test_redis_backends_are_up_and_reuse_the_client_pool(redis_url: str) -
     admin = Redis.from_url(redis_url)
     try:
         for backend in _redis_backends(client):
-            checker = ReadinessChecker([backend.probe()])
+            checker = ReadinessChecker([ping_probe(backend)])
             reports = [await checker.check() for _ in range(3)]
             assert ["up"] * 3 == [r.results[0].status for r in reports], backend
         assert 1 == _connections_named(await admin.client_list(), tag)
@@ -291,7 +307,7 @@ async def test_redis_backends_on_a_closed_port_are_down_without_the_password(
 async def test_redis_probe_on_a_silent_server_times_out(silent_port: int) -> None:
     client = Redis.from_url(f"redis://:{SECRET}@127.0.0.1:{silent_port}/0")
     try:
-        checker = ReadinessChecker([RedisCache(client).probe(timeout=0.3)])
+        checker = ReadinessChecker([ping_probe(RedisCache(client), timeout=0.3)])
         started = time.perf_counter()
         report = await checker.check()
         elapsed = time.perf_counter() - started
@@ -331,14 +347,15 @@ class Clock:
 async def jwks_setup() -> AsyncIterator[tuple[JwksServer, RemoteJwks, Clock]]:
     server, clock = JwksServer(), Clock()
     http = httpx.AsyncClient(transport=httpx.MockTransport(server))
-    jwks = RemoteJwks("https://orders.internal/jwks.json", http_client=http, max_age=300,
-                      cooldown=30, clock=clock)  # fmt: skip
+    jwks = RemoteJwks(
+        "https://orders.internal/jwks.json", http_client=http, max_age=300, cooldown=30, clock=clock
+    )
     yield server, jwks, clock
     await http.aclose()
 
 
 async def _jwks_status(jwks: RemoteJwks) -> tuple[str, str | None]:
-    result = (await ReadinessChecker([jwks.probe()]).check()).results[0]
+    result = (await ReadinessChecker([ping_probe(jwks)]).check()).results[0]
     return result.status, result.error
 
 
@@ -379,7 +396,7 @@ async def test_jwks_stays_ready_on_its_last_good_set(
 async def test_jwks_on_a_closed_port_is_down_without_the_url(closed_port: int) -> None:
     jwks = RemoteJwks(f"http://127.0.0.1:{closed_port}/jwks.json?token={SECRET}", timeout=1.0)
     try:
-        checker = ReadinessChecker([jwks.probe(timeout=1.0)])
+        checker = ReadinessChecker([ping_probe(jwks, timeout=1.0)])
         report = await checker.check()
     finally:
         await jwks.aclose()
@@ -400,8 +417,10 @@ async def test_ready_route_with_backend_probes(
     gone = Redis.from_url(f"redis://:{SECRET}@127.0.0.1:{closed_port}/0")
     storage, cache = SqlDataStorage(ProbedRecord, engine), RedisCache(redis)
     limiter = RedisRateLimiter(gone, failure_mode="open")
-    healthy = ReadinessChecker([storage.probe(), cache.probe(), limiter.probe(required=False)])
-    broken = ReadinessChecker([storage.probe(), RedisCache(gone).probe()])
+    healthy = ReadinessChecker(
+        [ping_probe(storage), ping_probe(cache), ping_probe(limiter, required=False)]
+    )
+    broken = ReadinessChecker([ping_probe(storage), ping_probe(RedisCache(gone))])
     routes = (readiness_route(healthy), readiness_route(broken, path="/ready/b", name="b"))
     try:
         async with make_client(framework, routes) as client:
@@ -438,3 +457,84 @@ async def test_documented_example_runs(postgres_url: str, redis_url: str) -> Non
     scope: dict[str, Any] = {"__name__": f"docs.{DOC.stem.replace('-', '_')}"}
     await asyncio.to_thread(exec, compile(_doc_example(), str(DOC), "exec"), scope)
     assert "ready" == scope["report"].status
+
+
+# --- ping_probe on objects that are not toolkit backends ---------------------------------
+
+
+class _Pinged:
+    """A resource of the user's own: counts its pings, fails when told to."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.pings = 0
+        self.fail = fail
+
+    async def ping(self) -> None:
+        self.pings += 1
+        if self.fail:
+            raise ConnectionRefusedError("no answer from 10.0.0.1")
+
+
+async def test_ping_probe_awaits_the_ping_of_any_resource() -> None:
+    ok, broken = _Pinged(), _Pinged(fail=True)
+    report = await ReadinessChecker(
+        [ping_probe(ok, name="mine"), ping_probe(broken, name="theirs", required=False)]
+    ).check()
+    assert {"mine": "up", "theirs": "down"} == {r.name: r.status for r in report.results}
+    assert "ConnectionRefusedError" == report.results[1].error
+    assert (1, 1) == (ok.pings, broken.pings)
+
+
+def test_ping_probe_needs_a_name_when_the_resource_has_none() -> None:
+    with pytest.raises(ValueError, match="_Pinged has no probe_name: pass name="):
+        ping_probe(_Pinged())
+
+
+def test_ping_probe_refuses_an_object_without_ping() -> None:
+    with pytest.raises(TypeError, match="object has no ping\\(\\) method to probe"):
+        ping_probe(object(), name="x")  # type: ignore[arg-type]
+
+
+def test_every_toolkit_backend_is_pingable() -> None:
+    from mic.healthcheck import Pingable
+
+    assert isinstance(InMemoryCache(), Pingable)
+    assert not isinstance(object(), Pingable)
+
+
+async def test_inboxes_and_read_models_ping_like_every_backend(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    from mic.inbox import InMemoryInbox, SqlInbox
+    from mic.read_models import InMemoryCounter
+
+    sql_inbox = SqlInbox(SqlDataStorage(ProbedRecord, sqlite_engine))
+    probes = [
+        ping_probe(InMemoryInbox()),
+        ping_probe(sql_inbox, name="sql-inbox"),
+        ping_probe(InMemoryCounter("hits")),
+    ]
+    report = await ReadinessChecker(probes).check()
+    assert [("inbox", "up"), ("sql-inbox", "up"), ("read_model", "up")] == [
+        (r.name, r.status) for r in report.results
+    ]
+
+
+@pytest.mark.redis
+async def test_redis_read_models_ping_their_client(redis_url: str, closed_port: int) -> None:
+    from mic.read_models import RedisCounter
+
+    client = Redis.from_url(redis_url)
+    gone = Redis.from_url(f"redis://127.0.0.1:{closed_port}/0")
+    try:
+        checker = ReadinessChecker(
+            [
+                ping_probe(RedisCounter(client, "hits"), name="up"),
+                ping_probe(RedisCounter(gone, "hits"), name="down"),
+            ]
+        )
+        report = await checker.check()
+    finally:
+        await client.aclose()
+        await gone.aclose()
+    assert [("up", "up"), ("down", "down")] == [(r.name, r.status) for r in report.results]

@@ -11,6 +11,7 @@ import pytest
 from mic import context
 from mic.datastorage import InMemoryDataStorage
 from mic.eventbus import Event
+from mic.healthcheck import ping_probe
 from mic.outbox import (
     DispatcherOptions,
     InMemoryOutboxStore,
@@ -167,7 +168,7 @@ async def test_dispatched_events_can_be_purged(backend: Backend) -> None:
 
 
 async def test_the_probe_is_up(backend: Backend) -> None:
-    probe = backend.store.probe()
+    probe = ping_probe(backend.store)
     assert "outbox" == probe.name
     await probe.run()
 

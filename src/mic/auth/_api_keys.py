@@ -17,12 +17,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from mic.auth._signer import check_scopes
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 KEY_PREFIX = "mic"
 MAX_NAME_LENGTH = 200  # the SQL store's column width: every backend takes the same names
@@ -77,13 +74,16 @@ class ApiKeyStore(ABC):
     Every method is a coroutine and safe to call concurrently.
     """
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe (always up here; stores that talk to a server override it)."""
-        from mic.healthcheck._backends import in_process_probe
+    probe_name: ClassVar[str] = "api_keys"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        return in_process_probe("api_keys", name=name, required=required, timeout=timeout)
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
+
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
+        """
+        return
 
     async def create(self, name: str, scopes: Iterable[str] = ()) -> IssuedApiKey:
         """Issue a new key with `scopes`; return it in clear, exactly once.

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mic._checks import check_duration
 from mic._deps import require
@@ -22,7 +22,6 @@ from mic.model import TransientError
 if TYPE_CHECKING:
     import httpx
 
-    from mic.healthcheck import Probe
 
 logger = logging.getLogger("mic.auth")
 
@@ -101,33 +100,19 @@ class RemoteJwks:
         """
         return await self._refresh(self._loaded_at)
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: up once a key set has been fetched, or when one can be now.
+    probe_name: ClassVar[str] = "jwks"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
+
+    async def ping(self) -> None:
+        """Raise unless a key set has been fetched, or can be now (the readiness check).
 
         A fresh cached set answers with no I/O. A stale one is refreshed as `keys` would
-        (at most once per `cooldown`) and stays up even if the refresh fails, because the
-        verifier keeps the last good set. Until a first fetch succeeds, each check tries
+        (at most once per `cooldown`) and stays good even if the refresh fails, because the
+        verifier keeps the last good set. Until a first fetch succeeds, each ping tries
         one, bounded by the same `cooldown`, so a probe polled every second cannot hammer
-        the signer; in the cooldown the probe is down without I/O. It reuses this object's
-        httpx client, and its answer names only the exception type, never the URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"jwks"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        the signer. See `mic.healthcheck.ping_probe`.
         """
-        from mic.healthcheck._backends import backend_probe
-
-        async def check() -> None:
-            await self.keys()
-
-        return backend_probe(check, "jwks", name=name, required=required, timeout=timeout)
+        await self.keys()
 
     async def aclose(self) -> None:
         """Stop a fetch in flight, and close the httpx client if this object created it."""

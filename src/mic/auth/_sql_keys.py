@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
+from mic._ping import ping_sql
 from mic.auth._api_keys import ApiKey, ApiKeyStore
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from mic.healthcheck import Probe
 
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
@@ -58,29 +58,9 @@ class SqlApiKeyStore(ApiKeyStore):
             sql.Column("revoked_at", sql.DateTime(timezone=True), nullable=True),
         )
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``SELECT 1`` on this backend's engine.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"api_keys"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import sql_engine_probe
-
-        return sql_engine_probe(
-            self.engine, "api_keys", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``SELECT 1`` on this store's engine: the readiness check."""
+        await ping_sql(self.engine)
 
     async def create_schema(self) -> None:
         """Create the table if it does not exist (the verb of every SQL store, ADR 0067)."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mic._errors import MicError
 from mic.http import Identity
 
 # Claims that change with every token but never with who the caller is: left out of the
@@ -24,7 +25,7 @@ from mic.http import Identity
 _VOLATILE_CLAIMS = frozenset({"exp", "iat", "nbf", "jti"})
 
 
-class AuthorizationEngineError(Exception):
+class AuthorizationEngineError(MicError):
     """An engine could not decide (unreachable, timed out, bad answer, broken policy).
 
     The route policy turns it into a denial (fail closed), logs it and counts it; the

@@ -12,12 +12,9 @@ import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from mic._checks import check_duration
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -51,27 +48,16 @@ class CacheBackend(ABC):
         # Entries live only while someone reads the key.
         self._reads: dict[str, list[int]] = {}
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "cache"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        This default is always up: a cache in this process has nothing to reach. Backends
-        on a server override it (`RedisCache` sends ``PING``); so should a backend of your own that
-        talks to one.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"cache"``, whatever the backend).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("cache", name=name, required=required, timeout=timeout)
+        return
 
     @abstractmethod
     async def get(self, key: str) -> Any:

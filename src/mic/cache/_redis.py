@@ -8,12 +8,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
+from mic._ping import ping_redis
 from mic.cache._base import CacheBackend, check_ttl
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
 
 _GLOB_SPECIAL = re.compile(r"[\\*?\[\]^-]")
 
@@ -44,29 +44,9 @@ class RedisCache(CacheBackend):
         self.prefix = prefix
         self.default_ttl = default_ttl
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this backend's Redis client.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"cache"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(
-            self.client, "cache", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``PING`` on this cache's Redis client (the readiness check)."""
+        await ping_redis(self.client)
 
     async def get(self, key: str) -> Any:
         """The cached value, or ``None``."""

@@ -10,14 +10,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel
 
 from mic.model import ValidationFailedError
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -146,28 +143,16 @@ class DataStorage(ABC, Generic[ModelT]):
 
     model: type[ModelT]
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "storage"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        This default is always up: a storage in this process has nothing to reach, and
-        swapping it for a server backend then needs no change to the checker. Backends on a
-        server override it (`SqlDataStorage` runs ``SELECT 1``); so should a backend of your
-        own that talks to one.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"storage"``, whatever the backend).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("storage", name=name, required=required, timeout=timeout)
+        return
 
     @abstractmethod
     async def get(self, record_id: Any) -> ModelT | None:

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic
 
 from mic._deps import require
+from mic._ping import ping_sql
 from mic.datastorage._base import (
     DataStorage,
     Filter,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Table
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-    from mic.healthcheck import Probe
 
 _active: ContextVar[SqlUnitOfWork | None] = ContextVar("mic_sql_uow", default=None)
 
@@ -166,31 +166,9 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
     def __repr__(self) -> str:
         return f"SqlDataStorage({self.model.__name__}, {self.engine.url.render_as_string()!r})"
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``SELECT 1`` on this backend's engine.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Several storages on one engine share one database: probe one of them.
-
-        Args:
-            name: Key in the readiness answer (default ``"storage"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import sql_engine_probe
-
-        return sql_engine_probe(
-            self.engine, "storage", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``SELECT 1`` on this storage's engine: the readiness check."""
+        await ping_sql(self.engine)
 
     async def create_schema(self) -> None:
         """Create the model's table if it does not exist (development and tests).

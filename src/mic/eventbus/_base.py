@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from mic import context
 from mic._checks import check_count, check_duration
@@ -26,7 +26,6 @@ from mic.eventbus._event import Event, check_topic, dead_letter_topic
 if TYPE_CHECKING:
     from mic.eventbus._contracts import ContractHandler
     from mic.eventbus._spec import EventSpec
-    from mic.healthcheck import Probe
     from mic.inbox import Inbox
 
 Handler = Callable[[Event], Awaitable[None]]
@@ -463,25 +462,16 @@ class EventBus(ABC):
     async def _close_transport(self) -> None:  # noqa: B027 (optional hook, empty by default)
         """Close the connection the bus owns (none by default)."""
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "eventbus"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        Always up by default (a bus in this process has nothing to reach); networked buses
-        override it with a round trip on their own connection.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"eventbus"``).
-            required: Whether a failure makes the service not ready.
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("eventbus", name=name, required=required, timeout=timeout)
+        return
 
     async def __aenter__(self) -> Self:
         return self

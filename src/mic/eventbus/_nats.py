@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mic._checks import check_duration
 from mic._deps import require
+from mic._ping import ping_nats
 from mic.eventbus._base import (
     DEAD_LETTER_GROUP,
     Consumer,
@@ -29,9 +30,6 @@ from mic.eventbus._base import (
 )
 from mic.eventbus._event import Event, check_topic
 from mic.model import TransientError
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 
 class NATSEventBus(EventBus):
@@ -145,22 +143,9 @@ class NATSEventBus(EventBus):
                 "event_bus_unavailable", "the event bus is not reachable"
             ) from error
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: a PING/PONG round trip on this bus's connection.
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._nats import nats_probe
-
-        return nats_probe(
-            self.client,
-            name="eventbus" if name is None else name,
-            timeout=2.0 if timeout is None else timeout,
-            required=required,
-        )
+    async def ping(self) -> None:
+        """A PING/PONG round trip on this bus's connection: the readiness check."""
+        await ping_nats(self.client)
 
     def durable_name(self, topic: str, group: str) -> str:
         """The durable consumer of `group` on `topic` (readable, and unique per topic)."""

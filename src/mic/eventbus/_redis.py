@@ -15,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
+from mic._ping import ping_redis
 from mic.eventbus._base import (
     Consumer,
     Delivery,
@@ -30,7 +31,6 @@ from mic.model import TransientError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
 
 _FIELD = "event"
 
@@ -113,18 +113,9 @@ class RedisStreamsEventBus(EventBus):
                 "event_bus_unavailable", "the event bus is not reachable"
             ) from error
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this bus's Redis client (default name ``eventbus``).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(self.client, "eventbus", name=name, required=required,
-                                  timeout=timeout)  # fmt: skip
+    async def ping(self) -> None:
+        """``PING`` on this bus's Redis client: the readiness check."""
+        await ping_redis(self.client)
 
     def _consumer(
         self, topic: str, group: str, handler: Handler, options: SubscriptionOptions

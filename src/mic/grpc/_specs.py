@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mic._errors import MicError
 from mic.http import HttpRouteSpec
 from mic.model import DomainError
 
@@ -22,7 +23,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-class GrpcSpecError(ValueError):
+class GrpcSpecError(MicError, ValueError):
     """A gRPC spec that cannot be served; raised when the spec or the server is built."""
 
 

@@ -6,13 +6,13 @@ import math
 from typing import TYPE_CHECKING
 
 from mic._deps import require
+from mic._ping import ping_redis
 from mic._redis_script import RedisScript
 from mic.idempotency._store import IdempotencyRecord, IdempotencyStore, StoredResponse
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
 
 # KEYS: record key. ARGV: owner, new value, ttl in ms. Owner check and write in one step.
 _COMPLETE = """
@@ -55,29 +55,9 @@ class RedisIdempotencyStore(IdempotencyStore):
         self._complete = RedisScript(_COMPLETE)
         self._release = RedisScript(_RELEASE)
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this backend's Redis client.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"idempotency"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(
-            self.client, "idempotency", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``PING`` on this store's Redis client: the readiness check."""
+        await ping_redis(self.client)
 
     async def begin(
         self, key: str, fingerprint: str, owner: str, *, lease: float

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mic._deps import require
+from mic._ping import ping_sql
 from mic.idempotency._store import IdempotencyRecord, IdempotencyStore, StoredResponse
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from mic.healthcheck import Probe
 
 
 PURGE_EVERY = 1000
@@ -60,29 +59,9 @@ class SqlIdempotencyStore(IdempotencyStore):
         self._clock = clock
         self._claims = 0
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``SELECT 1`` on this backend's engine.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"idempotency"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import sql_engine_probe
-
-        return sql_engine_probe(
-            self.engine, "idempotency", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``SELECT 1`` on this store's engine: the readiness check."""
+        await ping_sql(self.engine)
 
     async def create_schema(self) -> None:
         """Create the table if it does not exist (development and tests)."""

@@ -14,10 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,28 +76,16 @@ _FIRST_SWEEP = 1024
 class IdempotencyStore(ABC):
     """Atomic claim / complete / release of idempotency keys. Safe to share between tasks."""
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "idempotency"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        This default is always up: a store in this process has nothing to reach, and
-        swapping it for a server backend then needs no change to the checker. Backends on a
-        server override it (the Redis store sends ``PING``, the SQL one runs ``SELECT 1``);
-        so should a backend of your own that talks to one.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"idempotency"``, whatever the backend).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("idempotency", name=name, required=required, timeout=timeout)
+        return
 
     @abstractmethod
     async def begin(

@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 from mic._checks import check_duration
 from mic.eventbus import Event
@@ -41,6 +41,17 @@ class Inbox(ABC):
     Raises:
         ValueError: A non-finite or non-positive duration.
     """
+
+    probe_name: ClassVar[str] = "inbox"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
+
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
+
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
+        """
+        return
 
     def __init__(
         self,

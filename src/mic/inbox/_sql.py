@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, cast
 
 from mic._deps import require
+from mic._ping import ping_sql
 from mic.datastorage import SqlUnitOfWork
 from mic.inbox._base import DEFAULT_RETENTION, Clock, Inbox
 
@@ -36,6 +37,10 @@ class SqlInbox(Inbox):
         MissingDependencyError: The ``sql`` extra is not installed.
         ValueError: An empty table name, or a bad duration.
     """
+
+    async def ping(self) -> None:
+        """``SELECT 1`` on this inbox's engine: the readiness check."""
+        await ping_sql(self.engine)
 
     def __init__(
         self,

@@ -12,14 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from mic._checks import check_duration
 from mic._waiting import Poller
 from mic.model import ConflictError, TransientError
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 DEFAULT_RETRY_INTERVAL = 0.01
 MAX_RETRY_INTERVAL = 0.2
@@ -81,28 +78,16 @@ class DistributedLock(ABC):
     Waiting polls with backoff (``asyncio.sleep``); it never blocks the event loop.
     """
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "lock"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        This default is always up: a lock in this process has nothing to reach, and swapping
-        it for a server backend then needs no change to the checker. Backends on a server
-        override it (`RedisDistributedLock` sends ``PING``); so should a backend of your own
-        that talks to one.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"lock"``, whatever the backend).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("lock", name=name, required=required, timeout=timeout)
+        return
 
     @abstractmethod
     async def try_acquire(self, name: str, *, ttl: float) -> Lease | None:

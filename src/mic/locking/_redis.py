@@ -16,13 +16,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mic._deps import require
+from mic._ping import ping_redis
 from mic._redis_script import RedisScript
 from mic.locking._base import DistributedLock, Lease, LockLostError, check_lock_args
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
 
 # KEYS: lock key, fence key. ARGV: owner, ttl in ms. Returns the new token, or 0 when held.
 _ACQUIRE = """
@@ -72,29 +72,9 @@ class RedisDistributedLock(DistributedLock):
         self._release = RedisScript(_RELEASE)
         self._extend = RedisScript(_EXTEND)
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this backend's Redis client.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        Args:
-            name: Key in the readiness answer (default ``"lock"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(
-            self.client, "lock", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``PING`` on this lock's Redis client: the readiness check."""
+        await ping_redis(self.client)
 
     def _held_key(self, name: str) -> str:
         return f"{self.prefix}held:{name}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mic._checks import check_duration
 from mic._deps import require
+from mic._ping import ping_sql
 from mic.datastorage import SqlUnitOfWork
 from mic.eventbus import Event
 from mic.outbox._store import NoUnitOfWorkError, OutboxBatch, OutboxRecord, OutboxStore
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-    from mic.healthcheck import Probe
     from mic.outbox._redaction import TopicRedactionPolicy
     from mic.redaction import RedactionPolicy
 
@@ -95,18 +95,9 @@ class SqlOutboxStore(OutboxStore):
     def _postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``SELECT 1`` on the store's engine (default name ``outbox``).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import sql_engine_probe
-
-        return sql_engine_probe(self.engine, "outbox", name=name, required=required,
-                                timeout=timeout)  # fmt: skip
+    async def ping(self) -> None:
+        """``SELECT 1`` on this store's engine: the readiness check."""
+        await ping_sql(self.engine)
 
     async def create_schema(self) -> None:
         """Create the outbox tables if missing (development and tests; migrate in production)."""

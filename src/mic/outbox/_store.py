@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
@@ -26,7 +26,6 @@ from mic.eventbus import Event
 from mic.outbox._redaction import TopicRedactionPolicy, sanitize_payload
 
 if TYPE_CHECKING:
-    from mic.healthcheck import Probe
     from mic.redaction import RedactionPolicy
 
 MAX_ERROR_LENGTH = 200
@@ -137,17 +136,16 @@ class OutboxStore(ABC):
     async def purge_dispatched(self, *, older_than: float) -> int:
         """Delete events dispatched more than `older_than` seconds ago; returns the count."""
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe (always up here; SQL stores run ``SELECT 1``).
+    probe_name: ClassVar[str] = "outbox"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
+
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("outbox", name=name, required=required, timeout=timeout)
+        return
 
 
 class _OutboxRow(BaseModel):

@@ -12,13 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import ClassVar, NamedTuple
 
 from mic._waiting import Poller
 from mic.model import RateLimitedError
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -181,28 +178,16 @@ class RateLimiter(ABC):
             raise ValueError("no rate limit policy: pass one or give the limiter a default")
         return chosen
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker`.
+    probe_name: ClassVar[str] = "ratelimit"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
 
-        This default is always up: a limiter in this process has nothing to reach, and
-        swapping it for a server backend then needs no change to the checker. Backends on a
-        server override it (`RedisRateLimiter` sends ``PING``); so should a backend of your
-        own that talks to one.
+    async def ping(self) -> None:
+        """Raise if the backend cannot serve; this in-process one always can.
 
-        Args:
-            name: Key in the readiness answer (default ``"ratelimit"``, whatever the backend).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
+        `mic.healthcheck.ping_probe` builds the readiness probe from it. Backends on a
+        server override it with a cheap round trip on their own client.
         """
-        from mic.healthcheck._backends import in_process_probe
-
-        return in_process_probe("ratelimit", name=name, required=required, timeout=timeout)
+        return
 
     @abstractmethod
     async def consume(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mic._checks import check_duration
 from mic._deps import require
+from mic._ping import ping_redis
 from mic._redis_script import RedisScript
 from mic.model import TransientError
 from mic.ratelimit._core import (
@@ -29,7 +30,6 @@ from mic.ratelimit._core import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
 
 logger = logging.getLogger("mic.ratelimit")
 
@@ -207,32 +207,9 @@ class RedisRateLimiter(RateLimiter):
         self._unit_arguments: dict[str, bytes] = {}
         self._last_warning = -float("inf")
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this backend's Redis client.
-
-        Each check borrows a connection from the backend's own pool (the probe opens no
-        client or engine of its own), and its answer names only the exception type, never
-        the server's URL.
-
-        A limiter with ``failure_mode="open"`` keeps serving while Redis is down, so
-        its probe is usually ``required=False``.
-
-        Args:
-            name: Key in the readiness answer (default ``"ratelimit"``).
-            required: Whether a failure makes the service not ready (optional probes only
-                degrade it).
-            timeout: Seconds before the probe counts as timed out (default 2).
-
-        Raises:
-            ValueError: An empty `name` or a non-positive `timeout`.
-        """
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(
-            self.client, "ratelimit", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``PING`` on this limiter's Redis client: the readiness check."""
+        await ping_redis(self.client)
 
     async def consume(
         self, key: str, policy: RateLimitPolicy | None = None, *, cost: int = 1

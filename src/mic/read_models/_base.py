@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 MAX_KEY_LENGTH = 512
@@ -67,6 +68,16 @@ class ReadModel(ABC):
     """
 
     name: str
+    probe_name: ClassVar[str] = "read_model"
+    """Key of this backend in the readiness answer (`mic.healthcheck.ping_probe`)."""
+
+    async def ping(self) -> None:
+        """Raise if the read model cannot serve; an in-process one always can.
+
+        `mic.healthcheck.ping_probe` builds the readiness probe from it; the Redis read
+        models send ``PING``.
+        """
+        return
 
     @abstractmethod
     async def clear(self) -> int:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mic._deps import require
+from mic._ping import ping_redis
 from mic.model import TransientError
 from mic.read_models._base import (
     Counter,
@@ -46,6 +47,10 @@ class _RedisReadModel:
         self.name = check_name(name)
         self.prefix = prefix
         self._base = f"{prefix}{self.name}:"
+
+    async def ping(self) -> None:
+        """``PING`` on this read model's Redis client: the readiness check."""
+        await ping_redis(self.client)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._base!r})"

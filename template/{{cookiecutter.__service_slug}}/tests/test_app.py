@@ -1,5 +1,5 @@
 {%- set fastapi = cookiecutter.http_framework == "fastapi" -%}
-"""The app factory: framework, wiring of the defaults, and the API documentation."""
+"""The app: framework, lifecycle, operations routes and the API documentation."""
 
 from __future__ import annotations
 
@@ -8,50 +8,37 @@ from fastapi import FastAPI
 {%- else -%}
 from litestar import Litestar
 {%- endif %}
-from mic.healthcheck import Probe
-from prometheus_client import CollectorRegistry
+from mic.testing import app_client
 
-from {{ cookiecutter.__package_name }}.app import SERVICE_DESCRIPTION, SERVICE_NAME, create_app
-from tests.support import client_for
+from {{ cookiecutter.__package_name }}.app import create_app
+from {{ cookiecutter.__package_name }}.service import SERVICE_DESCRIPTION
+from {{ cookiecutter.__package_name }}.settings import Settings
 
 OPENAPI_PATH = "/openapi.json"
 
 
-def test_the_app_runs_on_{{ cookiecutter.http_framework }}() -> None:
-    assert isinstance(create_app(), {{ "FastAPI" if fastapi else "Litestar" }})
+def test_the_app_runs_on_{{ cookiecutter.http_framework }}(settings: Settings) -> None:
+    assert isinstance(create_app(settings), {{ "FastAPI" if fastapi else "Litestar" }})
 
 
-async def test_the_default_app_serves_items_and_is_ready() -> None:
-    async with client_for(create_app()) as client:
+async def test_health_ready_and_metrics(settings: Settings) -> None:
+    async with app_client(create_app(settings)) as client:
         created = await client.post("/items", json={"name": "bolt"})
+        health = await client.get("/health")
         ready = await client.get("/ready")
+        metrics = await client.get("/metrics")
     assert created.status_code == 201
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert ready.json()["probes"]["items"]["status"] == "up"
+    series = 'http_server_requests_total{method="POST",route="/items",status_class="2xx"} 1.0'
+    assert series in metrics.text
+    assert created.headers["x-request-id"]
 
 
-async def test_given_probes_replace_the_default_one() -> None:
-    async def broken() -> None:
-        raise ConnectionError
-
-    app = create_app(probes=[Probe("database", broken)])
-    async with client_for(app) as client:
-        ready = await client.get("/ready")
-    assert ready.status_code == 503
-    assert set(ready.json()["probes"]) == {"database"}
-
-
-async def test_a_given_registry_collects_the_requests() -> None:
-    registry = CollectorRegistry()
-    async with client_for(create_app(registry=registry)) as client:
-        await client.get("/health")
-    labels = {"method": "GET", "route": "/health", "status_class": "2xx"}
-    assert registry.get_sample_value("http_server_requests_total", labels) == 1.0
-
-
-async def test_the_openapi_document_describes_the_service() -> None:
-    async with client_for(create_app()) as client:
+async def test_the_openapi_document_describes_the_service(settings: Settings) -> None:
+    async with app_client(create_app(settings)) as client:
         document = (await client.get(OPENAPI_PATH)).json()
-    assert document["info"]["title"] == SERVICE_NAME
+    assert document["info"]["title"] == "{{ cookiecutter.__service_slug }}"
     assert document["info"].get("description", "") == SERVICE_DESCRIPTION
     # /health, /ready and /metrics are for machines: mic-kit leaves them out of the docs.
     assert set(document["paths"]) == {"/items", "/items/{item_id}"}

@@ -1,77 +1,38 @@
 {%- set fastapi = cookiecutter.http_framework == "fastapi" -%}
-"""The application: every route of the service, served by {{ "FastAPI" if fastapi else "Litestar" }}.
+"""The application: the service, served by {{ "FastAPI" if fastapi else "Litestar" }}.
 
-`create_app` is the factory uvicorn calls (``make run``); tests call it with their own
-repository or readiness probes. This is the only module that knows the web framework:
-handlers and routes are framework-agnostic `mic.http` specs.
+`create_app` is what the server runs (``make run``); tests call it with their own settings
+or repository. This is the only module that knows the web framework: handlers and routes
+are framework-agnostic `mic.http` specs, and the lifecycle is `mic.service.Service`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import cast
 
 {% if fastapi -%}
 from fastapi import FastAPI
-from mic.fastapi import build_fastapi_app
-from mic.healthcheck import Probe
-from mic.http import HttpRouterConfig
 {%- else -%}
 from litestar import Litestar
-from mic.healthcheck import Probe
-from mic.http import HttpRouterConfig
-from mic.litestar import build_litestar_app
 {%- endif %}
-from prometheus_client import CollectorRegistry
 
-from {{ cookiecutter.__package_name }} import __version__
-from {{ cookiecutter.__package_name }}.items.repository import InMemoryItemRepository, ItemRepository
-from {{ cookiecutter.__package_name }}.items.routes import build_item_routes
-from {{ cookiecutter.__package_name }}.ops.routes import build_interceptors, build_ops_routes
+from {{ cookiecutter.__package_name }}.items.repository import ItemRepository
+from {{ cookiecutter.__package_name }}.service import SERVICE_DESCRIPTION, build_service
+from {{ cookiecutter.__package_name }}.settings import Settings
 
-SERVICE_NAME = "{{ cookiecutter.__service_slug }}"
-SERVICE_DESCRIPTION = "{{ cookiecutter.service_description }}"
+FRAMEWORK = "{{ cookiecutter.http_framework }}"
 
 
 def create_app(
-    *,
-    repository: ItemRepository | None = None,
-    probes: Sequence[Probe] | None = None,
-    registry: CollectorRegistry | None = None,
+    settings: Settings | None = None, *, repository: ItemRepository | None = None
 ) -> {{ "FastAPI" if fastapi else "Litestar" }}:
-    """The service's app; OpenAPI document at ``/openapi.json``, API docs at ``/docs``.
+    """The service's app, its lifespan opening and closing the service.
 
-    Args:
-        repository: Item storage (default: a new in-memory repository).
-        probes: Readiness probes (default: one that pings `repository`).
-        registry: Where request metrics go and what /metrics serves (default: a new
-            registry of this app's own, so two apps never mix their series).
+    The OpenAPI document is at ``/openapi.json``, the API docs at ``/docs``.
 
     Raises:
-        ValueError: Two probes share a name.
+        SettingsError: `settings` is not given and the environment holds bad settings.
     """
-    repository = repository if repository is not None else InMemoryItemRepository()
-    if probes is None:
-        probes = (Probe("items", repository.ping),)
-    registry = registry if registry is not None else CollectorRegistry()
-    routes = (
-        *build_ops_routes(probes=probes, registry=registry),
-        *build_item_routes(repository),
-    )
-    config = HttpRouterConfig(interceptors=build_interceptors(registry))
-{%- if fastapi %}
-    return build_fastapi_app(
-        routes=routes,
-        config=config,
-        title=SERVICE_NAME,
-        version=__version__,
-        description=SERVICE_DESCRIPTION,
-    )
-{%- else %}
-    return build_litestar_app(
-        routes=routes,
-        config=config,
-        title=SERVICE_NAME,
-        version=__version__,
-        description=SERVICE_DESCRIPTION,
-    )
-{%- endif %}
+    service = build_service(settings, repository=repository)
+    app = service.build_app(FRAMEWORK, description=SERVICE_DESCRIPTION)
+    return cast({{ '"FastAPI"' if fastapi else '"Litestar"' }}, app)

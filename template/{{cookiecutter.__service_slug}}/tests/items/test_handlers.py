@@ -7,11 +7,11 @@ from mic.model import NotFoundError
 
 from {{ cookiecutter.__package_name }}.items.contracts import Item, ItemPayload
 from {{ cookiecutter.__package_name }}.items.handlers import ItemHandlers
-from {{ cookiecutter.__package_name }}.items.repository import InMemoryItemRepository
+from {{ cookiecutter.__package_name }}.items.repository import ItemRepository
 
 
 @pytest.fixture
-def handlers(repository: InMemoryItemRepository) -> ItemHandlers:
+def handlers(repository: ItemRepository) -> ItemHandlers:
     """Handlers over the test's repository."""
     return ItemHandlers(repository)
 

@@ -1,1 +1,0 @@
-"""Operations: /health, /ready and /metrics, and the interceptors every route gets."""
