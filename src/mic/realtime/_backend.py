@@ -12,10 +12,6 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mic.healthcheck import Probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +89,11 @@ class RealtimeBackend(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook with nothing to do by default
         """Release connections the backend owns."""
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe for `mic.healthcheck.ReadinessChecker` (always up in-process)."""
-        from mic.healthcheck._backends import in_process_probe
+    probe_name = "realtime"
+    """Key of this backend in the readiness answer (``mic.healthcheck.ping_probe``)."""
 
-        return in_process_probe("realtime", name=name, required=required, timeout=timeout)
+    async def ping(self) -> None:  # noqa: B027 - in-process backends always answer
+        """Return when the backend can serve (always, in-process); raise when it cannot."""
 
 
 class InMemoryRealtimeBackend(RealtimeBackend):

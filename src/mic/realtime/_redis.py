@@ -24,8 +24,6 @@ from mic.realtime._backend import Deliver, RealtimeBackend, RoomMessage, message
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from mic.healthcheck import Probe
-
 logger = logging.getLogger("mic.realtime")
 
 _FIELD = "d"
@@ -197,15 +195,9 @@ class RedisStreamsRealtimeBackend(RealtimeBackend):
         found = await self.client.zrangebyscore(self._presence_key(room), self._clock(), "+inf")
         return sorted(_text(member) for member in found)
 
-    def probe(
-        self, *, name: str | None = None, required: bool = True, timeout: float | None = None
-    ) -> Probe:
-        """A readiness probe: ``PING`` on this backend's Redis client."""
-        from mic.healthcheck._backends import redis_client_probe
-
-        return redis_client_probe(
-            self.client, "realtime", name=name, required=required, timeout=timeout
-        )
+    async def ping(self) -> None:
+        """``PING`` on this backend's Redis client; raises when Redis does not answer."""
+        await self.client.ping()
 
     async def close(self) -> None:
         """Stop the reader, delete the control stream, close an owned client."""
