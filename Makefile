@@ -19,7 +19,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,auth,sql,settings]'
+	$(BIN)/python -m pip install --quiet -e '.[fastapi,litestar,server,observability,auth,sql,settings,realtime]'
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python

@@ -7,7 +7,8 @@ publishes it to the event bus (``memory://`` by default) and an in-process consu
 it. It runs on FastAPI or Litestar (``MIC_HTTP__FRAMEWORK``), with ``/health``, ``/ready``,
 ``/metrics``, a correlation id on every answer and JSON logs. Item reads are served from a
 response cache (ETag, 304) that writes invalidate, and ``POST /admin/cache/purge`` needs a
-service token whose ``roles`` claim grants ``cache:purge`` (RBAC). Serve it with
+service token whose ``roles`` claim grants ``cache:purge`` (RBAC). The consumer also pushes
+each change to the subscribers of the WebSocket ``/ws/items``. Serve it with
 ``python -m examples.service`` (it prints an operator token); docs at
 http://127.0.0.1:8000/docs.
 """
@@ -21,8 +22,9 @@ import secrets
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel as PydanticBaseModel
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +37,7 @@ from mic.eventbus import Event, EventBus
 from mic.http import HttpLink, HttpResponseSpec, HttpRouterConfig, HttpRouteSpec, Query
 from mic.model import ConflictError, NotFoundError
 from mic.outbox import DispatcherOptions, InMemoryOutboxStore, OutboxDispatcher, OutboxStore
+from mic.realtime import RealtimeHub, Room, WebSocketRouteSpec
 from mic.response_cache import ResponseCache, ResponseCacheStore
 from mic.service import Handle, Service
 from mic.settings import MicSettings, SecretUrl, ServiceSettings, StorageSettings
@@ -80,6 +83,23 @@ class Item(SQLModel, table=True):
     version: int = 0
     name: str = Field(index=True)
     quantity: int
+
+
+class ItemChanged(PydanticBaseModel):
+    """Pushed to ``/ws/items`` subscribers: which item changed and how."""
+
+    item_id: uuid.UUID
+    change: Literal["created", "replaced", "deleted"]
+
+
+ITEM_CHANGES = Room("items", ItemChanged, description="Every change to an item.")
+ITEMS_LIVE = WebSocketRouteSpec(
+    path="/ws/items",
+    name="items.live",
+    room=ITEM_CHANGES,
+    category="items",
+    summary="Item changes, as the outbox delivers them",
+)
 
 
 def build_routes(
@@ -244,6 +264,7 @@ def build_service(
     """
     settings = settings or DemoSettings.load()
     cache = ResponseCacheStore(InMemoryCache(max_entries=10_000))
+    hub = RealtimeHub()
     verifier = ServiceAuthVerifier(
         audience=AUDIENCE, issuers=["operator"], keys=operator_key or demo_key()
     )
@@ -252,6 +273,7 @@ def build_service(
             ResponseCacheStore: cache,
             ServiceAuthVerifier: verifier,
             AuthorizationEngine: RBAC,
+            RealtimeHub: hub,
         }
     )
     service = Service(settings, metrics=True, config=config)
@@ -290,6 +312,8 @@ def build_service(
     async def log_event(event: Event) -> None:
         logger.info("consumer received %s", event.topic, extra={"event": event.payload})
         recent.append({"topic": event.topic, "id": event.id, "payload": event.payload})
+        change = event.topic.removeprefix("items.")
+        await hub.publish(ITEM_CHANGES, ItemChanged(item_id=event.payload["id"], change=change))
         if on_event is not None:
             on_event(event)
 
@@ -321,6 +345,8 @@ def build_service(
             summary="The last 50 events the in-process consumer received",
         ),
     )
+    service.add_resource("realtime", lambda: hub, close=lambda h: h.close(grace=1.0), probe=False)
+    service.add_realtime_routes(ITEMS_LIVE)
     service.add_routes(
         *build_routes(items, outbox, new_id, notify=lambda: dispatcher.get().notify(), cache=cache)
     )

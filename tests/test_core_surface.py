@@ -83,6 +83,7 @@ EXPECTED = {
     ],
     mic.fastapi: [
         "build_fastapi_app",
+        "build_fastapi_realtime_router",
         "build_fastapi_router",
         "check_fastapi_app",
         "install_problem_handlers",
@@ -91,6 +92,7 @@ EXPECTED = {
     ],
     mic.litestar: [
         "build_litestar_app",
+        "build_litestar_realtime_router",
         "build_litestar_router",
         "problem_exception_handlers",
         "install_problem_handlers",

@@ -25,6 +25,8 @@ class MicError(Exception):
         │   ├── GrpcSpecError (+ ValueError)             mic.grpc: a service spec is wrong
         │   ├── SettingsError (+ ValueError)             mic.settings: bad settings, all listed
         │   ├── LifespanError (+ RuntimeError)           mic.testing: an app's lifespan failed
+        │   ├── ConnectionClosedError                    mic.realtime: sending on a closed one
+        │   ├── RealtimeClosedError                      mic.realtime: the server closed
         │   └── ServiceError                             mic.service: the lifecycle
         │       ├── ServiceConfigurationError (+ ValueError)
         │       ├── ServiceStartError

@@ -4,6 +4,7 @@ from mic._deps import require
 
 require("fastapi", "fastapi")
 
+from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 from mic.fastapi._router import (  # noqa: E402
     build_fastapi_app,
     build_fastapi_router,
@@ -15,6 +16,7 @@ from mic.fastapi._router import (  # noqa: E402
 
 __all__ = [
     "build_fastapi_app",
+    "build_fastapi_realtime_router",
     "build_fastapi_router",
     "check_fastapi_app",
     "install_problem_handlers",

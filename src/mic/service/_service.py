@@ -25,6 +25,7 @@ from mic.service._drain import DrainInterceptor
 
 if TYPE_CHECKING:
     from mic.healthcheck import Probe
+    from mic.realtime import WebSocketRouteSpec
     from mic.settings import MicSettings
 
 logger = logging.getLogger("mic.service")
@@ -75,6 +76,7 @@ class Service:
     ) -> None:
         self._settings = settings
         self.routes: list[HttpRouteSpec] = list(routes)
+        self.realtime_routes: list[WebSocketRouteSpec] = []
         self.config = config or HttpRouterConfig()
         self.title = title
         self.version = version
@@ -183,6 +185,15 @@ class Service:
     def add_routes(self, *routes: HttpRouteSpec) -> None:
         """Serve `routes` too (before `build_app`)."""
         self.routes.extend(routes)
+
+    def add_realtime_routes(self, *routes: WebSocketRouteSpec) -> None:
+        """Serve WebSocket `routes` too (before `build_app`; extra ``realtime``).
+
+        They are mounted with the same router configuration as the HTTP routes, so their
+        handshakes run the same interceptors; ``config.services`` must hold the
+        `mic.realtime.RealtimeHub` they use.
+        """
+        self.realtime_routes.extend(routes)
 
     def _names(self, depends_on: Sequence[str | Handle[Any]]) -> tuple[str, ...]:
         return tuple(d if isinstance(d, str) else d.name for d in depends_on)
@@ -343,12 +354,23 @@ class Service:
             "version": version,
         }
         if chosen == "fastapi":
-            from mic.fastapi import build_fastapi_app
+            from mic.fastapi import build_fastapi_app, build_fastapi_realtime_router
 
-            return build_fastapi_app(**common, lifespan=self.lifespan, **options)
-        from mic.litestar import build_litestar_app
+            app = build_fastapi_app(**common, lifespan=self.lifespan, **options)
+            if self.realtime_routes:
+                live = build_fastapi_realtime_router(
+                    routes=self.realtime_routes, config=common["config"]
+                )
+                app.include_router(live)
+            return app
+        from mic.litestar import build_litestar_app, build_litestar_realtime_router
 
         lifespans = [self.lifespan, *options.pop("lifespan", [])]
+        if self.realtime_routes:
+            mounted = build_litestar_realtime_router(
+                routes=self.realtime_routes, config=common["config"]
+            )
+            options["route_handlers"] = [*options.get("route_handlers", []), mounted]
         return build_litestar_app(**common, lifespan=lifespans, **options)
 
     def serve(self, framework: str | None = None) -> None:
