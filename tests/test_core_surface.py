@@ -66,6 +66,20 @@ EXPECTED = {
         "compile_routes",
         "render_problem",
         "resolve_handler",
+        # The adapter interface (ADR 0070).
+        "PROBLEM_SCHEMA",
+        "AsgiApp",
+        "CompiledRouter",
+        "ExtraEndpoint",
+        "MethodNotAllowedApp",
+        "OptionsApp",
+        "PathTarget",
+        "UnroutedResponder",
+        "error_statuses",
+        "operation_id",
+        "render_internal_error",
+        "render_status_problem",
+        "static_endpoints",
     ],
     mic.fastapi: [
         "build_fastapi_app",
@@ -73,6 +87,7 @@ EXPECTED = {
         "build_fastapi_router",
         "check_fastapi_app",
         "install_problem_handlers",
+        "problem_exception_handlers",
         "serve_openapi",
     ],
     mic.litestar: [
@@ -80,6 +95,7 @@ EXPECTED = {
         "build_litestar_realtime_router",
         "build_litestar_router",
         "problem_exception_handlers",
+        "install_problem_handlers",
         "serve_openapi",
     ],
 }

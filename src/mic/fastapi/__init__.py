@@ -10,6 +10,7 @@ from mic.fastapi._router import (  # noqa: E402
     build_fastapi_router,
     check_fastapi_app,
     install_problem_handlers,
+    problem_exception_handlers,
     serve_openapi,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "build_fastapi_router",
     "check_fastapi_app",
     "install_problem_handlers",
+    "problem_exception_handlers",
     "serve_openapi",
 ]

@@ -22,32 +22,29 @@ from fastapi.openapi.models import SecurityScheme
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from pydantic import TypeAdapter
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from mic.http import (
+    PROBLEM_JSON,
+    PROBLEM_SCHEMA,
     ApiDocs,
     CompiledRoute,
+    CompiledRouter,
+    HttpResponse,
     HttpRouterConfig,
     HttpRouteSpec,
+    MethodNotAllowedApp,
     RouteSpecError,
     SecurityRequirement,
-    build_openapi,
-)
-from mic.http._openapi import error_statuses
-from mic.http._pipeline import (
-    MethodNotAllowedApp,
     UnroutedResponder,
-    allowed_methods,
-    compile_routes,
-    extra_endpoints,
-)
-from mic.http._problem_schema import PROBLEM_SCHEMA
-from mic.http._render import (
-    PROBLEM_JSON,
-    HttpResponse,
+    build_openapi,
+    error_statuses,
+    operation_id,
     render_internal_error,
     render_status_problem,
 )
@@ -159,18 +156,28 @@ def _documented_endpoint(route: CompiledRoute, not_allowed: MethodNotAllowedApp)
             options["convert_underscores"] = False
         marker = marker_class(**options)
         default = inspect.Parameter.empty if param.required else param.default
-        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=Annotated[param.annotation, marker],
-                                            default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                param.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[param.annotation, marker],
+                default=default,
+            )
+        )
     signature = route.signature
     if signature.body_model is not None and signature.body_name is not None:
         annotation = (
             signature.body_model if signature.body_required else signature.body_model | None
         )
         default = inspect.Parameter.empty if signature.body_required else None
-        parameters.append(inspect.Parameter(signature.body_name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=Annotated[annotation, Body()],
-                                            default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                signature.body_name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[annotation, Body()],
+                default=default,
+            )
+        )
 
     async def endpoint(**_: Any) -> None:
         """Never called: the route's ASGI app is the mic pipeline."""
@@ -188,10 +195,13 @@ def _responses(route: CompiledRoute) -> dict[int | str, dict[str, Any]]:
     for status, model in route.spec.responses.items():
         responses[status] = {"model": model} if model is not None else {"description": ""}
     for status, description in error_statuses(route).items():
-        responses.setdefault(status, {
-            "description": description,
-            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
-        })  # fmt: skip
+        responses.setdefault(
+            status,
+            {
+                "description": description,
+                "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            },
+        )
     return responses
 
 
@@ -200,12 +210,13 @@ def _add_route(
 ) -> None:
     spec = route.spec
     for method in spec.methods:
+        name = operation_id(spec, method)
         router.add_api_route(
             path,
             _documented_endpoint(route, not_allowed),
             methods=[method],
-            name=spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
-            operation_id=spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}",
+            name=name,
+            operation_id=name,
             summary=spec.summary or spec.name,
             description=spec.description,
             tags=list(spec.openapi_tags),
@@ -219,6 +230,75 @@ def _add_route(
             ],
             route_class_override=_MicRoute,
         )
+
+
+class _MountedRouter(APIRouter):
+    """An `APIRouter` that routes its mic routes itself (ADR 0070).
+
+    FastAPI asks an included router whether it matches a request and then lets it handle
+    it: both consult the compiled router, so FastAPI's per-route matching never runs for a
+    mic path. A path mic does not know is left to FastAPI. The synthesized `APIRoute`s stay
+    registered for FastAPI's own document and for FastAPI versions that copy routes on
+    inclusion (there they serve, through `_MicRoute.handle`).
+    """
+
+    def __init__(self, compiled: CompiledRouter) -> None:
+        super().__init__(lifespan=_checked_lifespan)
+        self.mic_router = compiled
+        # Per inclusion (FastAPI's included-router object): its prefix and whether it
+        # carries foreign dependencies. The object is kept so that its id stays unique.
+        self._inclusions: dict[int, tuple[Any, str, bool]] = {}
+        self._matched: tuple[Scope, Any] | None = None
+
+    def _inclusion(self, scope: Scope) -> tuple[str, bool]:
+        included = (scope.get("fastapi") or {}).get("included_router")
+        if included is None or getattr(included, "original_router", None) is not self:
+            return "", False
+        known = self._inclusions.get(id(included))
+        if known is None:
+            context = getattr(included, "include_context", None)
+            prefix = str(getattr(context, "prefix", "") or "")
+            refused = bool(_foreign(list(getattr(context, "dependencies", ()) or ())))
+            known = self._inclusions[id(included)] = (included, prefix, refused)
+        return known[1], known[2]
+
+    def _find(self, scope: Scope) -> Any:
+        if scope["type"] != "http":
+            return None
+        prefix, _ = self._inclusion(scope)
+        path = get_route_path(scope)
+        if prefix:
+            if not path.startswith(prefix):
+                return None
+            path = path[len(prefix) :] or "/"
+        return self.mic_router.match(path)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """A full match for every mic path (any method: mic answers the 405 itself)."""
+        found = self._find(scope)
+        if found is not None:
+            # FastAPI handles a full match at once, with no await in between: `handle`
+            # takes the answer from here instead of looking the path up again.
+            self._matched = (scope, found)
+            return Match.FULL, {}
+        return super().matches(scope)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a mic path through its compiled route; anything else the FastAPI way."""
+        matched, self._matched = self._matched, None
+        found = matched[1] if matched is not None and matched[0] is scope else self._find(scope)
+        if found is None:
+            await super().handle(scope, receive, send)
+            return
+        target, params = found
+        if self._inclusion(scope)[1]:
+            # `check_fastapi_app` refuses this at startup; a server that skips the
+            # lifespan still never serves the route unguarded.
+            logger.error("%s", _dependency_message(target.path))
+            await _starlette_response(render_internal_error())(scope, receive, send)
+            return
+        scope["path_params"] = params
+        await target.app_for(scope["method"])(scope, receive, send)
 
 
 def build_fastapi_router(
@@ -236,17 +316,13 @@ def build_fastapi_router(
         RouteSpecError: A route cannot be served (bad signature, unknown placeholder, a policy
             whose dependency is not configured...).
     """
-    compiled = compile_routes(tuple(routes), config, prefix)
-    responder = UnroutedResponder(config)
-    not_allowed = {
-        path: MethodNotAllowedApp(allowed_methods(compiled, path), responder, path)
-        for path in {r.path for r in compiled}
-    }
-    router = APIRouter(lifespan=_checked_lifespan)
-    for route in compiled:
+    mic_router = CompiledRouter(routes, config, prefix)
+    router = _MountedRouter(mic_router)
+    for route in mic_router.routes:
+        not_allowed = mic_router.targets[route.path].not_allowed
         for path in _with_trailing_slash(route.path):
-            _add_route(router, route, not_allowed[route.path], path)
-    for extra in extra_endpoints(compiled, responder):
+            _add_route(router, route, not_allowed, path)
+    for extra in mic_router.extra_endpoints:
         app: Any = extra.app  # an ASGI app, which Starlette accepts as a route endpoint
         for path in _with_trailing_slash(extra.path):
             router.add_route(path, app, methods=list(extra.methods), include_in_schema=False)
@@ -289,11 +365,14 @@ def _problem_for(exc: Exception) -> HttpResponse:
     return render_status_problem(status, detail, headers)
 
 
-def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = None) -> None:
-    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too.
+def problem_exception_handlers(
+    *, config: HttpRouterConfig | None = None
+) -> dict[type[Exception], Any]:
+    """Exception handlers making FastAPI's own 404/405 problem+json, for ``FastAPI(...)``.
 
-    They pass through `config.interceptors` (the app-wide ones: correlation id, metrics...),
-    as answers of mic routes do.
+    The same verb as on Litestar: ``FastAPI(exception_handlers=problem_exception_handlers())``.
+    The answers pass through `config.interceptors` (the app-wide ones: correlation id,
+    metrics...), as answers of mic routes do.
     """
     responder = UnroutedResponder(config)
 
@@ -301,7 +380,17 @@ def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = 
         rendered = await responder.respond(request.scope, request.receive, _problem_for(exc))
         return _starlette_response(rendered)
 
-    app.add_exception_handler(StarletteHTTPException, http_exception)
+    return {StarletteHTTPException: http_exception}
+
+
+def install_problem_handlers(app: FastAPI, *, config: HttpRouterConfig | None = None) -> None:
+    """Make FastAPI's own errors (unknown route 404, wrong method 405) problem+json too.
+
+    They pass through `config.interceptors` (the app-wide ones: correlation id, metrics...),
+    as answers of mic routes do.
+    """
+    for exception, handler in problem_exception_handlers(config=config).items():
+        app.add_exception_handler(exception, handler)
 
 
 def serve_openapi(app: FastAPI, docs: ApiDocs) -> None:

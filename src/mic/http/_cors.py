@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mic.http._pipeline import Interceptor, RouteInterceptor
+from mic.http._interceptors import Interceptor, RouteInterceptor
 from mic.http._render import HttpResponse
 from mic.http._specs import HTTP_METHODS, HttpRouteSpec
 from mic.model import ForbiddenError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from mic.http._context import HttpRequestContext
-    from mic.http._pipeline import Endpoint, HttpRouterConfig
+    from mic.http._interceptors import Endpoint, HttpRouterConfig
 
 # An origin as browsers serialize it: scheme "://" host [":" port], lower-case, no path.
 _ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?")

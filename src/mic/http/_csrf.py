@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from mic.http._pipeline import Interceptor, RouteInterceptor
+from mic.http._interceptors import Interceptor, RouteInterceptor
 from mic.http._render import HttpResponse
 from mic.http._specs import HttpRouteSpec
 from mic.model import ForbiddenError
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from mic.http._context import HttpRequestContext
-    from mic.http._pipeline import Endpoint, HttpRouterConfig
+    from mic.http._interceptors import Endpoint, HttpRouterConfig
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _TOKEN_VALUE = re.compile(r"[A-Za-z0-9_-]{32,128}")

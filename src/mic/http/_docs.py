@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from mic._deps import MissingDependencyError
-from mic.http._pipeline import ExtraEndpoint, Receive, Scope, Send, static_endpoints
+from mic.http._answers import ExtraEndpoint, static_endpoints
 from mic.http._render import encode_json
+from mic.http._route import Receive, Scope, Send
 
 # The Swagger UI files a docs page needs; everything else in the package stays on disk.
 _ASSETS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import overload
 from urllib.parse import parse_qsl
 
 
@@ -34,6 +35,30 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         index = self._index if self._index is not None else self._build()
         return index[name.lower()][0]
+
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of `name`, or `default`.
+
+        Until a whole index is needed, the raw pairs are searched for this one name: a
+        request usually reads two or three headers of the dozen it carries.
+        """
+        if self._index is not None:
+            found = self._index.get(name.lower())
+            return found[0] if found else default
+        key = name.lower().encode("latin-1")
+        size = len(key)
+        for raw_name, value in self._raw:
+            # ASGI servers send lower-case names; `lower()` only where the length fits.
+            if len(raw_name) == size and (raw_name == key or raw_name.lower() == key):
+                return value.decode("latin-1")
+        return default
 
     def __contains__(self, name: object) -> bool:
         index = self._index if self._index is not None else self._build()

@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from mic.http._pipeline import CompiledRoute, HttpRouterConfig, compile_routes
+from mic.http._interceptors import HttpRouterConfig
 from mic.http._problem_schema import PROBLEM_SCHEMA
 from mic.http._render import PROBLEM_JSON
+from mic.http._route import CompiledRoute, compile_routes
 from mic.http._specs import HttpRouteSpec, RouteSpecError
 
 _REF = "#/components/schemas/{model}"
@@ -111,9 +112,11 @@ def _parameters(route: CompiledRoute, components: dict[str, Any]) -> list[dict[s
     parameters = []
     for param in route.signature.parameters:
         entry: dict[str, Any] = {
-            "name": param.alias, "in": param.location, "required": param.required,
+            "name": param.alias,
+            "in": param.location,
+            "required": param.required,
             "schema": _parameter_schema(param.annotation, components),
-        }  # fmt: skip
+        }
         if param.description:
             entry["description"] = param.description
         parameters.append(entry)

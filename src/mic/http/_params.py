@@ -27,8 +27,16 @@ from mic.http._specs import RouteSpecError
 
 Location = Literal["path", "query", "header", "cookie"]
 _SCALARS: tuple[type, ...] = (
-    str, int, float, bool, uuid.UUID, dt.datetime, dt.date, dt.time, Decimal,
-)  # fmt: skip
+    str,
+    int,
+    float,
+    bool,
+    uuid.UUID,
+    dt.datetime,
+    dt.date,
+    dt.time,
+    Decimal,
+)
 _SEQUENCES = (list, tuple, set, frozenset, Sequence)
 _MISSING: Any = object()
 

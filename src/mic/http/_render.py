@@ -20,6 +20,9 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 # The renderer owns the message framing: these never come from handler or error headers.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _OWN_HEADERS = FRAMING_HEADERS | {"content-type"}
+# Tuples, not `bytes | bytearray`: a union is built anew at every evaluation.
+_BINARY = (bytes, bytearray, memoryview)
+_TEXT_OR_BINARY = (*_BINARY, str)
 
 
 def encode_json(value: Any) -> bytes:
@@ -77,7 +80,7 @@ def _finish(
 def _encode_body(body: Any, media_type: str | None) -> tuple[bytes, str | None]:
     if body is None:
         return b"", media_type
-    if isinstance(body, bytes | bytearray | memoryview):
+    if isinstance(body, _BINARY):
         return bytes(body), media_type or "application/octet-stream"
     if isinstance(body, str):
         return body.encode("utf-8"), media_type or "text/plain; charset=utf-8"
@@ -90,6 +93,19 @@ def render_response(spec: HttpResponseSpec) -> HttpResponse:
     Raises:
         pydantic_core.PydanticSerializationError: The body cannot be serialized to JSON.
     """
+    if not spec.headers and not spec.cookies:
+        status = spec.status_code
+        body = spec.body
+        if (
+            spec.media_type is None
+            and status not in _NO_BODY_STATUSES
+            and body is not None
+            and not isinstance(body, _TEXT_OR_BINARY)
+        ):
+            # The common answer: a JSON body and nothing else to say.
+            return render_json(status, encode_json(body))
+        encoded, media_type = _encode_body(body, spec.media_type)
+        return _finish(status, media_type, encoded, [])
     body, media_type = _encode_body(spec.body, spec.media_type)
     extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in spec.headers.items()]
     extra.extend((b"set-cookie", cookie.render().encode("latin-1")) for cookie in spec.cookies)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from mic.http._pipeline import Interceptor, RouteInterceptor
+from mic.http._interceptors import Interceptor, RouteInterceptor
 from mic.http._render import HttpResponse
 from mic.http._specs import HttpRouteSpec
 
@@ -21,7 +21,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 if TYPE_CHECKING:
     from mic.http._context import HttpRequestContext
-    from mic.http._pipeline import Endpoint, HttpRouterConfig
+    from mic.http._interceptors import Endpoint, HttpRouterConfig
 
 _REFERRER_POLICIES = frozenset(
     {

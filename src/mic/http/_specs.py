@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from mic.model import DomainError
 
 if TYPE_CHECKING:
-    from mic.http._pipeline import RouteInterceptor
+    from mic.http._interceptors import RouteInterceptor
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
@@ -130,6 +130,12 @@ class HttpResponseSpec:
         # 1xx are interim answers (RFC 9110 section 15.2): never a handler's final answer.
         if not 200 <= self.status_code <= 599:
             raise ValueError(f"status_code {self.status_code} is not a final HTTP status")
+        if self.headers:
+            self._check_headers()
+        if type(self.cookies) is not tuple:
+            object.__setattr__(self, "cookies", tuple(self.cookies))
+
+    def _check_headers(self) -> None:
         content_type_name: str | None = None
         for name, value in self.headers.items():
             if not _TOKEN.match(name):
@@ -150,8 +156,6 @@ class HttpResponseSpec:
         if content_type_name is not None:
             headers = {k: v for k, v in self.headers.items() if k != content_type_name}
             object.__setattr__(self, "headers", headers)
-        if not isinstance(self.cookies, tuple):
-            object.__setattr__(self, "cookies", tuple(self.cookies))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,42 +20,54 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
+from litestar.routes import HTTPRoute
 from litestar.utils import normalize_path
 from pydantic.fields import FieldInfo
 
 from mic.http import (
+    PROBLEM_JSON,
     ApiDocs,
+    AsgiApp,
     CompiledRoute,
+    CompiledRouter,
+    ExtraEndpoint,
+    HttpResponse,
     HttpRouterConfig,
     HttpRouteSpec,
     ProblemDetails,
     RouteSpecError,
-    build_openapi,
-)
-from mic.http._openapi import error_statuses
-from mic.http._pipeline import (
-    AsgiApp,
-    ExtraEndpoint,
     UnroutedResponder,
-    allowed_methods,
-    compile_routes,
-    extra_endpoints,
+    build_openapi,
+    error_statuses,
+    operation_id,
+    render_status_problem,
 )
-from mic.http._render import PROBLEM_JSON, HttpResponse, render_status_problem
 
 _NO_BODY = frozenset({204, 304})
-_BOUNDS = (("Gt", "gt"), ("Ge", "ge"), ("Lt", "lt"), ("Le", "le"),
-           ("MinLen", "min_length"), ("MaxLen", "max_length"))  # fmt: skip
+_BOUNDS = (
+    ("Gt", "gt"),
+    ("Ge", "ge"),
+    ("Lt", "lt"),
+    ("Le", "le"),
+    ("MinLen", "min_length"),
+    ("MaxLen", "max_length"),
+)
 _PARAMETER_KINDS = {
-    "path": PathParameter, "query": QueryParameter,
-    "header": HeaderParameter, "cookie": CookieParameter,
-}  # fmt: skip
+    "path": PathParameter,
+    "query": QueryParameter,
+    "header": HeaderParameter,
+    "cookie": CookieParameter,
+}
 # OpenAPI security scheme keys -> Litestar `SecurityScheme` field names.
 _SCHEME_FIELDS = {
-    "type": "type", "scheme": "scheme", "bearerFormat": "bearer_format",
-    "in": "security_scheme_in", "name": "name", "description": "description",
+    "type": "type",
+    "scheme": "scheme",
+    "bearerFormat": "bearer_format",
+    "in": "security_scheme_in",
+    "name": "name",
+    "description": "description",
     "openIdConnectUrl": "open_id_connect_url",
-}  # fmt: skip
+}
 
 
 class _MicHandler(HTTPRouteHandler):
@@ -66,12 +78,18 @@ class _MicHandler(HTTPRouteHandler):
         from litestar._kwargs import KwargsModel
 
         return KwargsModel(
-            expected_cookie_params=set(), expected_data_dto=None, expected_dependencies=set(),
-            expected_form_data=None, expected_header_params=set(), expected_msgpack_data=None,
-            expected_path_params=set(), expected_query_params=set(),
-            expected_reserved_kwargs=set(), is_data_optional=True,
+            expected_cookie_params=set(),
+            expected_data_dto=None,
+            expected_dependencies=set(),
+            expected_form_data=None,
+            expected_header_params=set(),
+            expected_msgpack_data=None,
+            expected_path_params=set(),
+            expected_query_params=set(),
+            expected_reserved_kwargs=set(),
+            is_data_optional=True,
             sequence_query_parameter_names=set(),
-        )  # fmt: skip
+        )
 
     async def to_response(self, app: Any, data: Any, request: Request[Any, Any, Any]) -> Any:
         """The handler already returned the ASGI app that answers."""
@@ -93,6 +111,43 @@ class _MicHandler(HTTPRouteHandler):
                 "HttpRouteSpec(interceptors=...))"
             )
         _register_security(app, self)
+        _mount(app, self)
+
+
+class _MountedRoute(HTTPRoute):
+    """A Litestar route (one path) whose every handler is mic's: no Litestar request layer.
+
+    Litestar has routed by path already (its trie, with the route's middleware stack
+    around this call); the method table is mic's, so no `Request`, kwargs model or
+    `to_response` is built per request (ADR 0070).
+    """
+
+    __slots__ = ()
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        """Hand the request to the mic answer registered for its method."""
+        handler = self.route_handler_map[scope["method"]][0]
+        await handler.fn.mic_app(scope, receive, send)  # type: ignore[attr-defined]
+
+
+def _mount(app: Litestar, handler: _MicHandler) -> None:
+    """Make the route holding `handler` a `_MountedRoute` once every handler there is mic's.
+
+    A route keeps Litestar's own handling when a foreign handler shares its path or when a
+    layer adds per-handler work (a before-request or after-response hook, response
+    caching) that mic's answer would skip.
+    """
+    for route in app.routes:
+        if type(route) is not HTTPRoute or not any(h is handler for h in route.route_handlers):
+            continue
+        if all(
+            isinstance(h, _MicHandler)
+            and h.resolve_before_request() is None
+            and h.resolve_after_response() is None
+            and not h.cache
+            for h in route.route_handlers
+        ):
+            route.__class__ = _MountedRoute
 
 
 def _constraints(annotation: Any) -> dict[str, Any]:
@@ -140,6 +195,9 @@ def _endpoint(app: AsgiApp, parameters: list[inspect.Parameter], returns: Any) -
         return app
 
     endpoint.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    # On the function, not the handler: Litestar deep-copies handlers (and what they hold)
+    # when a router is nested, functions are copied by reference.
+    endpoint.mic_app = app  # type: ignore[attr-defined]
     endpoint.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
     return endpoint
 
@@ -152,16 +210,22 @@ def _documented_parameters(route: CompiledRoute) -> list[inspect.Parameter]:
         marker = kind(name=name, description=param.description, **_constraints(param.annotation))
         documented: Any = Annotated[param.annotation, marker]
         default = inspect.Parameter.empty if param.required else param.default
-        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=documented, default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                param.name, inspect.Parameter.KEYWORD_ONLY, annotation=documented, default=default
+            )
+        )
     signature = route.signature
     if signature.body_model is not None:
         annotation: Any = (
             signature.body_model if signature.body_required else signature.body_model | None
         )
         default = inspect.Parameter.empty if signature.body_required else None
-        parameters.append(inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=annotation, default=default))  # fmt: skip
+        parameters.append(
+            inspect.Parameter(
+                "data", inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+            )
+        )
     return parameters
 
 
@@ -172,23 +236,38 @@ def _route_handler(route: CompiledRoute, method: str) -> HTTPRouteHandler:
         for status, model in spec.responses.items()
     }
     for status, description in error_statuses(route).items():
-        responses.setdefault(status, ResponseSpec(data_container=ProblemDetails,
-                                                  description=description,
-                                                  media_type=PROBLEM_JSON,
-                                                  generate_examples=False))  # fmt: skip
+        responses.setdefault(
+            status,
+            ResponseSpec(
+                data_container=ProblemDetails,
+                description=description,
+                media_type=PROBLEM_JSON,
+                generate_examples=False,
+            ),
+        )
     documented = {str(spec.status_code), *(str(s) for s in responses)}
-    returns = spec.response_model if spec.response_model is not None else (
-        None if spec.status_code in _NO_BODY else Any)  # fmt: skip
-    name = spec.name if len(spec.methods) == 1 else f"{spec.name}.{method.lower()}"
+    returns = (
+        spec.response_model
+        if spec.response_model is not None
+        else (None if spec.status_code in _NO_BODY else Any)
+    )
+    name = operation_id(spec, method)
     handler = _MicHandler(
-        path=_litestar_path(route.path), http_method=_methods((method,)),
-        name=name, operation_id=name,
-        summary=spec.summary or spec.name, description=spec.description,
-        tags=list(spec.openapi_tags), status_code=spec.status_code, responses=responses or None,
-        deprecated=spec.deprecated, include_in_schema=spec.include_in_schema,
+        path=_litestar_path(route.path),
+        http_method=_methods((method,)),
+        name=name,
+        operation_id=name,
+        summary=spec.summary or spec.name,
+        description=spec.description,
+        tags=list(spec.openapi_tags),
+        status_code=spec.status_code,
+        responses=responses or None,
+        deprecated=spec.deprecated,
+        include_in_schema=spec.include_in_schema,
         security=[{s.scheme_name: list(s.scopes)} for s in route.security] or None,
-        operation_class=_operation_class(documented), sync_to_thread=False,
-    )(_endpoint(route, _documented_parameters(route), returns))  # fmt: skip
+        operation_class=_operation_class(documented),
+        sync_to_thread=False,
+    )(_endpoint(route, _documented_parameters(route), returns))
     handler.mic_security = route.security  # type: ignore[attr-defined]
     return handler
 
@@ -241,17 +320,17 @@ def build_litestar_router(
         RouteSpecError: A route cannot be served (bad signature, unknown placeholder, a policy
             whose dependency is not configured...).
     """
-    compiled = compile_routes(tuple(routes), config, prefix)
-    allow = {path: allowed_methods(compiled, path) for path in {r.path for r in compiled}}
+    mic_router = CompiledRouter(routes, config, prefix)
+    allow = {path: target.allow for path, target in mic_router.targets.items()}
     # OPTIONS handlers first: Litestar adds its own OPTIONS handler to a path whose first
     # registered handler has none, and that one would answer instead of ours.
     handlers = [
         _with_allow(_extra_handler(extra), allow[extra.path])
-        for extra in extra_endpoints(compiled, UnroutedResponder(config))
+        for extra in mic_router.extra_endpoints
     ]
     handlers.extend(
         _with_allow(_route_handler(route, method), allow[route.path])
-        for route in compiled
+        for route in mic_router.routes
         for method in route.spec.methods
     )
     handlers.sort(key=lambda handler: "OPTIONS" not in handler.http_methods)
@@ -343,6 +422,16 @@ def problem_exception_handlers(
         NotFoundException: through(_not_found),
         MethodNotAllowedException: through(_method_not_allowed),
     }
+
+
+def install_problem_handlers(app: Litestar, *, config: HttpRouterConfig | None = None) -> None:
+    """Make an existing app's own 404/405 problem+json, as `problem_exception_handlers` does.
+
+    The same verb as on FastAPI. Litestar reads the app's exception handlers when a request
+    fails to route, so this works after the app is built; call it before serving.
+    """
+    for exception, handler in problem_exception_handlers(config=config).items():
+        app.exception_handlers[exception] = handler
 
 
 def serve_openapi(app: Litestar, docs: ApiDocs) -> None:
