@@ -18,15 +18,11 @@ import pytest
 
 import mic
 
-# The HTTP core and its adapters are being reshaped (issue 15, routing); until then their
-# surface is pinned by tests/test_core_surface.py.
-RESHAPED = frozenset({"mic.http", "mic.fastapi", "mic.litestar"})
-
 
 def _packages() -> list[str]:
     found = [info.name for info in pkgutil.walk_packages(mic.__path__, "mic.") if info.ispkg]
     public = [name for name in found if not any(p.startswith("_") for p in name.split("."))]
-    return ["mic", *(name for name in public if name not in RESHAPED)]
+    return ["mic", *public]
 
 
 PACKAGES = _packages()

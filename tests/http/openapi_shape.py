@@ -6,8 +6,19 @@ import json
 from typing import Any
 
 # `additionalProperties` is left out: Litestar's generator never emits it for pydantic models.
-_KEEP = {"type", "properties", "required", "items", "enum", "format",
-         "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "const"}  # fmt: skip
+_KEEP = {
+    "type",
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "const",
+}
 
 
 def canonical(value: Any) -> str:

@@ -100,10 +100,20 @@ async def search(
     price: Decimal | None = None,
 ) -> dict[str, object]:
     return {
-        "q": q, "limit": limit, "tags": tags, "ids": ids, "exact": exact,
-        "color": color, "level": level, "sort": sort, "page": page, "ref": ref,
-        "since": since, "day": day, "price": price,
-    }  # fmt: skip
+        "q": q,
+        "limit": limit,
+        "tags": tags,
+        "ids": ids,
+        "exact": exact,
+        "color": color,
+        "level": level,
+        "sort": sort,
+        "page": page,
+        "ref": ref,
+        "since": since,
+        "day": day,
+        "price": price,
+    }
 
 
 async def whoami(
@@ -115,10 +125,15 @@ async def whoami(
     traces: Annotated[list[str], Header(alias="X-Trace")] = [],  # noqa: B006
 ) -> dict[str, object]:
     return {
-        "tenant": x_tenant, "lang": accept_language, "session": session, "traces": traces,
-        "ua": context.headers.get("USER-AGENT"), "path": context.path, "method": context.method,
+        "tenant": x_tenant,
+        "lang": accept_language,
+        "session": session,
+        "traces": traces,
+        "ua": context.headers.get("USER-AGENT"),
+        "path": context.path,
+        "method": context.method,
         "route": context.route_path,
-    }  # fmt: skip
+    }
 
 
 def raw_bytes() -> HttpResponseSpec:
@@ -150,9 +165,11 @@ def with_headers() -> HttpResponseSpec:
         headers={"X-Custom": "yes", "Cache-Control": "no-store"},
         cookies=(
             HttpCookieSpec(key="session", value="abc123", max_age=3600),
-            HttpCookieSpec(key="pref", value="dark", secure=False, httponly=False, samesite="strict"),
+            HttpCookieSpec(
+                key="pref", value="dark", secure=False, httponly=False, samesite="strict"
+            ),
         ),
-    )  # fmt: skip
+    )
 
 
 def explode() -> None:
@@ -180,35 +197,82 @@ async def release() -> dict[str, bool]:
 def item_routes() -> tuple[HttpRouteSpec, ...]:
     """The route set of the parity suite."""
     return (
-        HttpRouteSpec(method="POST", path="/items", name="items.create", category="items",
-                      handler=create_item, status_code=201, summary="Create an item"),
-        HttpRouteSpec(method="GET", path="/items/{item_id}", name="items.get", category="items",
-                      handler=get_item, response_model=Item, errors=(NotFoundError,)),
-        HttpRouteSpec(method="PUT", path="/items/{item_id}", name="items.replace",
-                      category="items", handler=replace_item, errors=(ConflictError,)),
-        HttpRouteSpec(method="DELETE", path="/items/{item_id}", name="items.delete",
-                      category="items", handler=delete_item, status_code=204),
-        HttpRouteSpec(method="PATCH", path="/items/{item_id}", name="items.patch",
-                      category="items", handler=patch_item),
-        HttpRouteSpec(method="GET", path="/search", name="search", category="search",
-                      handler=search),
-        HttpRouteSpec(method=("GET", "POST"), path="/whoami", name="whoami", category="meta",
-                      handler=whoami),
+        HttpRouteSpec(
+            method="POST",
+            path="/items",
+            name="items.create",
+            category="items",
+            handler=create_item,
+            status_code=201,
+            summary="Create an item",
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/items/{item_id}",
+            name="items.get",
+            category="items",
+            handler=get_item,
+            response_model=Item,
+            errors=(NotFoundError,),
+        ),
+        HttpRouteSpec(
+            method="PUT",
+            path="/items/{item_id}",
+            name="items.replace",
+            category="items",
+            handler=replace_item,
+            errors=(ConflictError,),
+        ),
+        HttpRouteSpec(
+            method="DELETE",
+            path="/items/{item_id}",
+            name="items.delete",
+            category="items",
+            handler=delete_item,
+            status_code=204,
+        ),
+        HttpRouteSpec(
+            method="PATCH",
+            path="/items/{item_id}",
+            name="items.patch",
+            category="items",
+            handler=patch_item,
+        ),
+        HttpRouteSpec(
+            method="GET", path="/search", name="search", category="search", handler=search
+        ),
+        HttpRouteSpec(
+            method=("GET", "POST"), path="/whoami", name="whoami", category="meta", handler=whoami
+        ),
         HttpRouteSpec(method="GET", path="/raw", name="raw", category="meta", handler=raw_bytes),
         HttpRouteSpec(method="GET", path="/text", name="text", category="meta", handler=text),
-        HttpRouteSpec(method="GET", path="/values", name="values", category="meta",
-                      handler=values),
-        HttpRouteSpec(method="GET", path="/headers", name="headers", category="meta",
-                      handler=with_headers),
-        HttpRouteSpec(method="GET", path="/explode", name="explode", category="meta",
-                      handler=explode),
-        HttpRouteSpec(method="GET", path="/unavailable", name="unavailable", category="meta",
-                      handler=unavailable),
-        HttpRouteSpec(method="GET", path="/blocking", name="blocking", category="meta",
-                      handler=blocking_sync),
-        HttpRouteSpec(method="GET", path="/release", name="release", category="meta",
-                      handler=release),
-        HttpRouteSpec(method="OPTIONS", path="/custom-options", name="custom_options",
-                      category="meta", handler=lambda: HttpResponseSpec(
-                          status_code=200, body="custom", headers={"Allow": "OPTIONS"})),
-    )  # fmt: skip
+        HttpRouteSpec(method="GET", path="/values", name="values", category="meta", handler=values),
+        HttpRouteSpec(
+            method="GET", path="/headers", name="headers", category="meta", handler=with_headers
+        ),
+        HttpRouteSpec(
+            method="GET", path="/explode", name="explode", category="meta", handler=explode
+        ),
+        HttpRouteSpec(
+            method="GET",
+            path="/unavailable",
+            name="unavailable",
+            category="meta",
+            handler=unavailable,
+        ),
+        HttpRouteSpec(
+            method="GET", path="/blocking", name="blocking", category="meta", handler=blocking_sync
+        ),
+        HttpRouteSpec(
+            method="GET", path="/release", name="release", category="meta", handler=release
+        ),
+        HttpRouteSpec(
+            method="OPTIONS",
+            path="/custom-options",
+            name="custom_options",
+            category="meta",
+            handler=lambda: HttpResponseSpec(
+                status_code=200, body="custom", headers={"Allow": "OPTIONS"}
+            ),
+        ),
+    )

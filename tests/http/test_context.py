@@ -56,20 +56,36 @@ def test_cookie_header_parsing_is_tolerant() -> None:
     }
 
 
-@given(st.dictionaries(st.from_regex(r"[A-Za-z0-9_]{1,10}", fullmatch=True),
-                       st.from_regex(r"[A-Za-z0-9!#$%&'()*+\-./:<=>?@\[\]^_`{|}~]{0,12}", fullmatch=True), max_size=6))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Za-z0-9_]{1,10}", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9!#$%&'()*+\-./:<=>?@\[\]^_`{|}~]{0,12}", fullmatch=True),
+        max_size=6,
+    )
+)
 def test_cookies_round_trip(cookies: dict[str, str]) -> None:
     header = "; ".join(f"{k}={v}" for k, v in cookies.items())
     assert cookies == parse_cookie_header(header)
 
 
 async def test_a_context_built_by_hand_serves_unit_tests() -> None:
-    context = HttpRequestContext(method="post", path="/x", path_params={"id": "1"},
-                                 headers={"Cookie": "a=1", "X-Y": "z"}, query_string="q=1",
-                                 body=b"{}", client=("10.0.0.1", 5))  # fmt: skip
+    context = HttpRequestContext(
+        method="post",
+        path="/x",
+        path_params={"id": "1"},
+        headers={"Cookie": "a=1", "X-Y": "z"},
+        query_string="q=1",
+        body=b"{}",
+        client=("10.0.0.1", 5),
+    )
     assert (
-        context.method, context.path_params, context.headers["x-y"], context.query_params["q"],
-        context.cookies, context.client_host) == ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1")  # fmt: skip
+        context.method,
+        context.path_params,
+        context.headers["x-y"],
+        context.query_params["q"],
+        context.cookies,
+        context.client_host,
+    ) == ("POST", {"id": "1"}, "z", "1", {"a": "1"}, "10.0.0.1")
     assert await context.body() == b"{}"
     assert context.query_string == b"q=1"
     assert None is HttpRequestContext(method="GET", path="/").client_host
@@ -87,8 +103,13 @@ def _asgi_context(
 
 
 async def test_body_is_read_once_across_chunks() -> None:
-    context = _asgi_context([{"type": "http.request", "body": b"ab", "more_body": True},
-                             {"type": "http.request", "body": b"cd"}], [])  # fmt: skip
+    context = _asgi_context(
+        [
+            {"type": "http.request", "body": b"ab", "more_body": True},
+            {"type": "http.request", "body": b"cd"},
+        ],
+        [],
+    )
     assert (await context.body(), await context.body()) == (b"abcd", b"abcd")
 
 
@@ -96,8 +117,13 @@ async def test_body_limits_and_disconnects() -> None:
     with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
         await _asgi_context([], [(b"content-length", b"11")]).body()
     with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
-        await _asgi_context([{"type": "http.request", "body": b"x" * 6, "more_body": True},
-                             {"type": "http.request", "body": b"x" * 6}], []).body()  # fmt: skip
+        await _asgi_context(
+            [
+                {"type": "http.request", "body": b"x" * 6, "more_body": True},
+                {"type": "http.request", "body": b"x" * 6},
+            ],
+            [],
+        ).body()
     with pytest.raises(DomainError, match="Content-Length is not a number"):
         await _asgi_context([], [(b"content-length", b"-1")]).body()
     with pytest.raises(ClientDisconnectedError):

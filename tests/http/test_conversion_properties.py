@@ -44,8 +44,15 @@ async def _both(path: str) -> tuple[Any, Any]:
 
 
 @SETTINGS
-@given(n=st.integers(-(2**62), 2**62), f=st.floats(allow_nan=False, allow_infinity=False),
-       b=st.booleans(), u=st.uuids(), d=st.dates(), s=TEXT, tags=st.lists(st.integers(0, 10**6), max_size=4))  # fmt: skip
+@given(
+    n=st.integers(-(2**62), 2**62),
+    f=st.floats(allow_nan=False, allow_infinity=False),
+    b=st.booleans(),
+    u=st.uuids(),
+    d=st.dates(),
+    s=TEXT,
+    tags=st.lists(st.integers(0, 10**6), max_size=4),
+)
 async def test_valid_values_round_trip(
     n: int, f: float, b: bool, u: uuid.UUID, d: dt.date, s: str, tags: list[int]
 ) -> None:

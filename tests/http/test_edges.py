@@ -41,9 +41,15 @@ async def documented(
 
 
 DOCUMENTED = HttpRouteSpec(
-    method="GET", path="/docs-test/{item_id}", name="documented", category="c", handler=documented,
-    description="Longer text", deprecated=True, responses={202: Created, 204: None},
-)  # fmt: skip
+    method="GET",
+    path="/docs-test/{item_id}",
+    name="documented",
+    category="c",
+    handler=documented,
+    description="Longer text",
+    deprecated=True,
+    responses={202: Created, 204: None},
+)
 
 
 def test_spec_document_carries_descriptions_and_extra_responses() -> None:
@@ -68,8 +74,12 @@ def test_frameworks_document_extra_responses_too() -> None:
 async def test_tuple_headers_and_the_context_pipeline() -> None:
     (route,) = compile_routes([DOCUMENTED])
     assert repr(route) == "CompiledRoute('documented', GET /docs-test/{item_id})"
-    context = HttpRequestContext(method="GET", path="/docs-test/3", path_params={"item_id": "3"},
-                                 headers=[("trace", "a"), ("trace", "b")])  # fmt: skip
+    context = HttpRequestContext(
+        method="GET",
+        path="/docs-test/3",
+        path_params={"item_id": "3"},
+        headers=[("trace", "a"), ("trace", "b")],
+    )
     response = await route.handle(context)
     assert (
         response.status_code,
@@ -133,8 +143,11 @@ async def test_litestar_problem_handlers_cover_user_routes() -> None:
     async def plain() -> str:
         return "plain"
 
-    app = Litestar(route_handlers=[plain, build_litestar_router(routes=[DOCUMENTED])],
-                   exception_handlers=problem_exception_handlers(), logging_config=None)  # fmt: skip
+    app = Litestar(
+        route_handlers=[plain, build_litestar_router(routes=[DOCUMENTED])],
+        exception_handlers=problem_exception_handlers(),
+        logging_config=None,
+    )
     async with client_for(app) as client:
         wrong = await client.post("/plain")
         missing = await client.get("/nothing")
@@ -149,8 +162,11 @@ async def test_litestar_without_openapi_serves_secured_routes() -> None:
 
     recorder = Recorder()
     config = HttpRouterConfig(services={Recorder: recorder})
-    app = Litestar(route_handlers=[build_litestar_router(routes=_routes(auth=Tag("a")), config=config)],
-                   openapi_config=None, logging_config=None)  # fmt: skip
+    app = Litestar(
+        route_handlers=[build_litestar_router(routes=_routes(auth=Tag("a")), config=config)],
+        openapi_config=None,
+        logging_config=None,
+    )
     async with client_for(app) as client:
         response = await client.get("/who")
     assert (200, {"subject": "a"}) == (response.status_code, response.json())

@@ -173,8 +173,18 @@ def test_operation_ids_are_the_route_names_and_unique() -> None:
 def test_spec_document_metadata_and_options() -> None:
     async def hidden() -> None: ...
 
-    routes = (*item_routes(), HttpRouteSpec(method="GET", path="/internal", name="internal", category="x",
-                                            handler=hidden, include_in_schema=False, deprecated=True))  # fmt: skip
+    routes = (
+        *item_routes(),
+        HttpRouteSpec(
+            method="GET",
+            path="/internal",
+            name="internal",
+            category="x",
+            handler=hidden,
+            include_in_schema=False,
+            deprecated=True,
+        ),
+    )
     document = build_openapi(routes, title="Items", version="2.0.0", prefix="/v2")
     assert document["info"] == {"title": "Items", "version": "2.0.0"}
     assert document["openapi"] == "3.1.0"

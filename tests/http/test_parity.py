@@ -21,17 +21,53 @@ from tests.support import build_app, client_for, wire
 CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("create", "POST", "/items", {"json": {"name": "bolt", "quantity": 3}}, 201),
     ("create default", "POST", "/items", {"json": {"name": "bolt"}}, 201),
-    ("malformed json", "POST", "/items", {"content": b'{"name": ', "headers": {"content-type": "application/json"}}, 400),
-    ("not utf-8", "POST", "/items", {"content": b'{"name": "\xff\xfe"}', "headers": {"content-type": "application/json"}}, 400),
+    (
+        "malformed json",
+        "POST",
+        "/items",
+        {"content": b'{"name": ', "headers": {"content-type": "application/json"}},
+        400,
+    ),
+    (
+        "not utf-8",
+        "POST",
+        "/items",
+        {"content": b'{"name": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
+        400,
+    ),
     ("array body", "POST", "/items", {"json": [1, 2]}, 422),
     ("string body", "POST", "/items", {"json": "name"}, 422),
     ("extra field", "POST", "/items", {"json": {"name": "a", "admin": True}}, 422),
     ("strict types", "POST", "/items", {"json": {"name": "a", "quantity": "3"}}, 422),
-    ("empty body", "POST", "/items", {"content": b"", "headers": {"content-type": "application/json"}}, 422),
+    (
+        "empty body",
+        "POST",
+        "/items",
+        {"content": b"", "headers": {"content-type": "application/json"}},
+        422,
+    ),
     ("no content type", "POST", "/items", {"content": b'{"name": "a"}'}, 201),
-    ("json suffix type", "POST", "/items", {"content": b'{"name": "a"}', "headers": {"content-type": "application/vnd.api+json"}}, 201),
-    ("wrong media type", "POST", "/items", {"content": b"name=a", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415),
-    ("bad content-length", "POST", "/items", {"content": b"{}", "headers": {"content-length": "abc"}}, 400),
+    (
+        "json suffix type",
+        "POST",
+        "/items",
+        {"content": b'{"name": "a"}', "headers": {"content-type": "application/vnd.api+json"}},
+        201,
+    ),
+    (
+        "wrong media type",
+        "POST",
+        "/items",
+        {"content": b"name=a", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+        415,
+    ),
+    (
+        "bad content-length",
+        "POST",
+        "/items",
+        {"content": b"{}", "headers": {"content-length": "abc"}},
+        400,
+    ),
     ("get", "GET", "/items/7", {}, 200),
     ("get bad id", "GET", "/items/seven", {}, 422),
     ("get missing", "GET", "/items/404", {}, 404),
@@ -48,12 +84,44 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("trace not allowed", "TRACE", "/items/7", {}, 405),
     ("unknown route", "GET", "/nowhere", {}, 404),
     ("search minimal", "GET", "/search?q=a", {}, 200),
-    ("search full", "GET", "/search?q=a+b&limit=5&tags=x&tags=y&id=1&id=2&exact=true&color=blue&level=2&sort=desc&page=3&ref=12345678-1234-5678-1234-567812345678&since=2026-01-02T03:04:05Z&day=2026-01-02&price=1.50", {}, 200),
+    (
+        "search full",
+        "GET",
+        "/search?q=a+b&limit=5&tags=x&tags=y&id=1&id=2&exact=true&color=blue&level=2&sort=desc&page=3&ref=12345678-1234-5678-1234-567812345678&since=2026-01-02T03:04:05Z&day=2026-01-02&price=1.50",
+        {},
+        200,
+    ),
     ("search missing q", "GET", "/search", {}, 422),
-    ("search all bad", "GET", "/search?q=a&limit=0&id=x&exact=maybe&color=green&level=9&sort=up&page=4&ref=nope&since=yesterday&day=2026-13-01&price=abc", {}, 422),
+    (
+        "search all bad",
+        "GET",
+        "/search?q=a&limit=0&id=x&exact=maybe&color=green&level=9&sort=up&page=4&ref=nope&since=yesterday&day=2026-13-01&price=abc",
+        {},
+        422,
+    ),
     ("search limit too big", "GET", "/search?q=a&limit=101", {}, 422),
-    ("whoami", "GET", "/whoami", {"headers": {"X-Tenant": "acme", "Accept-Language": "fr", "Cookie": "session=s1; other=2", "User-Agent": "t/1", "x-trace": "a"}}, 200),
-    ("whoami repeated header", "GET", "/whoami", {"headers": [("x-tenant", "acme"), ("x-trace", "a"), ("x-trace", "b")]}, 200),
+    (
+        "whoami",
+        "GET",
+        "/whoami",
+        {
+            "headers": {
+                "X-Tenant": "acme",
+                "Accept-Language": "fr",
+                "Cookie": "session=s1; other=2",
+                "User-Agent": "t/1",
+                "x-trace": "a",
+            }
+        },
+        200,
+    ),
+    (
+        "whoami repeated header",
+        "GET",
+        "/whoami",
+        {"headers": [("x-tenant", "acme"), ("x-trace", "a"), ("x-trace", "b")]},
+        200,
+    ),
     ("whoami post", "POST", "/whoami", {"headers": {"x-tenant": "acme"}}, 200),
     ("whoami missing header", "GET", "/whoami", {}, 422),
     ("raw bytes", "GET", "/raw", {}, 200),
@@ -63,7 +131,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("headers and cookies", "GET", "/headers", {}, 202),
     ("unhandled", "GET", "/explode", {}, 500),
     ("transient", "GET", "/unavailable", {}, 503),
-]  # fmt: skip
+]
 
 
 async def _send(
@@ -98,8 +166,11 @@ async def test_both_adapters_answer_the_same_bytes(
     assert fastapi_answer == litestar_answer
 
 
-@pytest.mark.parametrize(("name", "method", "path", "options", "status"),
-                         [c for c in CASES if c[0] != "unknown route"], ids=[c[0] for c in CASES if c[0] != "unknown route"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "method", "path", "options", "status"),
+    [c for c in CASES if c[0] != "unknown route"],
+    ids=[c[0] for c in CASES if c[0] != "unknown route"],
+)
 async def test_plain_framework_apps_answer_like_the_builders(
     name: str, method: str, path: str, options: dict[str, Any], status: int
 ) -> None:
@@ -131,12 +202,27 @@ async def test_validation_lists_every_failing_field_with_its_location(framework:
     )
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
-    assert {k: v for k, v in problem.items() if k != "details"} == {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
-            "detail": "The request is not valid", "code": "validation_failed"}  # fmt: skip
+    assert {k: v for k, v in problem.items() if k != "details"} == {
+        "type": "about:blank",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "The request is not valid",
+        "code": "validation_failed",
+    }
     locations = [tuple(e["loc"]) for e in problem["details"]["errors"]]
-    assert locations == [("query", "limit"), ("query", "id", 0), ("query", "exact"), ("query", "color"),
-            ("query", "level"), ("query", "sort"), ("query", "page"), ("query", "ref"),
-            ("query", "since"), ("query", "day"), ("query", "price")]  # fmt: skip
+    assert locations == [
+        ("query", "limit"),
+        ("query", "id", 0),
+        ("query", "exact"),
+        ("query", "color"),
+        ("query", "level"),
+        ("query", "sort"),
+        ("query", "page"),
+        ("query", "ref"),
+        ("query", "since"),
+        ("query", "day"),
+        ("query", "price"),
+    ]
     assert all("input" not in e for e in problem["details"]["errors"])
 
 
@@ -152,17 +238,40 @@ async def test_query_values_are_converted_from_their_annotations(framework: str)
         "GET",
         "/search?q=a+b&limit=5&tags=x&tags=y&id=1&id=2&exact=true&color=blue&level=2&sort=desc&page=3&ref=12345678-1234-5678-1234-567812345678&since=2026-01-02T03:04:05Z&day=2026-01-02&price=1.50",
     )
-    assert response.json() == {"q": "a b", "limit": 5, "tags": ["x", "y"], "ids": [1, 2], "exact": True,
-            "color": "blue", "level": 2, "sort": "desc", "page": 3,
-            "ref": "12345678-1234-5678-1234-567812345678", "since": "2026-01-02T03:04:05Z",
-            "day": "2026-01-02", "price": "1.50"}  # fmt: skip
+    assert response.json() == {
+        "q": "a b",
+        "limit": 5,
+        "tags": ["x", "y"],
+        "ids": [1, 2],
+        "exact": True,
+        "color": "blue",
+        "level": 2,
+        "sort": "desc",
+        "page": 3,
+        "ref": "12345678-1234-5678-1234-567812345678",
+        "since": "2026-01-02T03:04:05Z",
+        "day": "2026-01-02",
+        "price": "1.50",
+    }
 
 
 async def test_defaults_apply_and_mutable_defaults_are_not_shared(framework: str) -> None:
     first = (await _json(framework, "GET", "/search?q=a")).json()
-    assert first == {"q": "a", "limit": 10, "tags": None, "ids": [], "exact": False, "color": None,
-            "level": 1, "sort": "asc", "page": 1, "ref": None, "since": None, "day": None,
-            "price": None}  # fmt: skip
+    assert first == {
+        "q": "a",
+        "limit": 10,
+        "tags": None,
+        "ids": [],
+        "exact": False,
+        "color": None,
+        "level": 1,
+        "sort": "asc",
+        "page": 1,
+        "ref": None,
+        "since": None,
+        "day": None,
+        "price": None,
+    }
 
 
 async def test_headers_cookies_and_context_reach_the_handler(framework: str) -> None:
@@ -178,8 +287,16 @@ async def test_headers_cookies_and_context_reach_the_handler(framework: str) -> 
             ("X-Trace", "b"),
         ],
     )
-    assert response.json() == {"tenant": "acme", "lang": None, "session": "s1", "traces": ["a", "b"], "ua": "t/1",
-            "path": "/whoami", "method": "GET", "route": "/whoami"}  # fmt: skip
+    assert response.json() == {
+        "tenant": "acme",
+        "lang": None,
+        "session": "s1",
+        "traces": ["a", "b"],
+        "ua": "t/1",
+        "path": "/whoami",
+        "method": "GET",
+        "route": "/whoami",
+    }
 
 
 async def test_missing_header_is_a_validation_error(framework: str) -> None:
@@ -196,23 +313,35 @@ async def test_response_kinds_serialize_identically(framework: str) -> None:
     text = await _json(framework, "GET", "/text")
     assert (text.text, text.headers["content-type"]) == ("héllo", "text/plain; charset=utf-8")
     values = await _json(framework, "GET", "/values")
-    assert values.json() == {"uuid": "12345678-1234-5678-1234-567812345678", "when": "2026-01-02T03:04:05Z",
-            "day": "2026-01-02", "price": "10.50", "point": {"x": 1, "y": 2},
-            "item": {"id": 1, "name": "a"}, "color": "red"}  # fmt: skip
+    assert values.json() == {
+        "uuid": "12345678-1234-5678-1234-567812345678",
+        "when": "2026-01-02T03:04:05Z",
+        "day": "2026-01-02",
+        "price": "10.50",
+        "point": {"x": 1, "y": 2},
+        "item": {"id": 1, "name": "a"},
+        "color": "red",
+    }
 
 
 async def test_custom_headers_and_secure_cookies(framework: str) -> None:
     response = await _json(framework, "GET", "/headers")
     assert response.headers["x-custom"] == "yes"
     assert response.headers["cache-control"] == "no-store"
-    assert response.headers.get_list("set-cookie") == ["session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",
-            "pref=dark; Path=/; SameSite=Strict"]  # fmt: skip
+    assert response.headers.get_list("set-cookie") == [
+        "session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",
+        "pref=dark; Path=/; SameSite=Strict",
+    ]
 
 
 async def test_no_content_has_no_body_and_no_length(framework: str) -> None:
     response = await _json(framework, "DELETE", "/items/1")
-    assert (response.status_code, response.content,
-                                      response.headers.get("content-length"), response.headers.get("content-type")) == (204, b"", None, None)  # fmt: skip
+    assert (
+        response.status_code,
+        response.content,
+        response.headers.get("content-length"),
+        response.headers.get("content-type"),
+    ) == (204, b"", None, None)
 
 
 async def test_head_mirrors_get_without_body(framework: str) -> None:
@@ -240,9 +369,14 @@ async def test_unknown_route_is_a_problem(framework: str) -> None:
 
 async def test_domain_errors_carry_code_and_details(framework: str) -> None:
     response = await _json(framework, "GET", "/items/404")
-    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
-            "detail": "Item 404 does not exist", "code": "item_not_found",
-            "details": {"id": 404}}  # fmt: skip
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "Item 404 does not exist",
+        "code": "item_not_found",
+        "details": {"id": 404},
+    }
 
 
 async def test_transient_errors_are_503_with_retry_after(framework: str) -> None:
@@ -259,9 +393,14 @@ async def test_unhandled_errors_leak_nothing_and_are_logged(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="mic.http"):
         response = await _json(framework, "GET", "/explode")
-    assert response.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-            "detail": "The server could not complete the request", "code": "internal_error",
-            "details": {}}  # fmt: skip
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "The server could not complete the request",
+        "code": "internal_error",
+        "details": {},
+    }
     assert "hunter2" not in response.text
     assert any("explode" in r.getMessage() and r.exc_info for r in caplog.records)
 
@@ -328,10 +467,21 @@ async def test_client_disconnect_while_reading_body_sends_nothing(framework: str
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/items", "raw_path": b"/items", "query_string": b"",
-             "root_path": "", "headers": [(b"content-type", b"application/json")],
-             "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}  # fmt: skip
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/items",
+        "raw_path": b"/items",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
     await app(scope, receive, send)
     assert sent == []
 

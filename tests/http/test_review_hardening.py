@@ -73,7 +73,7 @@ ROUTES = (
     HttpRouteSpec(method="GET", path="/csv", name="csv", category="c", handler=csv),
     HttpRouteSpec(method="GET", path="/items/{item_id}", name="get", category="c", handler=item),
     HttpRouteSpec(method="PUT", path="/items/{item_id}", name="put", category="c", handler=item),
-)  # fmt: skip
+)
 
 
 async def _both(method: str, path: str, **options: Any) -> httpx.Response:
@@ -185,11 +185,21 @@ async def test_a_content_length_that_is_not_ascii_digits_is_400(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/c", "raw_path": b"/c", "query_string": b"",
-             "root_path": "", "client": ("127.0.0.1", 1), "server": ("testserver", 80),
-             "headers": [(b"content-type", b"application/json"), (b"content-length", declared)],
-             "state": {}}  # fmt: skip
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/c",
+        "raw_path": b"/c",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", declared)],
+        "state": {},
+    }
     await app(scope, receive, send)
     assert (400, b'"code":"invalid_content_length"') == (
         sent[0]["status"],

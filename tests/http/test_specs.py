@@ -26,8 +26,10 @@ def test_cookie_attributes_render_in_order() -> None:
         expires=dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
         samesite="none",
     )
-    assert cookie.render() == ("sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
-            "Path=/app; Secure; HttpOnly; SameSite=None")  # fmt: skip
+    assert cookie.render() == (
+        "sid=; Max-Age=0; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Domain=example.com; "
+        "Path=/app; Secure; HttpOnly; SameSite=None"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Serve `mic.http` route specs on FastAPI (extra: ``mic-kit[fastapi]``)."""
 
-from mic._deps import require
+from mic._deps import require as _require
 
-require("fastapi", "fastapi")
+_require("fastapi", "fastapi")
 
 from mic.fastapi._realtime import build_fastapi_realtime_router  # noqa: E402
 from mic.fastapi._router import (  # noqa: E402

@@ -1,8 +1,8 @@
 """Serve `mic.http` route specs on Litestar (extra: ``mic-kit[litestar]``)."""
 
-from mic._deps import require
+from mic._deps import require as _require
 
-require("litestar", "litestar")
+_require("litestar", "litestar")
 
 from mic.litestar._realtime import build_litestar_realtime_router  # noqa: E402
 from mic.litestar._router import (  # noqa: E402
