@@ -27,13 +27,12 @@ class MicError(Exception):
         │   ├── LifespanError (+ RuntimeError)           mic.testing: an app's lifespan failed
         │   ├── ConnectionClosedError                    mic.realtime: sending on a closed one
         │   ├── RealtimeClosedError                      mic.realtime: the server closed
+        │   ├── RouteSpecError (+ ValueError)            mic.http: a route cannot be served
+        │   ├── ClientDisconnectedError                  mic.http: the client went away
         │   └── ServiceError                             mic.service: the lifecycle
         │       ├── ServiceConfigurationError (+ ValueError)
         │       ├── ServiceStartError
         │       └── ServiceNotStartedError (+ RuntimeError)
         └── DomainError                                  mic.model: the 4xx/503 answers
             └── ... (InvalidTokenError, UpstreamServiceError, ...)
-
-    `mic.http`'s `RouteSpecError` and `ClientDisconnectedError` join this tree with the HTTP
-    rework (issue 15); until then they derive from ``ValueError`` / ``Exception`` only.
     """

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mic._errors import MicError
 from mic.http._headers import Headers, QueryParams, parse_cookie_header
 from mic.model import DomainError, PayloadTooLargeError
 
@@ -33,7 +34,7 @@ class Identity:
     claims: Mapping[str, Any] = field(default_factory=dict)
 
 
-class ClientDisconnectedError(Exception):
+class ClientDisconnectedError(MicError):
     """The client went away before its request body was fully received."""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from mic._errors import MicError
 from mic.model import DomainError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _is_latin_1(value: str) -> bool:
     return True
 
 
-class RouteSpecError(ValueError):
+class RouteSpecError(MicError, ValueError):
     """A route spec that cannot work; raised when the spec or the router is built."""
 
 
