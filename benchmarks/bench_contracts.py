@@ -9,7 +9,9 @@
    of raw nats-py JetStream publishes of the same rows; goal: >= 0.5x.
 
 Run: ``.venv/bin/python -m benchmarks.bench_contracts`` (PostgreSQL and NATS on 127.0.0.1;
-their parts are skipped with a message when absent).
+their parts are skipped with a message when absent). ``python -m benchmarks --callgrind
+bench_contracts`` counts instructions of the first comparison only: the other two wait on
+servers over the network, which wall clock measures.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pydantic import BaseModel
 from sqlalchemy.schema import CreateSchema, DropSchema
 from sqlmodel import Field, SQLModel
 
+from benchmarks import _callgrind
+from benchmarks._callgrind import Comparison, Goal
 from mic.datastorage import SqlDataStorage, create_sql_engine
 from mic.eventbus import Event, EventSpec, InMemoryEventBus, NATSEventBus, ReceivedEvent
 from mic.inbox import SqlInbox
@@ -34,6 +38,7 @@ from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
 POSTGRES_URL = os.environ.get("MIC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NATS_URL = os.environ.get("MIC_TEST_NATS_URL", "nats://127.0.0.1:4222")
 ROUNDS = 3
+BUS_GOAL = 1 / 1.2
 
 
 class OrderPlaced(BaseModel):
@@ -104,6 +109,41 @@ async def _bus_case() -> None:
         reference = max(reference, await _run_bus(10_000, typed=False))
     cost = f"cost {reference / ours:.2f}x (goal <= 1.2x)"
     _line("EventSpec publish+consume vs untyped bus (in memory)", ours, reference, cost)
+
+
+async def _delivery(typed: bool) -> Callable[[], Awaitable[None]]:
+    """One publish on an open in-memory bus, awaited until its handler ran."""
+    handled = asyncio.Event()
+
+    async def handle(_: object) -> None:
+        handled.set()
+
+    bus = InMemoryEventBus()
+    await bus.__aenter__()  # open for the whole deterministic run
+    _callgrind.at_exit.append(bus.close)
+    await bus.subscribe(SPEC if typed else SPEC.topic, handle, group="bench")
+    payload = _payload(7)
+
+    async def deliver() -> None:
+        handled.clear()
+        await bus.publish(SPEC.event(payload) if typed else Event(SPEC.topic, payload))
+        await handled.wait()
+
+    return deliver
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """EventSpec publish+consume against the untyped bus, one delivery per operation."""
+    return [
+        Comparison(
+            "EventSpec publish+consume vs untyped bus (in memory)",
+            await _delivery(typed=True),
+            await _delivery(typed=False),
+            Goal(BUS_GOAL, "cost <= 1.2x (ratio >= 0.83x)"),
+            ours_label="EventSpec",
+            reference_label="untyped",
+        )
+    ]
 
 
 async def _consume(engine: Any, events: int, inboxed: bool) -> float:

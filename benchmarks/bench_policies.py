@@ -3,20 +3,20 @@ authorization against the same route without it; plus the cost of token revocati
 
 Routes are `CompiledRoute` ASGI apps driven in process (what both adapters run), so the
 figures measure the policies, not a framework. Goals: cached >= 5x uncached; authorized
-<= 1.1x the time of unauthorized. Run: ``.venv/bin/python -m benchmarks.bench_policies``;
-``... bench_policies callgrind <case> <n>`` runs one case n times (for valgrind).
+<= 1.1x the time of unauthorized. Run: ``.venv/bin/python -m benchmarks.bench_policies``
+(wall clock, with the Redis blacklist when Redis is up) or ``python -m benchmarks
+--callgrind bench_policies`` (instructions per operation, in process only).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from benchmarks._callgrind import Comparison, Goal
 from mic.auth import (
     CustomAuth,
     InMemoryRevokeBlacklist,
@@ -42,6 +42,8 @@ from mic.response_cache import ResponseCache, ResponseCacheStore
 
 ROUNDS = 5
 BATCH = 2000
+CACHE_GOAL = 5.0
+AUTHZ_GOAL = 1 / 1.1
 
 
 class Item(StrictSchema):
@@ -135,23 +137,31 @@ CASES = {
 }
 
 
-def _runner(app: Any, case: str) -> Callable[[int], Awaitable[None]]:
+def _request(app: Any, case: str) -> Callable[[], Awaitable[None]]:
+    """One GET of `case` through `app`; anything but a 200 fails the benchmark."""
     path, query, params = CASES[case]
     scope = _scope(path, query)
     scope["path_params"] = params
-    statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise AssertionError(f"{case}: status {message['status']}")
+
+    async def request() -> None:
+        await app(scope, receive, send)
+
+    return request
+
+
+def _runner(app: Any, case: str) -> Callable[[int], Awaitable[None]]:
+    request = _request(app, case)
 
     async def run(n: int) -> None:
         for _ in range(n):
-            await app(scope, receive, send)
-        assert statuses[-1] == 200, statuses[-1]
+            await request()
 
     return run
 
@@ -217,7 +227,8 @@ def main() -> None:
     best = asyncio.run(_rates())
     for case, rate in best.items():
         print(f"{case:9} {rate:>10,.0f} req/s  ({1e6 / rate:6.1f} us/req)")
-    print(f"cached GET vs uncached: {best['cached'] / best['uncached']:.1f}x faster (goal >= 5x)")
+    speedup = best["cached"] / best["uncached"]
+    print(f"cached GET vs uncached: {speedup:.1f}x faster (goal >= {CACHE_GOAL:g}x)")
     cost = best["no authz"] / best["authz"]
     print(f"authorized (in-memory RBAC) vs not: {cost:.3f}x the time (goal <= 1.1x)")
     floor = best["no authz"] / best["noop"]
@@ -230,40 +241,77 @@ def main() -> None:
         print(f"verify EdDSA, {name:16} {rate:>8,.0f} ops/s  (+{1e6 / rate - base:6.1f} us)")
 
 
-def callgrind(case: str, count: int) -> None:
-    """Run `case` `count` times after a warm-up, for ``valgrind --tool=callgrind``.
+def _verifies() -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]:
+    """Verify one token with the in-memory blacklist, and without revocation.
 
-    Run it twice with different counts: the difference of the instruction totals divided by
-    the difference of the counts is the cost of one request (start-up cancels out). The
-    collector is off while measuring, so a full collection cannot land in one run only.
+    Both sides check the same token with the same key: an EdDSA verify's instruction count
+    moves by a few percent from one key and signature to another.
     """
-    if case.startswith("verify"):
-        key = ServiceKey.generate("k1", "EdDSA")
-        token = ServiceAuthSigner(issuer="orders", keys=key).sign("billing")
-        revocations = InMemoryRevokeBlacklist() if case == "verify memory blacklist" else None
-        verifier = ServiceAuthVerifier(
-            audience="billing", issuers=["orders"], keys=key, revocations=revocations
-        )
+    key = ServiceKey.generate("k1", "EdDSA")
+    token = ServiceAuthSigner(issuer="orders", keys=key).sign("billing")
+    checked = ServiceAuthVerifier(
+        audience="billing", issuers=["orders"], keys=key, revocations=InMemoryRevokeBlacklist()
+    )
+    unchecked = ServiceAuthVerifier(audience="billing", issuers=["orders"], keys=key)
 
-        async def run(n: int) -> None:
-            for _ in range(n):
-                await verifier.verify(token)
+    async def with_blacklist() -> Any:
+        return await checked.verify(token)
 
-    else:
-        run = _runner(_routes()[case], case)
+    async def without() -> Any:
+        return await unchecked.verify(token)
 
-    async def measured() -> None:
-        await run(50)
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        await run(count)
+    return with_blacklist, without
 
-    asyncio.run(measured())
+
+async def callgrind_cases() -> list[Comparison]:
+    """One request per operation through each route, in process; and one token verify.
+
+    The cached side's first warm-up request is its one miss: every measured request is a hit.
+    The Redis blacklist is left to the wall-clock run (a network round trip).
+    """
+    apps = _routes()
+    request = {case: _request(apps[case], case) for case in CASES}
+    with_blacklist, without = _verifies()
+    return [
+        Comparison(
+            "cached GET (ResponseCache, in memory) vs the same GET uncached",
+            request["cached"],
+            request["uncached"],
+            Goal(CACHE_GOAL),
+            ours_label="cached",
+            reference_label="uncached",
+        ),
+        Comparison(
+            "RBAC-authorized GET vs the same GET without authz",
+            request["authz"],
+            request["no authz"],
+            Goal(AUTHZ_GOAL, "cost <= 1.1x (ratio >= 0.91x)"),
+            ours_label="authorized",
+            reference_label="unauthorized",
+        ),
+        Comparison(
+            "floor: a pass-through interceptor vs none",
+            request["noop"],
+            request["no authz"],
+            ours_label="pass-through",
+            reference_label="none",
+        ),
+        Comparison(
+            "RBAC-authorized 50-item list vs the same list without authz",
+            request["list authz"],
+            request["uncached"],
+            ours_label="authorized",
+            reference_label="unauthorized",
+        ),
+        Comparison(
+            "verify EdDSA, in-memory revocation blacklist vs none",
+            with_blacklist,
+            without,
+            ours_label="blacklist",
+            reference_label="none",
+        ),
+    ]
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "callgrind":
-        callgrind(sys.argv[2], int(sys.argv[3]))
-    else:
-        main()
+    main()

@@ -6,6 +6,10 @@ with the same SDK provider, exporting to a sink that drops spans. Ours adds
 `opentelemetry.instrumentation.asgi.OpenTelemetryMiddleware` (what the FastAPI instrumentor
 and Litestar's plugin use), configured to make one span per request as ours does.
 Goal: ours is at least as fast (ratio ours / reference >= 1.0).
+
+Run: ``.venv/bin/python -m benchmarks.bench_tracing`` (wall clock) or ``python -m benchmarks
+--callgrind bench_tracing`` (instructions per request: spans are exported synchronously to the
+sink, so every request's whole cost falls inside its measured region).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from benchmarks import _callgrind
+from benchmarks._callgrind import Comparison, Goal
 from mic import _trace
 from mic.http import HttpRouterConfig, HttpRouteSpec, compile_routes
 from mic.observability import TracingInterceptor, configure_tracing
@@ -81,7 +87,8 @@ async def _round(app: Any) -> float:
     return BATCH / (time.perf_counter() - started)
 
 
-async def _run() -> tuple[float, float]:
+def _apps() -> tuple[Any, Any, Any]:
+    """The provider, our traced route and the reference (the plain route in the middleware)."""
     provider = configure_tracing("bench", exporter=Sink(), batch=False, set_global=False)
     (traced,) = compile_routes([ROUTE], HttpRouterConfig(interceptors=(TracingInterceptor(),)))
     (plain,) = compile_routes([ROUTE])
@@ -89,6 +96,11 @@ async def _run() -> tuple[float, float]:
     reference_app = OpenTelemetryMiddleware(
         plain, tracer_provider=provider, exclude_spans=["receive", "send"]
     )
+    return provider, traced, reference_app
+
+
+async def _run() -> tuple[float, float]:
+    provider, traced, reference_app = _apps()
     ours = reference = 0.0
     deadline = time.perf_counter() + DURATION
     while time.perf_counter() < deadline:
@@ -97,6 +109,33 @@ async def _run() -> tuple[float, float]:
     _trace.use_provider(None)
     provider.shutdown()
     return ours, reference
+
+
+async def callgrind_cases() -> list[Comparison]:
+    """One traced request per operation on each side, both exporting to the same sink."""
+    provider, traced, reference_app = _apps()
+
+    async def release() -> None:
+        _trace.use_provider(None)
+        provider.shutdown()
+
+    _callgrind.at_exit.append(release)
+
+    async def ours() -> None:
+        await traced(_scope(), _receive, _send)
+
+    async def reference() -> None:
+        await reference_app(_scope(), _receive, _send)
+
+    return [
+        Comparison(
+            "server span per request vs OTel ASGI middleware",
+            ours,
+            reference,
+            Goal(GOAL),
+            reference_label="OTel middleware",
+        )
+    ]
 
 
 def main() -> None:
