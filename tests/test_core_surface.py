@@ -56,6 +56,7 @@ EXPECTED = {
         "Public",
         "Query",
         "QueryParams",
+        "RequestCheck",
         "RouteInterceptor",
         "RouteSpecError",
         "SecurityRequirement",

@@ -26,6 +26,7 @@ from mic.http import (
     Identity,
     Interceptor,
     Public,
+    RequestCheck,
     RouteInterceptor,
     RouteSpecError,
 )
@@ -120,7 +121,7 @@ class Authorize(RouteInterceptor):
     def __repr__(self) -> str:
         return f"Authorize({self.action!r}, {self.resource!r})"
 
-    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor:
+    def bind(self, route: HttpRouteSpec, config: HttpRouterConfig) -> Interceptor | RequestCheck:
         """Resolve the engine and the resource builder; return the request check.
 
         Raises:
@@ -177,12 +178,13 @@ class Authorize(RouteInterceptor):
 
         return authorize
 
-    def _bind_rbac(self, engine: RbacEngine, resource_type: str) -> Interceptor:
-        # The roles that grant this route, found once; a request only intersects sets.
+    def _bind_rbac(self, engine: RbacEngine, resource_type: str) -> RequestCheck:
+        # The roles that grant this route, found once; a request only intersects sets. An
+        # in-memory decision: a `RequestCheck`, a plain call per request, not a coroutine.
         holds = engine.membership(engine.granting(self.action, resource_type))
         allows, action, stats = engine.allows, self.action, self.stats
 
-        async def authorize(context: HttpRequestContext, call_next: Endpoint) -> HttpResponse:
+        def authorize(context: HttpRequestContext) -> None:
             identity = context.identity
             if identity is None:
                 raise UnauthorizedError("unauthorized", "This route needs authentication")
@@ -191,9 +193,8 @@ class Authorize(RouteInterceptor):
                 stats.denied += 1
                 raise _forbidden()
             stats.allowed += 1
-            return await call_next(context)
 
-        return authorize
+        return RequestCheck(authorize)
 
     def openapi_errors(self) -> Mapping[int, str]:
         """403 when the engine denies; 503 when it cannot decide."""

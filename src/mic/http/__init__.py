@@ -25,6 +25,7 @@ from mic.http._interceptors import (
     HttpRouterConfig,
     Interceptor,
     Public,
+    RequestCheck,
     RouteInterceptor,
     SecurityRequirement,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "Public",
     "Query",
     "QueryParams",
+    "RequestCheck",
     "RouteInterceptor",
     "RouteSpecError",
     "SecurityHeaders",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator
 
 from mic.http._context import ClientDisconnectedError, HttpRequestContext
-from mic.http._interceptors import Endpoint, HttpRouterConfig, guarded
+from mic.http._interceptors import Endpoint, HttpRouterConfig, RequestCheck, checked, guarded
 from mic.http._params import HandlerParameter, HandlerSignature, resolve_handler
 from mic.http._render import (
     HttpResponse,
@@ -111,7 +111,9 @@ class CompiledRoute:
         endpoint: Endpoint = self._invoke
         for policy in reversed(active):
             bound = policy.bind(spec, config)
-            if bound is not None:
+            if isinstance(bound, RequestCheck):
+                endpoint = checked(bound, endpoint, spec.name)
+            elif bound is not None:
                 endpoint = guarded(bound, endpoint, spec.name)
         self._endpoint = endpoint
         self._extractors = tuple(self._extractor(p) for p in self.signature.parameters)
