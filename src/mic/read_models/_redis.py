@@ -41,7 +41,7 @@ class _RedisReadModel:
 
     name: str
 
-    def __init__(self, client: Any, name: str, prefix: str) -> None:
+    def __init__(self, client: Any, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         require("redis", "redis")
         self.client = client
         self.name = check_name(name)
@@ -102,7 +102,7 @@ class RedisTimeline(_RedisReadModel, Timeline):
     def __init__(
         self, client: Any, name: str, *, max_items: int = 100, prefix: str = DEFAULT_PREFIX
     ) -> None:
-        super().__init__(client, name, prefix)
+        super().__init__(client, name, prefix=prefix)
         self.max_items = check_limit(max_items)
 
     async def add(self, key: str, item: str, score: float) -> None:
@@ -139,9 +139,6 @@ class RedisCounter(_RedisReadModel, Counter):
         prefix: Key prefix of every read model.
     """
 
-    def __init__(self, client: Any, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
-        super().__init__(client, name, prefix)
-
     async def increment(self, key: str, by: int = 1) -> int:
         """``INCRBY``."""
         if isinstance(by, bool) or not isinstance(by, int):
@@ -169,9 +166,6 @@ class RedisMembershipSet(_RedisReadModel, MembershipSet):
         name: The read model's name.
         prefix: Key prefix of every read model.
     """
-
-    def __init__(self, client: Any, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
-        super().__init__(client, name, prefix)
 
     async def add(self, key: str, *members: str) -> int:
         """``SADD``."""
@@ -214,9 +208,6 @@ class RedisLeaderboard(_RedisReadModel, Leaderboard):
         prefix: Key prefix of every read model.
     """
 
-    def __init__(self, client: Any, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
-        super().__init__(client, name, prefix)
-
     async def increment(self, key: str, member: str, by: float = 1.0) -> float:
         """``ZINCRBY``."""
         redis_key, name = self.key(key), check_members((member,))[0]
@@ -256,9 +247,6 @@ class RedisUniqueCount(_RedisReadModel, UniqueCount):
         name: The read model's name.
         prefix: Key prefix of every read model.
     """
-
-    def __init__(self, client: Any, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
-        super().__init__(client, name, prefix)
 
     async def add(self, key: str, *items: str) -> None:
         """``PFADD``."""
