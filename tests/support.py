@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,3 +62,10 @@ def served_openapi(app: Any) -> dict[str, Any]:
         return document
 
     return asyncio.run(fetch())
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

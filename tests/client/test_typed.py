@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -18,7 +17,7 @@ from mic.client import ServiceHttpClient, SyncServiceHttpClient, UpstreamService
 from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
 from mic.http import Cookie, Header, HttpRequestContext, HttpRouterConfig, HttpRouteSpec
 from mic.model import ConflictError, NotFoundError, UnauthorizedError, ValidationFailedError
-from tests.support import build_app
+from tests.support import build_app, free_port
 
 KEY = ServiceKey.generate("k1", "EdDSA")
 SIGNER = ServiceAuthSigner(issuer="orders", keys=KEY)
@@ -114,15 +113,8 @@ DELETE = HttpRouteSpec(
 ROUTES = (CREATE, GET, SEARCH, DELETE)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _serve(app: Any) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -187,7 +179,7 @@ async def test_connection_refused_is_transient() -> None:
     from mic.model import TransientError
     from mic.resilience import RetryPolicy
 
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     async with ServiceHttpClient(
         url, retry=RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
     ) as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from examples.service import DEMO_DATABASE, DemoSettings, build_service, create_
 
 from mic.settings import SettingsError
 from mic.testing import app_client, memory_settings
-from tests.support import wire
+from tests.support import free_port, wire
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"X-Request-ID": "demo-1"}
@@ -138,12 +137,6 @@ async def test_items_survive_a_restart_and_events_reach_the_consumer(
     assert ["items", "eventbus", "outbox-dispatcher"] == list(ready.json()["probes"])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _serve(framework: str, port: int, database: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "MIC_HTTP__FRAMEWORK": framework,
@@ -182,7 +175,7 @@ def _wait_for_events(port: int) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize("framework", ["fastapi", "litestar"])
 def test_the_demo_command_serves_the_service_with_docs(framework: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     database = tmp_path / "demo.db"
     server = _serve(framework, port, database)
     try:

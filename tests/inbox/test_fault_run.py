@@ -10,10 +10,7 @@ the server's duplicate window) and must apply each one once.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +28,7 @@ from mic.inbox import SqlInbox
 from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
 from tests.eventbus.conftest import eventually_async
 from tests.outbox.models import Order
+from tests.private_servers import PrivateNats, running
 
 from .models import Applied
 
@@ -49,64 +47,12 @@ class OrderPlaced(BaseModel):
 PLACED = EventSpec("orders.placed", OrderPlaced)
 
 
-class PrivateNats:
-    """A nats-server with JetStream of this test's own: a free port and a temp store."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary = binary
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [
-            self.binary,
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-sd",
-            str(self.directory),
-        ]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-            except OSError:
-                time.sleep(0.05)
-            else:
-                return
-        pytest.fail(f"private nats-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
-
-
 @pytest.fixture
 def private_nats(nats_url: str, tmp_path: Path) -> Iterator[PrivateNats]:
     """A private server (the `nats_url` fixture gates it like every NATS test)."""
     del nats_url
-    binary = shutil.which("nats-server")
-    if binary is None:
-        if os.environ.get("MIC_REQUIRE_SERVICES") == "1":
-            pytest.fail("nats-server is not installed and MIC_REQUIRE_SERVICES=1")
-        pytest.skip("nats-server is not installed")
-    server = PrivateNats(binary, tmp_path / "jetstream")
-    server.start()
-    try:
+    with running(PrivateNats, tmp_path / "jetstream") as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def _connect(url: str) -> NATSEventBus:

@@ -7,10 +7,6 @@ and a restart touch nobody else's data; they skip when the binary is not install
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,65 +15,17 @@ import pytest
 
 from mic.model import TransientError
 from mic.ratelimit import RateLimitPolicy, RedisRateLimiter, Strategy
+from tests.private_servers import PrivateRedis, running
 
 pytestmark = pytest.mark.redis
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, without persistence, that can be restarted."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary = binary
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.directory),
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-            except OSError:
-                time.sleep(0.05)
-            else:
-                return
-        pytest.fail(f"private redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
 
 
 @pytest.fixture
 def private_redis(redis_url: str, tmp_path: Path) -> Iterator[PrivateRedis]:
     """A private server (the `redis_url` fixture gates it like every Redis test)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    server = PrivateRedis(binary, tmp_path)
-    server.start()
-    try:
+    del redis_url
+    with running(PrivateRedis, tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class CountingRedis:

@@ -16,16 +16,11 @@ import redis.asyncio as redis_asyncio
 
 from mic.realtime import RealtimeClient, ReceivedBroadcast
 from tests.realtime.support import ROUTES, Say, wait_for
+from tests.support import free_port
 
 CHAT_ROUTE = ROUTES[1]
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES_PER_WORKER = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _listening(port: int) -> bool:
@@ -44,7 +39,7 @@ def workers(framework: str, redis_url: str) -> Iterator[tuple[list[int], str]]:
         "MIC_RT_PREFIX": prefix,
         "MIC_RT_FRAMEWORK": framework,
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
             [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,20 +12,16 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
     """The sigterm app in a subprocess; its stdout lines collected by a thread."""
 
     def __init__(self, framework: str, *extra: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE_"))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.service.sigterm_app", framework, str(self.port), *extra],

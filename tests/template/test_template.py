@@ -24,6 +24,7 @@ import httpx
 import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template"
@@ -206,10 +207,6 @@ def test_generated_tests_catch_a_broken_handler(generated: Generate, tmp_path: P
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for_health(server: subprocess.Popen[str], base: str) -> httpx.Response:
@@ -225,7 +222,7 @@ def _wait_for_health(server: subprocess.Popen[str], base: str) -> httpx.Response
 
 def test_make_run_serves_health_ready_metrics(generated: Generate, framework: str) -> None:
     service = generated(framework)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     # A session of its own, so stopping make also stops the uvicorn it started.
     server = subprocess.Popen(
