@@ -164,7 +164,7 @@ def test_routes_copied_with_foreign_dependencies_are_refused_at_once() -> None:
 
     from mic.fastapi._router import _add_route
     from mic.http import compile_routes
-    from mic.http._pipeline import MethodNotAllowedApp
+    from mic.http import MethodNotAllowedApp
 
     route = compile_routes(ROUTES)[0]
     router = APIRouter(dependencies=[Depends(guard)])
