@@ -163,8 +163,7 @@ def test_routes_copied_with_foreign_dependencies_are_refused_at_once() -> None:
     from fastapi import APIRouter
 
     from mic.fastapi._router import _add_route
-    from mic.http import compile_routes
-    from mic.http import MethodNotAllowedApp
+    from mic.http import MethodNotAllowedApp, compile_routes
 
     route = compile_routes(ROUTES)[0]
     router = APIRouter(dependencies=[Depends(guard)])
