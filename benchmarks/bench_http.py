@@ -258,8 +258,10 @@ def pipeline_app() -> Any:
         if scope["method"] == "POST":
             await create(scope, receive, send)
         else:
-            item_id = scope["path"].rsplit("/", 1)[1]
-            await get_one({**scope, "path_params": {"item_id": item_id}}, receive, send)
+            # What a router does: the path parameters go into the scope (Starlette and
+            # mic's own router set them in place).
+            scope["path_params"] = {"item_id": scope["path"].rsplit("/", 1)[1]}
+            await get_one(scope, receive, send)
 
     return app
 

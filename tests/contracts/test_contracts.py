@@ -101,6 +101,32 @@ def test_wrap_http_success_builds_the_spec_envelope() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("payload", "meta"),
+    [
+        ({"id": 1}, None),
+        ([Item(name="a")], PageMeta(next_cursor="c1")),
+        ("text", {"page": 2}),
+        (None, None),
+    ],
+)
+def test_wrap_http_success_is_the_validated_envelope(payload: Any, meta: Any) -> None:
+    built = wrap_http_success(payload, meta)
+    validated = HttpSuccessEnvelope[Any, Any](data=payload, meta=meta)
+    assert validated == built
+    assert validated.model_fields_set == built.model_fields_set
+    assert validated.model_dump_json() == built.model_dump_json()
+    assert (None, None) == (built.__pydantic_extra__, built.__pydantic_private__)
+    with pytest.raises(pydantic.ValidationError, match="Instance is frozen"):
+        built.data = "changed"  # type: ignore[misc]
+
+
+def test_a_hashable_envelope_hashes_as_the_validated_one() -> None:
+    assert hash(HttpSuccessEnvelope[Any, Any](data="a", meta=None)) == hash(
+        wrap_http_success("a")
+    )
+
+
 def test_envelope_is_a_typed_generic_for_contracts() -> None:
     typed = HttpSuccessEnvelope[Item].model_validate_json(b'{"data": {"name": "a"}}')
     assert (Item(name="a"), None, True) == (typed.data, typed.meta, typed.success)

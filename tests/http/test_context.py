@@ -186,3 +186,62 @@ def test_subject_id_follows_the_identity() -> None:
 def test_contradictory_context_values_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         HttpRequestContext(**kwargs)
+
+
+def test_a_context_from_asgi_reads_the_scope_and_the_route_facts() -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {
+        "method": "GET",
+        "path": "/items/7",
+        "path_params": {"item_id": "7"},
+        "headers": [(b"x-a", b"1")],
+        "query_string": b"q=2",
+        "client": ("10.1.2.3", 4000),
+        "scheme": "https",
+    }
+    context = HttpRequestContext.from_asgi(
+        scope, receive, route_name="items.get", route_path="/items/{item_id}", max_body_size=9
+    )
+    assert (
+        context.method,
+        context.path,
+        context.path_params,
+        context.client_host,
+        context.scheme,
+        context.query_string,
+        context.query_param("q"),
+        context.header("X-A"),
+        context.route_name,
+        context.route_path,
+        context.max_body_size,
+    ) == (
+        "GET",
+        "/items/7",
+        {"item_id": "7"},
+        "10.1.2.3",
+        "https",
+        b"q=2",
+        "2",
+        "1",
+        "items.get",
+        "/items/{item_id}",
+        9,
+    )
+    bare = HttpRequestContext.from_asgi({"method": "GET", "path": "/", "headers": []}, receive)
+    assert (bare.client, bare.scheme, bare.query_string, bare.route_name) == (
+        None,
+        "http",
+        b"",
+        "",
+    )
+
+
+async def test_the_pipeline_reads_its_headers_whatever_their_case() -> None:
+    # A server that does not lower-case header names: the body limit still applies.
+    with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
+        await _asgi_context([], [(b"Content-Length", b"11")]).body()
+    by_hand = HttpRequestContext(headers={"Content-Length": "11"}, max_body_size=10)
+    with pytest.raises(PayloadTooLargeError, match="exceeds the limit of 10 bytes"):
+        await by_hand.body()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dataclasses
+
 import pytest
 
 from mic.http import HttpCookieSpec, HttpResponseSpec
@@ -69,10 +71,36 @@ def test_invalid_responses_are_refused(kwargs: dict[str, object], message: str) 
 
 def test_cookie_lists_become_tuples() -> None:
     cookie = HttpCookieSpec(key="a", value="b")
-    assert (cookie,) == HttpResponseSpec(cookies=[cookie]).cookies  # type: ignore[arg-type]
+    assert (cookie,) == HttpResponseSpec(cookies=[cookie]).cookies
 
 
 @pytest.mark.parametrize("status", [100, 101, 199])
 def test_interim_statuses_are_not_final_answers(status: int) -> None:
     with pytest.raises(ValueError, match=f"status_code {status} is not a final HTTP status"):
         HttpResponseSpec(status_code=status)
+
+
+def test_a_response_spec_is_a_frozen_dataclass() -> None:
+    spec = HttpResponseSpec(status_code=201, body={"a": 1})
+    assert spec == HttpResponseSpec(201, {"a": 1})
+    assert {} == spec.headers
+    assert (
+        "HttpResponseSpec(status_code=201, body={'a': 1}, media_type=None, cookies=(), headers={})"
+        == repr(spec)
+    )
+    assert HttpResponseSpec(status_code=202, body={"a": 1}) == dataclasses.replace(
+        spec, status_code=202
+    )
+    assert ["status_code", "body", "media_type", "cookies", "headers"] == [
+        f.name for f in dataclasses.fields(spec)
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'body'"):
+        spec.body = None  # type: ignore[misc]
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        spec.headers["X-A"] = "1"  # type: ignore[index]
+    assert hash(HttpResponseSpec(status_code=204)) == hash(HttpResponseSpec(status_code=204))
+
+
+def test_a_content_type_header_becomes_the_media_type() -> None:
+    spec = HttpResponseSpec(body="x", headers={"Content-Type": "text/csv", "X-A": "1"})
+    assert ("text/csv", {"X-A": "1"}) == (spec.media_type, spec.headers)

@@ -130,14 +130,30 @@ class PageMeta(StrictSchema):
 
 # Subscripting a generic model looks the class up in pydantic's cache each time (about 20k
 # instructions): the one `wrap_http_success` builds is looked up once.
-_ANY_ENVELOPE: Any = HttpSuccessEnvelope[T, Any]  # type: ignore[valid-type]
-_ENVELOPE_VALIDATOR = _ANY_ENVELOPE.__pydantic_validator__
+ANY_ENVELOPE: Any = HttpSuccessEnvelope[T, Any]  # type: ignore[valid-type]
+# `model_construct`'s recipe with the slots' own setters: both fields are `Any`, so validation
+# has nothing to check, and this costs about a quarter less than the validator (ADR 0074).
+_new_envelope = ANY_ENVELOPE.__new__
+_set_values, _set_fields_set, _set_extra, _set_private = (
+    BaseModel.__dict__[name].__set__
+    for name in (
+        "__dict__",
+        "__pydantic_fields_set__",
+        "__pydantic_extra__",
+        "__pydantic_private__",
+    )
+)
 
 
 def wrap_http_success(payload: T, meta: Any = None) -> HttpSuccessEnvelope[T, Any]:
-    """Wrap `payload` in the success envelope, with `meta` (a model or a dict) if given."""
-    # The core validator builds the instance `__init__` would, without its Python frame.
-    envelope: HttpSuccessEnvelope[T, Any] = _ENVELOPE_VALIDATOR.validate_python(
-        {"data": payload, "meta": meta}
-    )
+    """Wrap `payload` in the success envelope, with `meta` (a model or a dict) if given.
+
+    The instance is the one ``HttpSuccessEnvelope[T, Any](data=payload, meta=meta)`` builds
+    (same fields, same fields set, frozen), without a validation pass over two `Any` fields.
+    """
+    envelope: HttpSuccessEnvelope[T, Any] = _new_envelope(ANY_ENVELOPE)
+    _set_values(envelope, {"success": True, "data": payload, "meta": meta})
+    _set_fields_set(envelope, {"data", "meta"})
+    _set_extra(envelope, None)
+    _set_private(envelope, None)
     return envelope

@@ -34,6 +34,21 @@ class Identity:
     claims: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RouteFacts:
+    """What a context knows of the route serving it; one per route, shared by its requests.
+
+    Attributes:
+        name: The route name.
+        path: The path template, router prefix included.
+        max_body_size: The most request body bytes the route reads.
+    """
+
+    name: str = ""
+    path: str = ""
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+
+
 class ClientDisconnectedError(MicError):
     """The client went away before its request body was fully received."""
 
@@ -54,19 +69,14 @@ class HttpRequestContext:
         "_cookies",
         "_headers",
         "_query",
-        "_query_string",
-        "_raw_headers",
         "_receive",
-        "client",
+        "_route",
+        "_scope",
         "correlation_id",
         "identity",
-        "max_body_size",
         "method",
         "path",
         "path_params",
-        "route_name",
-        "route_path",
-        "scheme",
         "state",
     )
 
@@ -105,11 +115,19 @@ class HttpRequestContext:
         self.method = method.upper()
         self.path = path
         self.path_params: dict[str, str] = dict(path_params or {})
+        self._scope: Mapping[str, Any] = {
+            "type": "http",
+            "method": self.method,
+            "path": path,
+            "headers": [],
+            "query_string": (
+                query_string.encode() if isinstance(query_string, str) else query_string
+            ),
+            "client": client,
+            "scheme": scheme,
+        }
+        self._route = RouteFacts(route_name, route_path, max_body_size)
         self._headers: Headers | None = Headers.from_mapping(headers)
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-        self._query_string = (
-            query_string.encode() if isinstance(query_string, str) else query_string
-        )
         self._query: QueryParams | None = None
         if query_params is not None:
             pairs = query_params.items() if isinstance(query_params, Mapping) else query_params
@@ -117,11 +135,6 @@ class HttpRequestContext:
         self._cookies: dict[str, str] | None = dict(cookies) if cookies is not None else None
         self._body = body
         self._receive: Receive | None = None
-        self.client = client
-        self.scheme = scheme
-        self.route_name = route_name
-        self.route_path = route_path
-        self.max_body_size = max_body_size
         if identity is None and subject_id is not None:
             identity = Identity(subject=subject_id, kind="custom")
         self.identity: Identity | None = identity
@@ -139,44 +152,53 @@ class HttpRequestContext:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> HttpRequestContext:
         """Build a context from an ASGI HTTP scope; nothing is parsed until it is asked for."""
-        self = cls.__new__(cls)
-        self.method = scope["method"]
-        self.path = scope["path"]
-        self.path_params = scope.get("path_params") or {}
-        self._headers = None
-        self._raw_headers = scope["headers"]
-        self._query_string = scope.get("query_string", b"")
-        self._query = None
-        self._cookies = None
-        self._body = None
-        self._receive = receive
-        self.client = scope.get("client")
-        self.scheme = scope.get("scheme", "http")
-        self.route_name = route_name
-        self.route_path = route_path
-        self.max_body_size = max_body_size
-        self.identity = None
-        self.correlation_id = None
-        self.state = {}
-        return self
+        return _from_asgi(cls, scope, receive, RouteFacts(route_name, route_path, max_body_size))
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        """The peer address of the socket, as the server gave it (proxies are not trusted)."""
+        client: tuple[str, int] | None = self._scope.get("client")
+        return client
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https``, as the server saw the request."""
+        scheme: str = self._scope.get("scheme", "http")
+        return scheme
+
+    @property
+    def route_name(self) -> str:
+        """The name of the route serving the request (empty outside a route)."""
+        return self._route.name
+
+    @property
+    def route_path(self) -> str:
+        """The path template of the route serving the request, router prefix included."""
+        return self._route.path
+
+    @property
+    def max_body_size(self) -> int:
+        """The most request body bytes the route reads."""
+        return self._route.max_body_size
 
     @property
     def headers(self) -> Headers:
         """Request headers, case-insensitive."""
         if self._headers is None:
-            self._headers = Headers(self._raw_headers)
+            self._headers = Headers(self._scope["headers"])
         return self._headers
 
     @property
     def query_string(self) -> bytes:
         """The raw query string, as the client sent it (without the ``?``)."""
-        return self._query_string
+        query_string: bytes = self._scope.get("query_string", b"")
+        return query_string
 
     @property
     def query_params(self) -> QueryParams:
         """Query parameters; `getall` returns repeated values."""
         if self._query is None:
-            self._query = QueryParams.parse(self._query_string)
+            self._query = QueryParams.parse(self.query_string)
         return self._query
 
     @property
@@ -195,6 +217,22 @@ class HttpRequestContext:
         """The first value of header `name` (case-insensitive), or `default`."""
         return self.headers.get(name, default)
 
+    def _first_header(self, name: bytes) -> str | None:
+        """The first value of header `name`, given lower-case as bytes; ``None`` when absent.
+
+        The pipeline's own reads (``content-type``, ``content-length``): the raw pairs are
+        searched without building the `headers` index.
+        """
+        if self._headers is not None:
+            return self._headers.get(name.decode("latin-1"))
+        size = len(name)
+        raw: list[tuple[bytes, bytes]] = self._scope["headers"]
+        for raw_name, value in raw:
+            # ASGI servers send lower-case names; `lower()` only where the length fits.
+            if len(raw_name) == size and (raw_name == name or raw_name.lower() == name):
+                return value.decode("latin-1")
+        return None
+
     def cookie(self, name: str, default: str | None = None) -> str | None:
         """The value of cookie `name`, or `default`."""
         return self.cookies.get(name, default)
@@ -210,7 +248,8 @@ class HttpRequestContext:
     @property
     def client_host(self) -> str | None:
         """The peer address of the socket; proxies are not trusted here."""
-        return self.client[0] if self.client else None
+        client = self.client
+        return client[0] if client else None
 
     async def body(self) -> bytes:
         """The whole request body, read once.
@@ -224,7 +263,7 @@ class HttpRequestContext:
             return self._body
         # Read here rather than in a helper coroutine: one coroutine less per request.
         limit = self.max_body_size
-        declared = self.headers.get("content-length")
+        declared = self._first_header(b"content-length")
         if declared is not None:
             # isdigit() alone accepts "²" or "٣", which int() then refuses: ASCII digits only.
             if not (declared.isascii() and declared.isdigit()):
@@ -249,6 +288,33 @@ class HttpRequestContext:
                 single = len(chunks) == 1 and type(chunk) is bytes
                 self._body = chunk if single else b"".join(chunks)
                 return self._body
+
+
+def _from_asgi(
+    cls: type[HttpRequestContext], scope: Mapping[str, Any], receive: Receive, route: RouteFacts
+) -> HttpRequestContext:
+    """`HttpRequestContext.from_asgi` with positional arguments: the per-request hot path.
+
+    The context is a view over the scope: only what a request changes is stored here.
+    """
+    self = _new_context(cls)
+    self.method = scope["method"]
+    self.path = scope["path"]
+    self.path_params = scope.get("path_params") or {}
+    self._scope = scope
+    self._route = route
+    self._headers = None
+    self._query = None
+    self._cookies = None
+    self._body = None
+    self._receive = receive
+    self.identity = None
+    self.correlation_id = None
+    self.state = {}
+    return self
+
+
+_new_context = object.__new__
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:

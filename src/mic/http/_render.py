@@ -9,20 +9,21 @@ from typing import Any
 
 import pydantic_core
 
-from mic.http._specs import HttpResponseSpec
+from mic.contracts._schema import ANY_ENVELOPE
+from mic.http._specs import NO_HEADERS, HttpResponseSpec
 from mic.model import DomainError
 
 logger = logging.getLogger("mic.http")
 
 JSON = b"application/json"
 PROBLEM_JSON = "application/problem+json"
-_NO_BODY_STATUSES = frozenset({204, 304})
+NO_BODY_STATUSES = frozenset({204, 304})
 # The renderer owns the message framing: these never come from handler or error headers.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _OWN_HEADERS = FRAMING_HEADERS | {"content-type"}
 # Tuples, not `bytes | bytearray`: a union is built anew at every evaluation.
 _BINARY = (bytes, bytearray, memoryview)
-_TEXT_OR_BINARY = (*_BINARY, str)
+TEXT_OR_BINARY = (*_BINARY, str)
 
 
 def encode_json(value: Any) -> bytes:
@@ -34,6 +35,10 @@ def encode_json(value: Any) -> bytes:
     Raises:
         pydantic_core.PydanticSerializationError: `value` cannot be serialized.
     """
+    if type(value) is ANY_ENVELOPE:
+        # What `wrap_http_success` returns: its fields serialize as they are (both `Any`),
+        # and a dict serializes without the model serializer's extra pass (ADR 0074).
+        value = value.__dict__
     return pydantic_core.to_json(value, inf_nan_mode="null")
 
 
@@ -67,7 +72,7 @@ class HttpResponse:
 def _finish(
     status: int, media_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]
 ) -> HttpResponse:
-    if status in _NO_BODY_STATUSES or status < 200:
+    if status in NO_BODY_STATUSES or status < 200:
         return HttpResponse(status, extra, b"")
     headers = []
     if media_type is not None:
@@ -93,14 +98,14 @@ def render_response(spec: HttpResponseSpec) -> HttpResponse:
     Raises:
         pydantic_core.PydanticSerializationError: The body cannot be serialized to JSON.
     """
-    if not spec.headers and not spec.cookies:
+    if (spec.headers is NO_HEADERS or not spec.headers) and not spec.cookies:
         status = spec.status_code
         body = spec.body
         if (
             spec.media_type is None
-            and status not in _NO_BODY_STATUSES
+            and status not in NO_BODY_STATUSES
             and body is not None
-            and not isinstance(body, _TEXT_OR_BINARY)
+            and not issubclass(type(body), TEXT_OR_BINARY)
         ):
             # The common answer: a JSON body and nothing else to say.
             return render_json(status, encode_json(body))

@@ -15,10 +15,17 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator
 
-from mic.http._context import ClientDisconnectedError, HttpRequestContext
+from mic.http._context import (
+    ClientDisconnectedError,
+    HttpRequestContext,
+    RouteFacts,
+    _from_asgi,
+)
 from mic.http._interceptors import Endpoint, HttpRouterConfig, RequestCheck, checked, guarded
 from mic.http._params import HandlerParameter, HandlerSignature, resolve_handler
 from mic.http._render import (
+    NO_BODY_STATUSES,
+    TEXT_OR_BINARY,
     HttpResponse,
     encode_json,
     render_internal_error,
@@ -26,7 +33,7 @@ from mic.http._render import (
     render_problem,
     render_response,
 )
-from mic.http._specs import HttpResponseSpec, HttpRouteSpec, RouteSpecError
+from mic.http._specs import NO_HEADERS, HttpResponseSpec, HttpRouteSpec, RouteSpecError
 from mic.model import DomainError, UnsupportedMediaTypeError, ValidationFailedError
 
 logger = logging.getLogger("mic.http")
@@ -95,6 +102,7 @@ class CompiledRoute:
             spec.max_body_size if spec.max_body_size is not None else config.max_body_size
         )
         self._handler = spec.handler
+        self._facts = RouteFacts(spec.name, self.path, self.max_body_size)
         self.answers_head = "HEAD" not in spec.methods and "GET" in spec.methods
         policies = [
             *config.interceptors,
@@ -123,15 +131,20 @@ class CompiledRoute:
         )
         body = self.signature.body_model
         self._validate_body = _json_validator(body) if body is not None else None
+        # Read once here rather than through `signature` on every request.
+        self._body_name = self.signature.body_name if self._validate_body is not None else None
+        self._context_name = self.signature.context_name
+        self._is_async = self.signature.is_async
 
     def __repr__(self) -> str:
         return f"CompiledRoute({self.spec.name!r}, {'|'.join(self.spec.methods)} {self.path})"
 
     @staticmethod
-    def _extractor(param: HandlerParameter) -> Callable[[HttpRequestContext], Any]:
+    def _extractor(param: HandlerParameter) -> Callable[[HttpRequestContext], Any] | None:
+        """How to read the parameter's raw value; ``None`` for a path parameter (read inline)."""
         alias = param.alias
         if param.location == "path":
-            return lambda ctx: ctx.path_params.get(alias, None)
+            return None
         if param.location == "cookie":
             return lambda ctx: ctx.cookies.get(alias, None)
         if param.location == "header":
@@ -144,13 +157,7 @@ class CompiledRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI)."""
-        context = HttpRequestContext.from_asgi(
-            scope,
-            receive,
-            route_name=self.spec.name,
-            route_path=self.path,
-            max_body_size=self.max_body_size,
-        )
+        context = _from_asgi(HttpRequestContext, scope, receive, self._facts)
         try:
             response = await self._endpoint(context)
         except ClientDisconnectedError:
@@ -173,24 +180,29 @@ class CompiledRoute:
         try:
             errors: list[dict[str, Any]] = []
             kwargs = self._bind(context, errors) if self._bindings else {}
-            signature = self.signature
-            if self._validate_body is not None and signature.body_name is not None:
-                kwargs[signature.body_name] = await self._read_body(
-                    context, self._validate_body, errors
-                )
-            if signature.context_name is not None:
-                kwargs[signature.context_name] = context
+            if self._body_name is not None:
+                kwargs[self._body_name] = await self._read_body(context, errors)
+            if self._context_name is not None:
+                kwargs[self._context_name] = context
             if errors:
                 _refuse(errors)
-            if signature.is_async:
+            if self._is_async:
                 result = await self._handler(**kwargs)
             else:
                 result = await asyncio.to_thread(functools.partial(self._handler, **kwargs))
-            if isinstance(result, HttpResponseSpec):
-                return render_response(result)
-            if result is None:
-                return render_response(HttpResponseSpec(status_code=self.spec.status_code))
-            return render_json(self.spec.status_code, encode_json(result))
+            if (
+                type(result) is HttpResponseSpec
+                and result.headers is NO_HEADERS
+                and not result.cookies
+                and result.media_type is None
+                and result.body is not None
+                # On the type: `isinstance` would also ask a model for `__class__`.
+                and not issubclass(type(result.body), TEXT_OR_BINARY)
+                and result.status_code not in NO_BODY_STATUSES
+            ):
+                # The quick-start answer: a JSON body and nothing else to say.
+                return render_json(result.status_code, encode_json(result.body))
+            return self._render(result)
         except DomainError as error:
             return render_problem(error)
         except ClientDisconnectedError:
@@ -199,11 +211,20 @@ class CompiledRoute:
             logger.exception("unhandled error in route %s", self.spec.name)
             return render_internal_error()
 
+    def _render(self, result: Any) -> HttpResponse:
+        """Any other handler result: a response spec, ``None`` or a plain JSON value."""
+        if isinstance(result, HttpResponseSpec):
+            return render_response(result)
+        if result is None:
+            return render_response(HttpResponseSpec(status_code=self.spec.status_code))
+        return render_json(self.spec.status_code, encode_json(result))
+
     def _bind(self, context: HttpRequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
         """The path, query, header and cookie arguments; failures go to `errors`."""
         kwargs: dict[str, Any] = {}
+        path_params = context.path_params
         for param, extract, validate in self._bindings:
-            raw = extract(context)
+            raw = path_params.get(param.alias) if extract is None else extract(context)
             if raw is None:
                 if param.required:
                     missing = {"loc": [param.location, param.alias], "type": "missing"}
@@ -218,12 +239,9 @@ class CompiledRoute:
         return kwargs
 
     async def _read_body(
-        self,
-        context: HttpRequestContext,
-        validate: Callable[[bytes], Any],
-        errors: list[dict[str, Any]],
+        self, context: HttpRequestContext, errors: list[dict[str, Any]]
     ) -> BaseModel | None:
-        content_type = context.headers.get("content-type")
+        content_type = context._first_header(b"content-type")
         if content_type is not None and not _is_json_media_type(content_type):
             raise UnsupportedMediaTypeError(
                 message="The request body must be JSON (application/json)",
@@ -236,7 +254,7 @@ class CompiledRoute:
                 errors.append({"loc": ["body"], "type": "missing", "msg": "Field required"})
             return None
         try:
-            body: BaseModel = validate(raw)
+            body: BaseModel = self._validate_body(raw)  # type: ignore[misc]
         except ValidationError as exc:
             if exc.errors()[0]["type"] != "json_invalid":
                 errors.extend(_pydantic_errors(exc, ("body",)))

@@ -9,7 +9,6 @@ mount a `CompiledRouter` into their framework, so no framework route layer runs 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from mic.http._answers import (
     AsgiApp,
@@ -195,9 +194,10 @@ class CompiledRouter:
             await send({"type": "http.response.body", "body": body})
             return
         target, params = found
-        child: dict[str, Any] = dict(scope)
-        child["path_params"] = params
-        await target.app_for(scope["method"])(child, receive, send)
+        # In place, as Starlette's and Litestar's routers do: the server made this scope
+        # for this one request.
+        scope["path_params"] = params  # type: ignore[index]
+        await target.app_for(scope["method"])(scope, receive, send)
 
 
 def _walk(node: _Node, segments: list[str], index: int, values: list[str]) -> _Node | None:

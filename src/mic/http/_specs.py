@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -107,7 +107,34 @@ class HttpCookieSpec:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+class _NoHeaders(Mapping[str, str]):
+    """The empty, immutable header mapping every `HttpResponseSpec` starts with."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> str:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and not other
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NO_HEADERS: Mapping[str, str] = _NoHeaders()
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class HttpResponseSpec:
     """What a handler answers.
 
@@ -121,20 +148,43 @@ class HttpResponseSpec:
         headers: Extra response headers.
     """
 
-    status_code: int = 200
-    body: Any = None
-    media_type: str | None = None
-    cookies: tuple[HttpCookieSpec, ...] = ()
-    headers: Mapping[str, str] = field(default_factory=dict)
+    status_code: int
+    body: Any
+    media_type: str | None
+    cookies: tuple[HttpCookieSpec, ...]
+    headers: Mapping[str, str]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        status_code: int = 200,
+        body: Any = None,
+        media_type: str | None = None,
+        cookies: Iterable[HttpCookieSpec] = (),
+        headers: Mapping[str, str] = NO_HEADERS,
+    ) -> None:
+        """Check and keep the answer; every handler return goes through here.
+
+        Written by hand rather than generated: a frozen dataclass sets each field through
+        ``object.__setattr__``, which costs about half of this constructor again per answer
+        (ADR 0074); the slots are set through their descriptors instead.
+
+        Raises:
+            ValueError: The status is not a final HTTP status, or a header or cookie is
+                invalid (see `_check_headers`).
+        """
         # 1xx are interim answers (RFC 9110 section 15.2): never a handler's final answer.
-        if not 200 <= self.status_code <= 599:
-            raise ValueError(f"status_code {self.status_code} is not a final HTTP status")
-        if self.headers:
+        if not 200 <= status_code <= 599:
+            raise ValueError(f"status_code {status_code} is not a final HTTP status")
+        if type(cookies) is not tuple:
+            cookies = tuple(cookies)
+        _set_status(self, status_code)
+        _set_body(self, body)
+        _set_media_type(self, media_type)
+        _set_cookies(self, cookies)
+        _set_headers(self, headers)
+        # `is` first: truth-testing the default would call its Python-level `__len__`.
+        if headers is not NO_HEADERS and headers:
             self._check_headers()
-        if type(self.cookies) is not tuple:
-            object.__setattr__(self, "cookies", tuple(self.cookies))
 
     def _check_headers(self) -> None:
         content_type_name: str | None = None
@@ -152,11 +202,17 @@ class HttpResponseSpec:
                 # One Content-Type on the wire: the header is another way to say media_type.
                 if self.media_type is not None and self.media_type != value:
                     raise ValueError("Content-Type header and media_type disagree; use media_type")
-                object.__setattr__(self, "media_type", value)
+                _set_media_type(self, value)
                 content_type_name = name
         if content_type_name is not None:
-            headers = {k: v for k, v in self.headers.items() if k != content_type_name}
-            object.__setattr__(self, "headers", headers)
+            _set_headers(self, {k: v for k, v in self.headers.items() if k != content_type_name})
+
+
+# The slots' own setters: the frozen class refuses assignment, its constructor does not.
+_set_status, _set_body, _set_media_type, _set_cookies, _set_headers = (
+    HttpResponseSpec.__dict__[name].__set__
+    for name in ("status_code", "body", "media_type", "cookies", "headers")
+)
 
 
 @dataclass(frozen=True, slots=True)
