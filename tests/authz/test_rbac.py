@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mic.authz import RbacEngine, Resource, Role
+from mic.http import Identity
 from tests.authz.policies import RBAC_TOML, who
 
 
@@ -103,3 +104,19 @@ def test_holds_any(engine: RbacEngine) -> None:
     assert engine.holds_any(who("alice"), frozenset({"editor"}))  # assigned
     assert engine.holds_any(who("bob", "viewer"), frozenset({"viewer"}))  # from the claim
     assert not engine.holds_any(who("bob", "viewer"), frozenset({"admin"}))
+
+
+@pytest.mark.parametrize("claim", ["viewer", {"viewer": True}, [["viewer"]], [{"a": 1}], None])
+def test_holds_any_ignores_claims_that_are_not_role_lists(
+    engine: RbacEngine, claim: object
+) -> None:
+    bob = Identity("bob", "custom", claims={"roles": claim})
+    assert not engine.holds_any(bob, frozenset({"viewer"}))
+
+
+def test_holds_any_without_a_roles_claim_reads_assignments_only() -> None:
+    engine = RbacEngine(
+        {"viewer": Role(["item:read"])}, assignments={"alice": ["viewer"]}, roles_claim=None
+    )
+    assert engine.holds_any(Identity("alice", "custom"), frozenset({"viewer"}))
+    assert not engine.holds_any(who("bob", "viewer"), frozenset({"viewer"}))

@@ -122,9 +122,7 @@ def test_wrap_http_success_is_the_validated_envelope(payload: Any, meta: Any) ->
 
 
 def test_a_hashable_envelope_hashes_as_the_validated_one() -> None:
-    assert hash(HttpSuccessEnvelope[Any, Any](data="a", meta=None)) == hash(
-        wrap_http_success("a")
-    )
+    assert hash(HttpSuccessEnvelope[Any, Any](data="a", meta=None)) == hash(wrap_http_success("a"))
 
 
 def test_envelope_is_a_typed_generic_for_contracts() -> None:
