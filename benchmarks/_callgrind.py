@@ -134,7 +134,9 @@ def child(names: list[str], plan_path: str) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     dumps: list[int] = []  # operation number of each dump, in dump order
-    operations: dict[int, int] = {}  # id(operation) -> operation number
+    # Keyed by the operation itself, which keeps it alive: an id() could be reused by the
+    # next module's operation once this module's comparisons are dropped.
+    operations: dict[Operation, int] = {}
     lines: list[dict[str, Any]] = []
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
@@ -142,13 +144,13 @@ def child(names: list[str], plan_path: str) -> None:
         for comparison in comparisons:
             numbers = []
             for operation in (comparison.ours, comparison.reference):
-                if id(operation) not in operations:
-                    operations[id(operation)] = len(operations)
+                if operation not in operations:
+                    operations[operation] = len(operations)
                     _batch(loop, operation, WARM_UP)
                     for count in (N, 2 * N):
                         _region(loop, operation, count)
-                        dumps.append(operations[id(operation)])
-                numbers.append(operations[id(operation)])
+                        dumps.append(operations[operation])
+                numbers.append(operations[operation])
             lines.append(
                 {
                     "module": name,
