@@ -85,8 +85,13 @@ class MicASGIRouter(ASGIRouter):
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
         """ASGI callable: a mic target as Litestar would route it, else Litestar's own call."""
-        target = self._target(scope) if scope["type"] == "http" else None
-        if target is None:
+        target: Target | None = None
+        if scope["type"] == "http":
+            try:
+                target = self._targets(scope["path"], scope.get("root_path", ""), scope["method"])
+            except Exception:  # noqa: BLE001 - Litestar raises it again, through its own handlers
+                target = None
+        if target is None or not _valid_host(scope):
             await super().__call__(scope, receive, send)
             return
         answer, handler, path, path_params, template, exception_handlers = target
@@ -97,24 +102,6 @@ class MicASGIRouter(ASGIRouter):
         scope["route_handler"] = handler
         scope["path_template"] = template
         await answer(scope, receive, send)
-
-    def _target(self, scope: Any) -> Target | None:
-        """The cached mic target of `scope`, or ``None`` when Litestar must handle it."""
-        for name, value in scope.get("headers", ()):
-            if name == b"host":
-                if value not in _known_hosts:
-                    if not is_valid_host(value):
-                        return None  # Litestar answers the 400
-                    if len(_known_hosts) < KNOWN_HOSTS_LIMIT:
-                        _known_hosts.add(value)
-                break
-        try:
-            target: Target | None = self._targets(
-                scope["path"], scope.get("root_path", ""), scope["method"]
-            )
-        except Exception:  # noqa: BLE001 - Litestar raises it again, through its own handlers
-            return None
-        return target
 
     def _route(self, path: str, root_path: str, method: Method) -> Target | None:
         """Litestar's routing of one request, and what its router would set around it."""
@@ -131,6 +118,20 @@ class MicASGIRouter(ASGIRouter):
         if isinstance(route, MountedRoute) and asgi_app == route.handle:
             answer = mic_app  # no route middleware: what `MountedRoute.handle` would call
         return answer, handler, routed, path_params, template, _exception_handlers(handler)
+
+
+def _valid_host(scope: Any) -> bool:
+    """Whether the request's first Host header, if any, is valid (else Litestar answers 400)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            if value in _known_hosts:
+                return True
+            if not is_valid_host(value):
+                return False
+            if len(_known_hosts) < KNOWN_HOSTS_LIMIT:
+                _known_hosts.add(value)
+            return True
+    return True
 
 
 def _exception_handlers(handler: RouteHandlerType) -> ExceptionHandlersMap:
