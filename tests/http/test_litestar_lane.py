@@ -283,8 +283,29 @@ def test_a_mic_route_without_middleware_is_answered_by_its_mic_app(
 @pytest.mark.parametrize(
     ("method", "path"), [("GET", "/items/special"), ("GET", "/things/other"), ("GET", "/mounted/x")]
 )
-def test_litestar_s_own_handlers_are_left_to_litestar(method: str, path: str) -> None:
-    assert targets(beside_native())(path, "", method) is None
+async def test_litestar_s_own_handlers_are_left_to_litestar(method: str, path: str) -> None:
+    app = beside_native()
+    answers = [(await call(app, method, path))[0] for _ in "ab"]
+    assert ([200, 200], None) == (answers, targets(app)(path, "", method))
+
+
+async def test_the_router_called_alone_sets_litestar_s_scope_state() -> None:
+    """Without the app's exception middleware before it, the router creates the state."""
+    app = beside_native()
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = _scope("GET", "/items/4", "", HOST)
+    scope.update(app=app, litestar_app=app)
+    del scope["state"]
+    await app.asgi_router(scope, receive, send)
+    handlers = scope["state"]["_ls_connection_state"].exception_handlers
+    assert (200, _teapot) == (sent[0]["status"], handlers[BoomError])
 
 
 @pytest.mark.parametrize(

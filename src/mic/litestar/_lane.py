@@ -16,6 +16,7 @@ from litestar._asgi.asgi_router import ASGIRouter
 from litestar._asgi.utils import is_valid_host
 from litestar.routes import HTTPRoute
 from litestar.utils import normalize_path
+from litestar.utils.scope.state import CONNECTION_STATE_KEY as _STATE_KEY
 from litestar.utils.scope.state import ScopeState
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ KNOWN_HOSTS_LIMIT = 64
 ROUTINGS_LIMIT = 1024
 
 _known_hosts: set[bytes] = set()
+# Read-only stand-in for a scope without "state" (Litestar's app always sets one).
+_NO_STATE: dict[str, Any] = {}
 
 
 class MountedRoute(HTTPRoute):
@@ -89,8 +92,13 @@ class MicASGIRouter(ASGIRouter):
         if scope["type"] == "http":
             try:
                 target = self._targets(scope["path"], scope.get("root_path", ""), scope["method"])
-            except Exception:  # noqa: BLE001 - Litestar raises it again, through its own handlers
-                target = None
+            except Exception:
+                if _valid_host(scope):
+                    # What `ASGIRouter.__call__` does when routing fails (a 404, a 405): its
+                    # exception, once, answered through the app's exception handlers.
+                    scope.setdefault("path_params", {})
+                    ScopeState.from_scope(scope).exception_handlers = self._app_exception_handlers
+                    raise
         if target is None or not _valid_host(scope):
             await super().__call__(scope, receive, send)
             return
@@ -98,7 +106,8 @@ class MicASGIRouter(ASGIRouter):
         # The keys and state Litestar's router sets for a routed request.
         scope["path"] = path
         scope["path_params"] = path_params
-        ScopeState.from_scope(scope).exception_handlers = exception_handlers
+        state = scope.get("state", _NO_STATE).get(_STATE_KEY) or ScopeState.from_scope(scope)
+        state.exception_handlers = exception_handlers
         scope["route_handler"] = handler
         scope["path_template"] = template
         await answer(scope, receive, send)
