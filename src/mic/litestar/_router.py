@@ -42,6 +42,8 @@ from mic.http import (
     operation_id,
     render_status_problem,
 )
+from mic.litestar._lane import MountedRoute
+from mic.litestar._lane import install as install_lane
 
 _NO_BODY = frozenset({204, 304})
 _BOUNDS = (
@@ -114,29 +116,14 @@ class _MicHandler(HTTPRouteHandler):
         _mount(app, self)
 
 
-class _MountedRoute(HTTPRoute):
-    """A Litestar route (one path) whose every handler is mic's: no Litestar request layer.
-
-    Litestar has routed by path already (its trie, with the route's middleware stack
-    around this call); the method table is mic's, so no `Request`, kwargs model or
-    `to_response` is built per request (ADR 0070).
-    """
-
-    __slots__ = ()
-
-    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
-        """Hand the request to the mic answer registered for its method."""
-        handler = self.route_handler_map[scope["method"]][0]
-        await handler.fn.mic_app(scope, receive, send)  # type: ignore[attr-defined]
-
-
 def _mount(app: Litestar, handler: _MicHandler) -> None:
-    """Make the route holding `handler` a `_MountedRoute` once every handler there is mic's.
+    """Make the route holding `handler` a `MountedRoute` once every handler there is mic's.
 
     A route keeps Litestar's own handling when a foreign handler shares its path or when a
     layer adds per-handler work (a before-request or after-response hook, response
-    caching) that mic's answer would skip.
+    caching) that mic's answer would skip. The app's router gets mic's short path (ADR 0072).
     """
+    install_lane(app)
     for route in app.routes:
         if type(route) is not HTTPRoute or not any(h is handler for h in route.route_handlers):
             continue
@@ -147,7 +134,7 @@ def _mount(app: Litestar, handler: _MicHandler) -> None:
             and not h.cache
             for h in route.route_handlers
         ):
-            route.__class__ = _MountedRoute
+            route.__class__ = MountedRoute
 
 
 def _constraints(annotation: Any) -> dict[str, Any]:
