@@ -142,14 +142,15 @@ async def _requests_per_second(
 
     scope = _scope(method, path, body)
     for _ in range(200):  # warm-up
-        await app(dict(scope), receive, send)
+        # A fresh scope per request, its `state` included, as a server gives it.
+        await app({**scope, "state": {}}, receive, send)
     expected = statuses[-1]
     assert expected in (200, 201), f"unexpected status {expected}"
     count, started = 0, time.perf_counter()
     deadline = started + seconds
     while time.perf_counter() < deadline:
         for _ in range(100):
-            await app(dict(scope), receive, send)
+            await app({**scope, "state": {}}, receive, send)
         count += 100
     assert statuses[-1] == expected
     return count / (time.perf_counter() - started)
@@ -346,7 +347,8 @@ def _request(app: Any, method: str, path: str, expected: int) -> Callable[[], An
             statuses.append(sent["status"])
 
     async def request() -> None:
-        await app(dict(scope), receive, send)
+        # A fresh scope per request, its `state` included, as a server gives it.
+        await app({**scope, "state": {}}, receive, send)
         if statuses.pop() != expected:
             raise AssertionError(f"{method} {path} did not answer {expected}")
 
