@@ -8,12 +8,13 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.schema import CreateSchema, DropSchema
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from mic import MissingDependencyError
 from mic.datastorage import (
@@ -93,6 +94,54 @@ def test_sql_storage_refuses_models_it_cannot_map() -> None:
         SqlDataStorage(Document, engine)
     with pytest.raises(TypeError, match=r"without a column of the same name: \['label'\]"):
         SqlDataStorage(Renamed, engine)
+
+
+class UnmappedWithTable(BaseModel):
+    """A table beside the model, but no mapper: not something the ORM can instantiate."""
+
+    __table__: ClassVar[sa.Table] = sa.Table(
+        "mic_test_unmapped", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)
+    )
+
+    id: int
+    version: int = 0
+
+
+def test_sql_storage_refuses_a_table_without_a_mapped_model() -> None:
+    with pytest.raises(TypeError, match="UnmappedWithTable is not a SQLModel table model"):
+        SqlDataStorage(UnmappedWithTable, create_sql_engine("sqlite://"))
+
+
+async def test_sql_records_are_what_model_validate_makes(tmp_path: Path) -> None:
+    """Records handed back compare equal to `model_validate`'s and work with an ORM session."""
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'records.db'}")
+    items = SqlDataStorage(Item, engine)
+    await items.create_schema()
+    try:
+        added = await items.add(Item(id=1, name="a", price=1.0))
+        fetched = await items.get(1)
+        assert fetched is not None
+        updated = await items.update(fetched.model_copy(update={"name": "b"}))
+        (listed,) = (await items.list()).items
+    finally:
+        await engine.dispose()
+    first = {"id": 1, "version": 1, "name": "a", "price": 1.0, "category": None}
+    second = {**first, "version": 2, "name": "b"}
+    for record, values in [(added, first), (fetched, first), (updated, second), (listed, second)]:
+        expected = Item.model_validate(values)
+        assert expected == record
+        assert expected.__pydantic_fields_set__ == record.__pydantic_fields_set__
+        assert sa.inspect(record).transient
+
+    other = sa.create_engine("sqlite://")
+    try:
+        Item.__table__.create(other)  # type: ignore[attr-defined]
+        with Session(other) as session:
+            session.add(listed)
+            session.commit()
+            assert ["b"] == [row.name for row in session.exec(select(Item))]
+    finally:
+        other.dispose()
 
 
 def test_reprs_name_the_model() -> None:
