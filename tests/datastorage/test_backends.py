@@ -196,7 +196,11 @@ async def test_postgres_value_too_long_is_a_validation_error(postgres_url: str) 
         with pytest.raises(Exception, match="does not exist"):
             await tags.get("t")  # no table yet: a programming error is not translated
         await tags.create_schema()
+        # Valid for the model, refused by PostgreSQL (no NUL in text): the driver's
+        # DataError is the storage's ValidationFailedError.
         with pytest.raises(ValidationFailedError, match="does not fit its column"):
+            await tags.add(Tag(id="a\x00b", version=0, label="nul"))
+        with pytest.raises(ValidationFailedError, match="not valid for its model"):
             await tags.add(Tag.model_construct(id="x" * 30, version=0, label="long"))
         await tags.drop_schema()
     finally:

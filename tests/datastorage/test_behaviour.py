@@ -76,6 +76,20 @@ async def test_stale_update_is_a_conflict_and_changes_nothing(items: DataStorage
     assert (current.name, current.version) == ("first", 2)
 
 
+async def test_an_invalid_record_is_refused_before_anything_is_stored(
+    items: DataStorage[Item],
+) -> None:
+    # A table model is not validated when built: the storage is the last line of defence.
+    with pytest.raises(ValidationFailedError, match="not valid for its model") as caught:
+        await items.add(Item(id=1, name="a", price="not a number"))  # type: ignore[arg-type]
+    assert ["price"] == [error["field"] for error in caught.value.details["errors"]]
+    assert None is await items.get(1)
+    stored = await items.add(item(1))
+    with pytest.raises(ValidationFailedError, match="not valid for its model"):
+        await items.update(stored.model_copy(update={"price": "nope"}))
+    assert stored == await items.get(1)
+
+
 async def test_update_of_unknown_record_is_not_found(items: DataStorage[Item]) -> None:
     with pytest.raises(NotFoundError, match="no record has this id"):
         await items.update(Item(id=9, version=1, name="x", price=1.0))

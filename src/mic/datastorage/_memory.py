@@ -26,7 +26,14 @@ from mic.datastorage._base import (
     UnitOfWork,
 )
 from mic.datastorage._index import TOP, IndexSpec, Key, SortedKeys, Unindexable, encode
-from mic.datastorage._query import ModelSchema, OrderKey, after_cursor, matches, sort_rows
+from mic.datastorage._query import (
+    ModelSchema,
+    OrderKey,
+    after_cursor,
+    checked_record,
+    matches,
+    sort_rows,
+)
 from mic.model import ConflictError, NotFoundError
 
 Row = dict[str, Any]
@@ -216,22 +223,24 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
 
     async def add(self, record: ModelT) -> ModelT:
         """Store a new record with version 1."""
-        row = record.model_dump()
+        row = record.model_dump(warnings=False)  # checked below: a typed error, not a warning
         row["version"] = 1
         record_id = row["id"]
+        stored = checked_record(self._load, row)
 
         def check(current: Row | None) -> None:
             if current is not None:
                 raise _exists(record_id)
 
         self._write(record_id, check, row)
-        return self._load(row)
+        return stored
 
     async def update(self, record: ModelT) -> ModelT:
         """Replace the record if ``record.version`` is the stored version."""
-        row = record.model_dump()
+        row = record.model_dump(warnings=False)  # checked below: a typed error, not a warning
         record_id, version = row["id"], row["version"]
         row["version"] = version + 1
+        stored = checked_record(self._load, row)
 
         def check(current: Row | None) -> None:
             if current is None:
@@ -240,7 +249,7 @@ class InMemoryDataStorage(DataStorage[ModelT], Generic[ModelT]):
                 raise _conflict(record_id, version)
 
         self._write(record_id, check, row)
-        return self._load(row)
+        return stored
 
     async def delete(self, record_id: Any, *, version: int | None = None) -> None:
         """Delete the record (only at `version`, when given)."""

@@ -11,12 +11,15 @@ import binascii
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError
 
 from mic.datastorage._base import Filter, Filters, StorageOptions
 from mic.model import ValidationFailedError
+
+T = TypeVar("T")
+V = TypeVar("V", bound=Mapping[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,29 @@ class ModelSchema:
             )
         except ValidationError:
             raise _invalid("invalid_cursor", "the cursor is not valid") from None
+
+
+def checked_record(load: Callable[[V], T], values: V) -> T:
+    """`load(values)`: the record a write hands back, built before anything is written.
+
+    A table model is not validated when it is constructed (SQLModel skips it, and
+    `model_construct` always does), so an invalid record is refused here, before it is
+    stored, rather than stored and then failing to load.
+
+    Raises:
+        ValidationFailedError: A value does not fit the model (``details["errors"]``).
+    """
+    try:
+        return load(values)
+    except ValidationError as exc:
+        raise _invalid(
+            "invalid_record",
+            "the record is not valid for its model",
+            errors=[
+                {"field": ".".join(str(part) for part in e["loc"]), "msg": e["msg"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ],
+        ) from None
 
 
 def _storable(value: Any) -> bool:

@@ -24,7 +24,7 @@ from mic.datastorage._base import (
     StorageOptions,
     UnitOfWork,
 )
-from mic.datastorage._query import ModelSchema, OrderKey
+from mic.datastorage._query import ModelSchema, OrderKey, checked_record
 from mic.model import ConflictError, NotFoundError, TransientError, ValidationFailedError
 
 if TYPE_CHECKING:
@@ -260,7 +260,11 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
 
     def _dump(self, record: ModelT) -> dict[str, Any]:
         """The record's field values, as ``record.model_dump(include=fields)`` gives them."""
-        values: dict[str, Any] = self._serializer.to_python(record, include=self._fields)
+        # No serializer warning for a value of the wrong type: `checked_record` refuses the
+        # record with a typed error before it is written.
+        values: dict[str, Any] = self._serializer.to_python(
+            record, include=self._fields, warnings=False
+        )
         return values
 
     def _load(self, values: Mapping[Any, Any]) -> ModelT:
@@ -290,19 +294,21 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
         """Insert a new record with version 1."""
         values = self._dump(record)
         values["version"] = 1
+        stored = checked_record(self._load, values)
 
         def insert(connection: Connection) -> None:
             connection.execute(self._insert, values)
 
         # The savepoint keeps a unit of work usable after a duplicate id (a ConflictError).
         await self._write(insert, savepoint=True)
-        return self._load(values)
+        return stored
 
     async def update(self, record: ModelT) -> ModelT:
         """Update the record if ``record.version`` is the stored version."""
         values = self._dump(record)
         pk, expected = values.pop("id"), values["version"]
         values["version"] = expected + 1
+        stored = checked_record(self._load, {**values, "id": pk})
         statement = self._update.values(**values)
 
         def update_row(connection: Connection) -> None:
@@ -311,8 +317,7 @@ class SqlDataStorage(DataStorage[ModelT], Generic[ModelT]):
                 self._raise_missing_or_stale(connection, pk, expected)
 
         await self._write(update_row)
-        values["id"] = pk
-        return self._load(values)
+        return stored
 
     def _raise_missing_or_stale(
         self, connection: Connection, pk: Any, expected: int | None
