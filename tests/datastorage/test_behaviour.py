@@ -380,8 +380,8 @@ async def test_cancelled_unit_of_work_leaves_no_partial_write(items: DataStorage
 
     task = asyncio.create_task(unit())
     await asyncio.wait_for(inside.wait(), 10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    task.cancel("the caller gives up")
+    with pytest.raises(asyncio.CancelledError, match=r"^the caller gives up$"):
         await task
 
     assert await items.get(1) is None

@@ -446,8 +446,8 @@ async def test_a_waiter_that_leaves_does_not_disturb_the_leader(framework: str) 
         await eventually(lambda: service.calls >= 1)
         follower = asyncio.ensure_future(client.get("/items/1"))
         await eventually(lambda: policy.stats.coalesced >= 1)
-        follower.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        follower.cancel("the waiter leaves")
+        with pytest.raises(asyncio.CancelledError, match=r"^the waiter leaves$"):
             await follower
         service.gate.set()
         assert 200 == (await leader).status_code
