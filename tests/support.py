@@ -1,13 +1,16 @@
-"""Helpers for running one HTTP test against every adapter (parity is the test strategy)."""
+"""Test helpers: one HTTP test against every adapter (parity is the test strategy), polling."""
 
 from __future__ import annotations
 
+import inspect
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
+import pytest
 
+from mic._waiting import Poller
 from mic.http import HttpRouterConfig, HttpRouteSpec
 
 FRAMEWORKS = ("fastapi", "litestar")
@@ -69,3 +72,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0, what: str = ""
+) -> None:
+    """Poll `condition` (sync or async) until it holds; fail after `within` seconds.
+
+    For state that another task, process or server changes without any event to wait on
+    (a key a Redis TTL removes, rows another dispatcher publishes). The polls back off from
+    5 ms to 50 ms (`mic._waiting.Poller`); `within` is a deadline, never a wait.
+    """
+    poller = Poller(interval=0.005, growth=1.5, max_interval=0.05, budget=within)
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if not await poller.wait():
+            pytest.fail(f"not true within {within} s: {what or condition}")

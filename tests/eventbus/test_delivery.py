@@ -17,8 +17,9 @@ from mic.eventbus import (
     SubscriptionOptions,
 )
 from mic.eventbus._memory import _MemoryConsumer
-from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.conftest import FAST
 from tests.eventbus.test_behaviour import Recorder
+from tests.support import eventually
 
 
 class FlakyFetchBus(InMemoryEventBus):

@@ -22,7 +22,7 @@ from mic.outbox import (
     TopicRedactionPolicy,
     redact_hash,
 )
-from tests.eventbus.conftest import eventually, eventually_async
+from tests.support import eventually
 
 from .conftest import Backend, RecordingBus
 from .models import Order
@@ -232,7 +232,7 @@ async def test_a_dispatcher_started_inside_a_unit_of_work_marks_its_rows(
     async def drained() -> bool:
         return not await backend.store.pending_count()
 
-    await eventually_async(drained)
+    await eventually(drained)
     await asyncio.sleep(0.05)  # several more rounds: none may publish it again
     await dispatcher.stop()
     await asyncio.wait_for(task, 5)

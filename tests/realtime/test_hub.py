@@ -27,7 +27,8 @@ from mic.realtime import (
     WebSocketConnection,
     WebSocketRouteSpec,
 )
-from tests.realtime.support import Ping, Pong, build_app, serve, wait_for
+from tests.realtime.support import Ping, Pong, build_app, serve
+from tests.support import eventually
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ async def test_presence_is_refreshed_while_members_stay(redis_url: str) -> None:
     alice = Member("alice#1")
     await hub.attach(alice, "lobby")  # type: ignore[arg-type]
     clock[0] += 10  # long past the first expiry: only a refresh keeps alice present
-    await wait_for(lambda: hub._presence is not None)
+    await eventually(lambda: hub._presence is not None)
     assert ["alice"] == await _eventually_present(hub)
     await hub.detach(alice, "lobby")  # type: ignore[arg-type]
     await hub.detach(alice, "lobby")  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,7 +27,7 @@ from mic.http import (
     build_openapi,
 )
 from mic.response_cache import ResponseCache, ResponseCacheStore, strong_etag
-from tests.support import build_app, client_for, wire
+from tests.support import build_app, client_for, eventually, wire
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -43,13 +43,6 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CacheBackend]
     finally:
         await cache.clear()
         await client.aclose()
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Yield to the event loop until `predicate` holds (fails after 5 s)."""
-    async with asyncio.timeout(5):
-        while not predicate():  # noqa: ASYNC110 - polls state, no event exists for it
-            await asyncio.sleep(0)
 
 
 class Service:
