@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import socket
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,3 +93,28 @@ async def eventually(
             return
         if not await poller.wait():
             pytest.fail(f"not true within {within} s: {what or condition}")
+
+
+class FakeClock:
+    """A clock the test moves by hand; its `sleep` advances it instead of waiting.
+
+    Pass the instance as a ``clock`` (it is callable) and `sleep` as a ``sleep``; `slept`
+    records every sleep, so a test can count the rounds of a loop that sleeps between them.
+    """
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the sleep, move the clock, and yield once to the other tasks."""
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
