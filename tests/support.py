@@ -118,3 +118,20 @@ class FakeClock:
         self.slept.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
+
+
+async def redis_outlived(client: Any, prefix: str, seconds: float) -> None:
+    """Wait (polling, with a deadline) until Redis dropped every key under `prefix` that had
+    at most `seconds` left to live.
+
+    Redis expires keys on its own clock (``PX``), which no test can move: this is how a test
+    lets a short server-side TTL run out without sleeping a fixed time. Keys without a TTL
+    and keys living longer are left alone, so a TTL that was never set (or was extended)
+    shows up as the key staying.
+    """
+
+    async def outlived() -> bool:
+        left = [await client.pttl(key) async for key in client.scan_iter(match=f"{prefix}*")]
+        return all(ms < 0 or ms > seconds * 1000 for ms in left)  # -1: no TTL, -2: gone
+
+    await eventually(outlived, what=f"Redis expired the keys of {prefix} living <= {seconds} s")

@@ -17,7 +17,7 @@ from mic.idempotency import (
     RedisIdempotencyStore,
     SqlIdempotencyStore,
 )
-from tests.support import FakeClock, eventually
+from tests.support import FakeClock, redis_outlived
 
 
 async def delete_prefix(client: Redis, prefix: str) -> None:
@@ -85,19 +85,13 @@ def clock() -> FakeClock:
 def outlive(store: IdempotencyStore, clock: FakeClock) -> Callable[[float], Awaitable[None]]:
     """Let every lease and TTL of at most `seconds` run out, without sleeping.
 
-    The stores reading `clock` see it move; Redis expires keys on its own clock (``PX``), so
-    for it this polls, with a deadline, until no key of the test has that little time left.
+    The stores reading `clock` see it move; Redis expires keys on its own clock (``PX``):
+    for it this polls until no key of the test has that little time left.
     """
 
     async def outlive(seconds: float) -> None:
         clock.advance(seconds)
         if isinstance(store, RedisIdempotencyStore):
-            client, prefix = store.client, store.prefix
-
-            async def none_left() -> bool:
-                left = [await client.pttl(k) async for k in client.scan_iter(match=f"{prefix}*")]
-                return all(ms < 0 or ms > seconds * 1000 for ms in left)  # -1: no TTL
-
-            await eventually(none_left, what=f"Redis expired the keys living <= {seconds} s")
+            await redis_outlived(store.client, store.prefix, seconds)
 
     return outlive
