@@ -376,7 +376,7 @@ async def test_cancelled_unit_of_work_leaves_no_partial_write(items: DataStorage
         async with items.unit_of_work():
             await items.add(item(1))
             inside.set()
-            await asyncio.sleep(30)
+            await asyncio.Event().wait()  # cancelled mid-unit (below)
 
     task = asyncio.create_task(unit())
     await asyncio.wait_for(inside.wait(), 10)
