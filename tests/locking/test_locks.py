@@ -220,12 +220,21 @@ async def test_processes_contending_on_redis_never_hold_the_lock_together(
 
 
 class ReplyLostRedis(Redis):
-    """A real Redis client whose next script reply arrives late once `slow` is set."""
+    """A real Redis client whose next script reply arrives late once `slow` is set.
+
+    EVAL too: a server without the script cached (restarted, or flushed by another test)
+    answers EVALSHA with NOSCRIPT, and the script then runs through EVAL.
+    """
 
     slow = False
 
     async def evalsha(self, *args: Any) -> Any:  # type: ignore[override]
-        result = await super().evalsha(*args)
+        return await self._late(await super().evalsha(*args))
+
+    async def eval(self, *args: Any) -> Any:  # type: ignore[override]
+        return await self._late(await super().eval(*args))
+
+    async def _late(self, result: Any) -> Any:
         if self.slow:
             self.slow = False
             # The script ran on the server; the reply stays "in transit" until the caller
