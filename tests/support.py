@@ -1,13 +1,17 @@
-"""Helpers for running one HTTP test against every adapter (parity is the test strategy)."""
+"""Test helpers: one HTTP test against every adapter (parity is the test strategy), polling."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
+import pytest
 
+from mic._waiting import Poller
 from mic.http import HttpRouterConfig, HttpRouteSpec
 
 FRAMEWORKS = ("fastapi", "litestar")
@@ -69,3 +73,65 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0, what: str = ""
+) -> None:
+    """Poll `condition` (sync or async) until it holds; fail after `within` seconds.
+
+    For state that another task, process or server changes without any event to wait on
+    (a key a Redis TTL removes, rows another dispatcher publishes). The polls back off from
+    5 ms to 50 ms (`mic._waiting.Poller`); `within` is a deadline, never a wait.
+    """
+    poller = Poller(interval=0.005, growth=1.5, max_interval=0.05, budget=within)
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if not await poller.wait():
+            pytest.fail(f"not true within {within} s: {what or condition}")
+
+
+class FakeClock:
+    """A clock the test moves by hand; its `sleep` advances it instead of waiting.
+
+    Pass the instance as a ``clock`` (it is callable) and `sleep` as a ``sleep``; `slept`
+    records every sleep, so a test can count the rounds of a loop that sleeps between them.
+    """
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the sleep, move the clock, and yield once to the other tasks."""
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def redis_outlived(client: Any, prefix: str, seconds: float) -> None:
+    """Wait (polling, with a deadline) until Redis dropped every key under `prefix` that had
+    at most `seconds` left to live.
+
+    Redis expires keys on its own clock (``PX``), which no test can move: this is how a test
+    lets a short server-side TTL run out without sleeping a fixed time. Keys without a TTL
+    and keys living longer are left alone, so a TTL that was never set (or was extended)
+    shows up as the key staying.
+    """
+
+    async def outlived() -> bool:
+        left = [await client.pttl(key) async for key in client.scan_iter(match=f"{prefix}*")]
+        return all(ms < 0 or ms > seconds * 1000 for ms in left)  # -1: no TTL, -2: gone
+
+    await eventually(outlived, what=f"Redis expired the keys of {prefix} living <= {seconds} s")

@@ -32,13 +32,14 @@ print(event.traceparent == PARENT, event.tracestate)
 
 async def main():
     seen = []
+    delivered = asyncio.Event()
     async def handler(e):
         seen.append(e)
+        delivered.set()
     async with InMemoryEventBus() as bus:
         await bus.subscribe("t", handler, group="g")
         await bus.publish(event)
-        while not seen:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(delivered.wait(), 30)
     print(seen[0] == event)
 asyncio.run(main())
 

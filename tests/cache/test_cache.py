@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from mic.cache import CacheBackend, InMemoryCache, RedisCache, cached
+from tests.support import FakeClock, eventually
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -48,12 +50,27 @@ async def test_delete_and_clear(cache: CacheBackend) -> None:
 
 
 async def test_entries_expire_after_their_ttl(cache: CacheBackend) -> None:
+    """Polled, not slept on: the short entry goes (a deadline fails a TTL never applied)."""
     await cache.set("short", "v", ttl=0.05)
     await cache.set("long", "v", ttl=10)
 
-    await asyncio.sleep(0.1)
+    async def short_gone() -> bool:
+        return await cache.get("short") is None
 
-    assert (await cache.get("short"), await cache.get("long")) == (None, "v")
+    await eventually(short_gone, what="the 0.05 s entry expired")
+
+    assert "v" == await cache.get("long")
+
+
+async def test_memory_entries_expire_on_the_injected_clock() -> None:
+    clock = FakeClock()
+    cache = InMemoryCache(clock=clock)
+    await cache.set("k", "v", ttl=10)
+
+    clock.advance(9.99)
+    assert "v" == await cache.get("k")
+    clock.advance(0.01)
+    assert await cache.get("k") is None
 
 
 @pytest.mark.parametrize(
@@ -71,43 +88,85 @@ async def test_bad_set_arguments_are_rejected(
         await cache.set("k", value, ttl=ttl)
 
 
+class Watched(CacheBackend):
+    """A real backend behind the shared `get_or_compute`, watching its callers.
+
+    A caller that arrived and is not reading has joined the computation in flight: it goes
+    from a returned read to the flight without yielding to another task.
+    """
+
+    def __init__(self, backend: CacheBackend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.arrived = 0
+        self.reading = 0
+
+    def all_joined(self, callers: int) -> bool:
+        """Whether `callers` callers (or more) arrived and none is still reading."""
+        return self.arrived >= callers and not self.reading
+
+    async def get_or_compute(self, key: str, compute: Any, *, ttl: float | None = None) -> Any:
+        self.arrived += 1
+        return await super().get_or_compute(key, compute, ttl=ttl)
+
+    async def get(self, key: str) -> object:
+        self.reading += 1
+        try:
+            return await self.backend.get(key)
+        finally:
+            self.reading -= 1
+
+    async def set(self, key: str, value: object, *, ttl: float | None = None) -> None:
+        await self.backend.set(key, value, ttl=ttl)
+
+    async def delete(self, key: str) -> bool:
+        return await self.backend.delete(key)
+
+    async def clear(self) -> None:
+        await self.backend.clear()
+
+
 async def test_concurrent_misses_compute_once(cache: CacheBackend) -> None:
+    """The computation lasts until every caller has joined it."""
+    watched = Watched(cache)
     calls = 0
 
     async def compute() -> dict[str, int]:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.05)
+        await eventually(lambda: watched.all_joined(100))
         return {"answer": 42}
 
-    results = await asyncio.gather(*(cache.get_or_compute("k", compute) for _ in range(100)))
+    results = await asyncio.gather(*(watched.get_or_compute("k", compute) for _ in range(100)))
 
     assert calls == 1
     assert results == [{"answer": 42}] * 100
-    assert await cache.get_or_compute("k", compute) == {"answer": 42}
+    assert await watched.get_or_compute("k", compute) == {"answer": 42}
     assert calls == 1
 
 
 async def test_failed_computation_reaches_every_waiter_and_caches_nothing(
     cache: CacheBackend,
 ) -> None:
+    """The computation fails once every caller has joined it."""
+    watched = Watched(cache)
     calls = 0
 
     async def compute() -> int:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.02)
+        await eventually(lambda: watched.all_joined(10))
         raise RuntimeError("backend down")
 
     results = await asyncio.gather(
-        *(cache.get_or_compute("k", compute) for _ in range(10)), return_exceptions=True
+        *(watched.get_or_compute("k", compute) for _ in range(10)), return_exceptions=True
     )
 
     assert calls == 1
     assert all(isinstance(r, RuntimeError) for r in results)
     assert await cache.get("k") is None
     with pytest.raises(RuntimeError, match="backend down"):
-        await cache.get_or_compute("k", compute)
+        await watched.get_or_compute("k", compute)
 
 
 async def test_none_result_is_returned_but_not_cached(cache: CacheBackend) -> None:
@@ -130,7 +189,7 @@ async def test_cancelled_leader_lets_a_waiter_compute(cache: CacheBackend) -> No
         nonlocal calls
         calls += 1
         started.set()
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # the leader is cancelled while computing
         return "never"
 
     async def fast() -> str:

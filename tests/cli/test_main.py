@@ -20,7 +20,7 @@ SAMPLE = "tests.cli.sample_service"
 
 
 def mic(*argv: str) -> int:
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(SystemExit, match=r"^\d+$") as exited:  # an exit status, never a message
         main(list(argv))
     return int(exited.value.code or 0)
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def mic(*argv: str) -> int:
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(SystemExit, match=r"^\d+$") as exited:  # an exit status, never a message
         main(list(argv))
     return int(exited.value.code or 0)
 

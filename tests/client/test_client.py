@@ -90,14 +90,14 @@ async def test_signs_for_the_audience_and_caches_the_token() -> None:
 
 
 async def test_token_is_renewed_before_expiry() -> None:
+    """A 0.02 s token is guaranteed no whole second of life: each call needs a new one."""
     recorder = Recorder(httpx.Response(200))
-    signer = ServiceAuthSigner(issuer="orders", keys=KEY, lifetime=0.02)
+    signer = CountingSigner(issuer="orders", keys=KEY, lifetime=0.02)
     async with client(recorder, signer=signer, audience="billing") as service:
         await service.get("/a")
-        await asyncio.sleep(0.02)
         await service.get("/b")
     first, second = (r.headers["authorization"] for r in recorder.requests)
-    assert first != second
+    assert (2, True) == (signer.signatures, first != second)
 
 
 async def test_propagates_correlation_id_and_traceparent() -> None:
@@ -259,7 +259,7 @@ async def test_4xx_is_not_retried() -> None:
 
 async def test_total_deadline_bounds_a_hanging_server() -> None:
     async def hang(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # until the deadline cancels it
         return httpx.Response(200)
 
     service = ServiceHttpClient(
@@ -313,8 +313,16 @@ class CountingSigner(ServiceAuthSigner):
 
 
 async def test_concurrent_requests_share_one_signature() -> None:
+    """No request is answered before all 50 were sent: they are all in flight together."""
+    arrived = 0
+    all_arrived = asyncio.Event()
+
     async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.01)
+        nonlocal arrived
+        arrived += 1
+        if arrived == 50:
+            all_arrived.set()
+        await all_arrived.wait()
         return httpx.Response(200)
 
     signer = CountingSigner(issuer="orders", keys=KEY)

@@ -203,7 +203,7 @@ async def test_without_a_deadline_only_attempts_bound_the_call() -> None:
 
 async def test_deadline_cuts_the_attempt_in_flight_and_the_breaker_counts_it() -> None:
     async def hang(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # until the deadline cancels it
         return httpx.Response(200)
 
     breaker = CircuitBreaker("billing", failure_threshold=1)

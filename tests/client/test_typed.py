@@ -17,7 +17,7 @@ from mic.client import ServiceHttpClient, SyncServiceHttpClient, UpstreamService
 from mic.contracts import HttpSuccessEnvelope, StrictSchema, wrap_http_success
 from mic.http import Cookie, Header, HttpRequestContext, HttpRouterConfig, HttpRouteSpec
 from mic.model import ConflictError, NotFoundError, UnauthorizedError, ValidationFailedError
-from tests.support import build_app, free_port
+from tests.support import build_app, eventually, free_port
 
 KEY = ServiceKey.generate("k1", "EdDSA")
 SIGNER = ServiceAuthSigner(issuer="orders", keys=KEY)
@@ -119,11 +119,7 @@ async def _serve(app: Any) -> AsyncIterator[str]:
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
+    await eventually(lambda: server.started, what="uvicorn started")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -390,12 +390,12 @@ async def test_cancelled_unit_of_work_leaves_no_partial_write(items: DataStorage
         async with items.unit_of_work():
             await items.add(item(1))
             inside.set()
-            await asyncio.sleep(30)
+            await asyncio.Event().wait()  # cancelled mid-unit (below)
 
     task = asyncio.create_task(unit())
     await asyncio.wait_for(inside.wait(), 10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    task.cancel("the caller gives up")
+    with pytest.raises(asyncio.CancelledError, match=r"^the caller gives up$"):
         await task
 
     assert await items.get(1) is None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,24 +18,6 @@ FAST = SubscriptionOptions(
     poll_timeout=0.1,
     drain_timeout=2.0,
 )
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll `predicate` until true; fail after `within` seconds."""
-    async with asyncio.timeout(within):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.01)
-
-
-async def eventually_async(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    """Poll the async `check` until true; fail after `within` seconds."""
-    async with asyncio.timeout(within):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.01)
 
 
 async def redis_bus(url: str) -> AsyncIterator[EventBus]:

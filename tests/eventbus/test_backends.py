@@ -10,8 +10,9 @@ import pytest
 
 from mic.eventbus import DEAD_LETTER_REASON, Event, NATSEventBus, RedisStreamsEventBus
 from mic.model import TransientError
-from tests.eventbus.conftest import FAST, eventually, eventually_async
+from tests.eventbus.conftest import FAST
 from tests.eventbus.test_behaviour import Recorder
+from tests.support import eventually
 
 
 @pytest.mark.redis
@@ -171,7 +172,7 @@ async def test_redis_a_crashed_consumers_events_are_taken_over(
         async def nothing_pending() -> bool:  # acknowledged (or dead-lettered)
             return not (await bus.client.xpending(bus.key("t"), "g"))["pending"]
 
-        await eventually_async(nothing_pending)
+        await eventually(nothing_pending)
     finally:
         await _delete_prefix(bus, prefix)
 

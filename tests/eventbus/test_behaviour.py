@@ -18,7 +18,8 @@ from mic.eventbus import (
     SubscriptionOptions,
 )
 from mic.healthcheck import ping_probe
-from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.conftest import FAST
+from tests.support import eventually
 
 
 class Recorder:

@@ -19,7 +19,8 @@ from mic.eventbus import (
     ReceivedEvent,
     SubscriptionOptions,
 )
-from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.conftest import FAST
+from tests.support import eventually
 
 
 class OrderPlaced(BaseModel):

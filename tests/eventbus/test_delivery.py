@@ -17,8 +17,9 @@ from mic.eventbus import (
     SubscriptionOptions,
 )
 from mic.eventbus._memory import _MemoryConsumer
-from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.conftest import FAST
 from tests.eventbus.test_behaviour import Recorder
+from tests.support import eventually
 
 
 class FlakyFetchBus(InMemoryEventBus):
@@ -133,7 +134,8 @@ async def test_closing_a_subscription_from_a_cancelled_task_propagates() -> None
         await bus.publish(Event("t", {}))
         await eventually(lambda: bus.pending("t", "g") == 0)
         closing = asyncio.create_task(subscription.close())
-        await asyncio.sleep(0.01)
+        # close() is waiting for the handler in flight (its drain) once every consumer stops.
+        await eventually(lambda: all(c._stopping for c in subscription._consumers))
         closing.cancel()
         with pytest.raises(asyncio.CancelledError, match=r"^$"):
             await closing
@@ -169,7 +171,7 @@ async def test_a_handler_raising_cancelled_error_is_a_failure_not_a_stop() -> No
         async def awaits_a_cancelled_task(event: Event) -> None:
             calls.append(event.payload["n"])
             if len(calls) == 1:
-                task = asyncio.create_task(asyncio.sleep(10))
+                task = asyncio.create_task(asyncio.Event().wait())  # cancelled below
                 await asyncio.sleep(0)
                 task.cancel()
                 await task

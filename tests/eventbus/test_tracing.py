@@ -10,8 +10,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from mic import _trace
 from mic import context as mic_context
 from mic.eventbus import Event, EventBus, InMemoryEventBus
+from tests.support import eventually
 
-from .conftest import FAST, eventually
+from .conftest import FAST
 
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

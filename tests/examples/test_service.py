@@ -160,7 +160,7 @@ def _wait_until_healthy(server: subprocess.Popen[bytes], port: int) -> httpx.Res
         except httpx.TransportError:
             assert server.poll() is None, server.stdout.read() if server.stdout else ""
             assert time.monotonic() < deadline, "the example did not start within 30 s"
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling a server another process starts: it cannot signal us
 
 
 def _wait_for_events(port: int) -> list[dict[str, object]]:
@@ -170,7 +170,7 @@ def _wait_for_events(port: int) -> list[dict[str, object]]:
         events = httpx.get(f"http://127.0.0.1:{port}/events", timeout=5).json()["data"]
         if events or time.monotonic() > deadline:
             return list(events)
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling another process's state (a deadline above, not a wait)
 
 
 @pytest.mark.parametrize("framework", ["fastapi", "litestar"])

@@ -14,7 +14,7 @@ from examples.service import ITEMS_LIVE, build_service
 
 from mic.realtime import RealtimeClient, ReceivedBroadcast
 from mic.testing import memory_settings
-from tests.realtime.support import wait_for
+from tests.support import eventually
 
 
 @contextlib.asynccontextmanager
@@ -23,7 +23,7 @@ async def _served(app: Any) -> AsyncIterator[str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    await wait_for(lambda: server.started)
+    await eventually(lambda: server.started)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"127.0.0.1:{port}"

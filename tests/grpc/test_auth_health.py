@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 
@@ -41,17 +42,17 @@ async def test_a_signed_call_reaches_the_handler_with_its_identity(serve, signer
 
 
 @pytest.mark.parametrize(
-    ("case", "code"),
+    ("case", "code", "message"),
     [
-        ("absent", "missing_credentials"),
-        ("expired", "token_expired"),
-        ("other_audience", "token_wrong_audience"),
-        ("bad_signature", "token_bad_signature"),
-        ("garbage", "token_malformed"),
-        ("basic", "wrong_auth_scheme"),
+        ("absent", "missing_credentials", "This method needs a service token"),
+        ("expired", "token_expired", "The token has expired"),
+        ("other_audience", "token_wrong_audience", "The token is not meant for 'catalogue'"),
+        ("bad_signature", "token_bad_signature", "No key with id 'k2' is known"),
+        ("garbage", "token_malformed", "The token is not a compact JWS"),
+        ("basic", "wrong_auth_scheme", "This method needs a Bearer token"),
     ],
 )
-async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code) -> None:
+async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code, message) -> None:
     target = await serve([catalogue()], auth=ServiceAuthServerInterceptor(verifier))
     tokens = {
         "expired": ServiceAuthSigner(
@@ -70,7 +71,7 @@ async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code) -> No
         metadata = [("authorization", f"Bearer {tokens[case]}")]
     async with grpc.aio.insecure_channel(target) as channel:
         client = GrpcServiceClient(channel, catalogue())
-        with pytest.raises(UnauthorizedError) as caught:
+        with pytest.raises(UnauthorizedError, match=f"^{re.escape(message)}$") as caught:
             await client.call("WhoAmI", {}, metadata=metadata)
     assert (code, grpc.StatusCode.UNAUTHENTICATED) == (
         caught.value.code,
@@ -81,11 +82,11 @@ async def test_bad_tokens_are_unauthenticated(serve, verifier, case, code) -> No
 async def test_wrong_issuer_or_missing_scope_is_permission_denied(serve, verifier) -> None:
     auth = ServiceAuthServerInterceptor(verifier, issuers=["billing"])
     target = await serve([catalogue()], auth=auth)
-    with pytest.raises(ForbiddenError) as issuer:
+    with pytest.raises(ForbiddenError, match=r"^This caller may not use this method$") as issuer:
         await _call(target, ServiceAuthSigner(issuer="orders", keys=key("HS256")))
     target = await serve([catalogue()], auth=ServiceAuthServerInterceptor(verifier))
     signer = ServiceAuthSigner(issuer="orders", keys=key("HS256"))
-    with pytest.raises(ForbiddenError) as scope:
+    with pytest.raises(ForbiddenError, match=r"^The caller lacks a scope this method") as scope:
         await _call(target, signer, method="Scoped", request={"item_id": 1})
     item = await _call(
         target, signer, method="Scoped", request={"item_id": 1}, scopes=["items:admin"]

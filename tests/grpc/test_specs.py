@@ -97,7 +97,7 @@ def test_unknown_nested_fields_are_located() -> None:
     schema, _ = _schema(GrpcMethodSpec(name="Echo", handler=echo))
     # field 19 (leaf) holding field 9 (unknown in Leaf): forbidden in Everything, allowed in Leaf.
     assert {"leaf": {}} == schema.decode(Everything, b"\x9a\x01\x02\x48\x01")
-    with pytest.raises(UnknownFieldsError) as caught:
+    with pytest.raises(UnknownFieldsError, match=r"^unknown fields$") as caught:
         schema.decode(Everything, b"\xf8\x01\x01")  # field 31, unknown at the top
     assert [[31]] == caught.value.locations
     with pytest.raises(MalformedMessageError, match="parsing"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from decimal import Decimal
 
 import httpx
@@ -27,7 +28,7 @@ from mic.model import (
     UnsupportedMediaTypeError,
     ValidationFailedError,
 )
-from tests.grpc.service import ROUTES, Color, Gate, Item, NewItem, Part, catalogue
+from tests.grpc.service import ERRORS, ROUTES, Color, Gate, Item, NewItem, Part, catalogue
 
 
 @pytest.fixture(params=["protobuf", "json"])
@@ -113,8 +114,10 @@ async def test_every_domain_error_crosses_with_its_status(
     serve, kind, error_class, status, code
 ) -> None:
     client, channel = await _client(serve)
+    # The handler's message crosses as is; a crash crosses as a generic one (no internals).
+    message = "Internal server error" if kind == "crash" else ERRORS[kind].message
     async with channel:
-        with pytest.raises(error_class) as caught:
+        with pytest.raises(error_class, match=f"^{re.escape(message)}$") as caught:
             await client.call("Fail", {"kind": kind})
     error = caught.value
     assert (type(error), error.code) == (error_class, code)
@@ -132,24 +135,27 @@ async def test_unknown_method_is_unimplemented(serve) -> None:
     target = await serve([catalogue()])
     async with grpc.aio.insecure_channel(target) as channel:
         call = channel.unary_unary("/shop.v1.Catalogue/Nope")
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
+        with pytest.raises(grpc.aio.AioRpcError, match="Method not found") as caught:
             await call(b"")
     assert grpc.StatusCode.UNIMPLEMENTED == caught.value.code()
 
 
 @pytest.mark.parametrize(
-    ("payload", "code", "loc"),
+    ("payload", "code", "loc", "details"),
     [
-        (b"\xff\xff\xff", "malformed_message", None),
-        (b"\x08\x01\xa0\x06\x05", "validation_failed", [100]),  # item_id=1, then unknown field 100
-        (b"\x0a\x03abc", "validation_failed", [1]),  # field 1 as a string: wrong wire type
+        (b"\xff\xff\xff", "malformed_message", None, "The request is not a valid protobuf message"),
+        # item_id=1, then unknown field 100
+        (b"\x08\x01\xa0\x06\x05", "validation_failed", [100], "The request is not valid"),
+        # field 1 as a string: wrong wire type
+        (b"\x0a\x03abc", "validation_failed", [1], "The request is not valid"),
     ],
 )
-async def test_bad_protobuf_input_is_invalid_argument(serve, payload, code, loc) -> None:
+async def test_bad_protobuf_input_is_invalid_argument(serve, payload, code, loc, details) -> None:
     target = await serve([catalogue()])
     async with grpc.aio.insecure_channel(target) as channel:
         call = channel.unary_unary("/shop.v1.Catalogue/GetItem")
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
+        # AioRpcError's message is its repr, which quotes the status details.
+        with pytest.raises(grpc.aio.AioRpcError, match=f'details = "{details}"') as caught:
             await call(payload)
     from mic.grpc import error_from_rpc_error
 
@@ -163,7 +169,8 @@ async def test_bad_protobuf_input_is_invalid_argument(serve, payload, code, loc)
 async def test_missing_required_field_is_invalid_argument(serve) -> None:
     target = await serve([catalogue()])
     async with grpc.aio.insecure_channel(target) as channel:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
+        match = 'details = "The request is not valid"'
+        with pytest.raises(grpc.aio.AioRpcError, match=match) as caught:
             await channel.unary_unary("/shop.v1.Catalogue/GetItem")(b"")
     from mic.grpc import error_from_rpc_error
 
@@ -175,17 +182,24 @@ async def test_missing_required_field_is_invalid_argument(serve) -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "code", "error_type"),
+    ("payload", "code", "error_type", "details"),
     [
-        (b"{not json", "malformed_message", None),
-        (b'{"item_id": "1"}', "validation_failed", "int_type"),
-        (b'{"item_id": 1, "extra": true}', "validation_failed", "extra_forbidden"),
+        (b"{not json", "malformed_message", None, "The request is not valid JSON"),
+        (b'{"item_id": "1"}', "validation_failed", "int_type", "The request is not valid"),
+        (
+            b'{"item_id": 1, "extra": true}',
+            "validation_failed",
+            "extra_forbidden",
+            "The request is not valid",
+        ),
     ],
 )
-async def test_bad_json_input_is_invalid_argument(serve, payload, code, error_type) -> None:
+async def test_bad_json_input_is_invalid_argument(
+    serve, payload, code, error_type, details
+) -> None:
     target = await serve([catalogue(wire="json")])
     async with grpc.aio.insecure_channel(target) as channel:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
+        with pytest.raises(grpc.aio.AioRpcError, match=f'details = "{details}"') as caught:
             await channel.unary_unary("/shop.v1.Catalogue/GetItem")(payload)
     from mic.grpc import error_from_rpc_error
 
@@ -243,7 +257,7 @@ async def test_the_shared_handler_answers_the_same_data_over_http_and_grpc(
         missing_http = (await http.get("/items/9")).json()
         over_grpc = await client.call("GetItem", {"item_id": 1})
         created_grpc = await client.call("CreateItem", {"name": "desk", "price": "99.5"})
-        with pytest.raises(NotFoundError) as caught:
+        with pytest.raises(NotFoundError, match=r"^No item 9$") as caught:
             await client.call("GetItem", {"item_id": 9})
     assert over_http == over_grpc.model_dump(mode="json")
     assert created_http == created_grpc.model_dump(mode="json")
@@ -259,13 +273,13 @@ async def test_failures_echo_the_correlation_id(serve) -> None:
     token = mic_context.correlation_id.set("req-7")
     try:
         async with channel:
-            with pytest.raises(NotFoundError) as sent:
+            with pytest.raises(NotFoundError, match=r"^No item 9$") as sent:
                 await client.call("GetItem", {"item_id": 9})
     finally:
         mic_context.correlation_id.reset(token)
     client, channel = await _client(serve)
     async with channel:
-        with pytest.raises(NotFoundError) as generated:
+        with pytest.raises(NotFoundError, match=r"^No item 9$") as generated:
             await client.call("GetItem", {"item_id": 9})
     echoed = dict(sent.value.__cause__.trailing_metadata())["x-request-id"]
     new = dict(generated.value.__cause__.trailing_metadata())["x-request-id"]

@@ -19,6 +19,7 @@ from mic.healthcheck import (
     ReadinessReport,
     http_probe,
 )
+from tests.support import eventually
 
 
 async def _up() -> None:
@@ -65,14 +66,20 @@ async def test_optional_failure_is_degraded() -> None:
 
 
 async def test_probes_run_concurrently() -> None:
-    async def slow() -> None:
-        await asyncio.sleep(0.2)
+    """Each probe answers only once all five have started: run one after another, none would."""
+    started = 0
+    all_started = asyncio.Event()
 
-    checker = ReadinessChecker([Probe(f"p{i}", slow) for i in range(5)])
-    started = time.perf_counter()
+    async def waits_for_the_others() -> None:
+        nonlocal started
+        started += 1
+        if started == 5:
+            all_started.set()
+        await all_started.wait()
+
+    checker = ReadinessChecker([Probe(f"p{i}", waits_for_the_others) for i in range(5)])
     report = await checker.check()
-    assert time.perf_counter() - started < 0.6
-    assert report.ready
+    assert ["up"] * 5 == [r.status for r in report.results]
 
 
 async def test_hanging_probe_times_out_promptly() -> None:
@@ -93,21 +100,19 @@ async def test_probe_ignoring_cancellation_does_not_hold_the_answer() -> None:
 
     async def stubborn() -> None:
         try:
-            await asyncio.sleep(10)
+            await asyncio.Event().wait()  # until the checker's timeout cancels it
         except asyncio.CancelledError:
             await release.wait()
             raise RuntimeError("late") from None
 
     checker = ReadinessChecker([Probe("stubborn", stubborn, timeout=0.05)])
-    started = time.perf_counter()
-    report = await checker.check()
-    assert time.perf_counter() - started < 0.5
+    # The answer comes while the probe still refuses to end (release is set only below);
+    # the deadline turns a held answer into a failure instead of a hang.
+    report = await asyncio.wait_for(checker.check(), 10)
     assert report.results[0].status == "timeout"
     assert len(checker._stragglers) == 1
     release.set()
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert not checker._stragglers
+    await eventually(lambda: not checker._stragglers)
 
 
 async def test_cancelled_check_cancels_its_probes() -> None:
@@ -200,13 +205,6 @@ async def test_http_probe_own_client_against_a_down_port(unused_port: int) -> No
     assert (report.results[0].status, report.results[0].error) == ("down", "ConnectError")
 
 
-async def _eventually(condition: Any, seconds: float = 10.0) -> None:
-    deadline = time.perf_counter() + seconds
-    while not condition():
-        assert time.perf_counter() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_stubborn_probe_is_not_started_again_until_it_ends() -> None:
     """Polling /ready while a probe ignores cancellation used to pile up one task per poll."""
     release = asyncio.Event()
@@ -216,7 +214,7 @@ async def test_a_stubborn_probe_is_not_started_again_until_it_ends() -> None:
         nonlocal starts
         starts += 1
         try:
-            await asyncio.sleep(10)
+            await asyncio.Event().wait()  # until the checker's timeout cancels it
         except asyncio.CancelledError:
             await release.wait()
 
@@ -228,7 +226,7 @@ async def test_a_stubborn_probe_is_not_started_again_until_it_ends() -> None:
     assert [r.results[0].status for r in again] == ["timeout"] * 3
     assert starts == 1
     release.set()
-    await _eventually(lambda: not checker._stragglers)
+    await eventually(lambda: not checker._stragglers)
     await checker.check()
     assert starts == 2
 
@@ -250,7 +248,7 @@ async def test_a_hung_sync_probe_holds_at_most_one_thread() -> None:
         assert len(threads) == 1
     finally:
         release.set()
-    await _eventually(checker._abandoned["blocked"][1].is_set)
+    await eventually(checker._abandoned["blocked"][1].is_set)
     await checker.check()
     assert len(threads) == 2
 

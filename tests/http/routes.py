@@ -181,15 +181,19 @@ def unavailable() -> None:
 
 
 GATE = threading.Event()
+ENTERED = threading.Event()
+"""Set while `blocking_sync` blocks its thread (cleared by `release`)."""
 
 
 def blocking_sync() -> dict[str, bool]:
     """Blocks its worker thread until `release` runs: proof sync handlers leave the loop free."""
+    ENTERED.set()
     return {"released": GATE.wait(timeout=5)}
 
 
 async def release() -> dict[str, bool]:
     GATE.set()
+    ENTERED.clear()
     await asyncio.sleep(0)
     return {"ok": True}
 

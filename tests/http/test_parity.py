@@ -15,8 +15,8 @@ from litestar import Litestar
 from mic.fastapi import build_fastapi_router
 from mic.http import HttpRouterConfig
 from mic.litestar import build_litestar_router
-from tests.http.routes import GATE, item_routes
-from tests.support import build_app, client_for, wire
+from tests.http.routes import ENTERED, GATE, item_routes
+from tests.support import build_app, client_for, eventually, wire
 
 CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("create", "POST", "/items", {"json": {"name": "bolt", "quantity": 3}}, 201),
@@ -436,7 +436,7 @@ async def test_sync_handlers_do_not_block_the_event_loop(framework: str) -> None
     GATE.clear()
     async with client_for(build_app(framework, item_routes())) as client:
         blocked = asyncio.create_task(client.get("/blocking"))
-        await asyncio.sleep(0.05)
+        await eventually(ENTERED.is_set, what="the sync handler blocks its worker thread")
         released = await asyncio.wait_for(client.get("/release"), timeout=2)
         assert (await asyncio.wait_for(blocked, timeout=5)).json() == {"released": True}
     assert released.status_code == 200

@@ -25,13 +25,14 @@ from mic.http import (
 )
 from mic.idempotency import (
     Idempotency,
+    IdempotencyRecord,
     IdempotencyStore,
     InMemoryIdempotencyStore,
     RedisIdempotencyStore,
     StoredResponse,
 )
 from mic.model import NotFoundError, TransientError
-from tests.support import build_app, client_for, make_client, served_openapi, wire
+from tests.support import build_app, client_for, eventually, make_client, served_openapi, wire
 
 from .conftest import delete_prefix
 
@@ -42,15 +43,17 @@ class NewOrder(BaseModel):
 
 
 class Orders:
-    """A handler that counts its calls and can be slowed down."""
+    """A handler that counts its calls and can be held in flight until `release` is set."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, *, held: bool = False) -> None:
         self.calls = 0
-        self.delay = delay
+        self.release = asyncio.Event()
+        if not held:
+            self.release.set()
 
     async def create(self, *, payload: NewOrder) -> HttpResponseSpec:
         self.calls += 1
-        await asyncio.sleep(self.delay)
+        await self.release.wait()
         if payload.item == "missing":
             raise NotFoundError("item_not_found", "no such item")
         return HttpResponseSpec(
@@ -85,8 +88,36 @@ def route(orders: Orders, policy: Idempotency, *, auth: bool = False) -> HttpRou
     )
 
 
-def client(framework: str, orders: Orders, policy: Idempotency, **kw: object) -> httpx.AsyncClient:
-    store = InMemoryIdempotencyStore()
+class Watched:
+    """A store mixin counting the claims that found the key in flight (a duplicate)."""
+
+    found_in_flight = 0
+
+    async def begin(
+        self, key: str, fingerprint: str, owner: str, *, lease: float
+    ) -> IdempotencyRecord | None:
+        record = await super().begin(key, fingerprint, owner, lease=lease)  # type: ignore[misc]
+        if record is not None and record.response is None:
+            self.found_in_flight += 1
+        return record  # type: ignore[no-any-return]
+
+
+class WatchedStore(Watched, InMemoryIdempotencyStore):
+    """The in-memory store, watched."""
+
+
+class WatchedRedisStore(Watched, RedisIdempotencyStore):
+    """The Redis store, watched."""
+
+
+def client(
+    framework: str,
+    orders: Orders,
+    policy: Idempotency,
+    store: IdempotencyStore | None = None,
+    **kw: object,
+) -> httpx.AsyncClient:
+    store = InMemoryIdempotencyStore() if store is None else store
     config = HttpRouterConfig(services={IdempotencyStore: store})
     return make_client(framework, [route(orders, policy, **kw)], config)  # type: ignore[arg-type]
 
@@ -116,9 +147,13 @@ async def test_completed_duplicate_replays_status_headers_and_body(framework: st
 
 
 async def test_concurrent_duplicates_without_wait_get_409(framework: str) -> None:
-    orders = Orders(delay=0.2)
+    """The first request is held in flight until the seven duplicates were answered."""
+    orders = Orders(held=True)
     async with client(framework, orders, Idempotency(wait=0)) as http:
-        responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+        sent = [asyncio.create_task(post(http, "k1", {"item": "tea"})) for _ in range(8)]
+        await eventually(lambda: sum(task.done() for task in sent) == 7)
+        orders.release.set()
+        responses = await asyncio.gather(*sent)
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 7
@@ -129,9 +164,14 @@ async def test_concurrent_duplicates_without_wait_get_409(framework: str) -> Non
 
 
 async def test_concurrent_duplicates_with_wait_all_get_the_answer(framework: str) -> None:
-    orders = Orders(delay=0.1)
-    async with client(framework, orders, Idempotency(wait=3, poll_interval=0.01)) as http:
-        responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+    """The first request is held in flight until the seven duplicates found it there."""
+    orders, store = Orders(held=True), WatchedStore()
+    policy = Idempotency(wait=3, poll_interval=0.01)
+    async with client(framework, orders, policy, store) as http:
+        sent = [asyncio.create_task(post(http, "k1", {"item": "tea"})) for _ in range(8)]
+        await eventually(lambda: store.found_in_flight >= 7)
+        orders.release.set()
+        responses = await asyncio.gather(*sent)
 
     assert [r.status_code for r in responses] == [201] * 8
     assert len({r.content for r in responses}) == 1
@@ -206,8 +246,11 @@ async def test_handler_cancellation_releases_the_key() -> None:
     bound = policy.bind(route(Orders(), policy), HttpRouterConfig())
     answered: list[str] = []
 
+    running = asyncio.Event()
+
     async def never(context: HttpRequestContext) -> HttpResponse:
-        await asyncio.sleep(10)
+        running.set()
+        await asyncio.Event().wait()  # the client goes away first (cancelled below)
         return HttpResponse(200)
 
     async def answer(context: HttpRequestContext) -> HttpResponse:
@@ -220,7 +263,7 @@ async def test_handler_cancellation_releases_the_key() -> None:
         )
 
     task = asyncio.create_task(bound(request(), never))
-    await asyncio.sleep(0.01)
+    await running.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await task
@@ -280,12 +323,16 @@ def test_openapi_documents_400_409_and_422(framework: str) -> None:
 async def test_concurrent_duplicates_on_real_redis(framework: str, redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
     prefix = f"mic:test:{uuid.uuid4().hex}:"
-    store = RedisIdempotencyStore(redis, prefix=prefix)
-    orders = Orders(delay=0.1)
+    store = WatchedRedisStore(redis, prefix=prefix)
+    orders = Orders(held=True)
     policy = Idempotency(store=store, wait=3, poll_interval=0.01)
     try:
         async with make_client(framework, [route(orders, policy)]) as http:
-            responses = await asyncio.gather(*(post(http, "k1", {"item": "tea"}) for _ in range(8)))
+            sent = [asyncio.create_task(post(http, "k1", {"item": "tea"})) for _ in range(8)]
+            # Held in flight until the seven duplicates found the claim on the server.
+            await eventually(lambda: store.found_in_flight >= 7)
+            orders.release.set()
+            responses = await asyncio.gather(*sent)
             mismatch = await post(http, "k1", {"item": "coffee"})
         assert [r.status_code for r in responses] == [201] * 8
         assert orders.calls == 1
@@ -468,19 +515,20 @@ async def test_cancellation_while_recording_still_stores_the_answer() -> None:
         )
 
     task = asyncio.create_task(bound(request(), handler))
-    for _ in range(200):
-        if handled:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: handled)
     task.cancel()
     gate.set()
     with pytest.raises(asyncio.CancelledError, match=r"^$"):
         await task
-    for _ in range(200):  # the shielded write finishes in the background
-        replay = await bound(request(), handler)
-        if replay.status_code != 409:
-            break
-        await asyncio.sleep(0.01)
+    # The shielded write finishes in the background: no record yet answers 409.
+    replays: list[HttpResponse] = []
+
+    async def replayed() -> bool:
+        replays.append(await bound(request(), handler))
+        return replays[-1].status_code != 409
+
+    await eventually(replayed)
+    replay = replays[-1]
 
     assert (replay.status_code, replay.body, handled) == (201, b"created", ["ran"])
     assert replay.header("idempotent-replayed") == "true"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,14 @@ async def test_release_frees_the_key(store: IdempotencyStore) -> None:
     assert await store.begin("k", "fp2", "retry", lease=10) is None
 
 
-async def test_expired_claims_and_records_are_taken_over(store: IdempotencyStore) -> None:
+async def test_expired_claims_and_records_are_taken_over(
+    store: IdempotencyStore, outlive: Callable[[float], Awaitable[None]]
+) -> None:
     await store.begin("crashed", "fp", "owner", lease=0.05)
     await store.begin("done", "fp", "owner", lease=10)
     await store.complete("done", "owner", RESPONSE, ttl=0.05)
 
-    await asyncio.sleep(0.1)
+    await outlive(0.05)
 
     assert await store.begin("crashed", "fp", "new", lease=10) is None
     assert await store.begin("done", "other", "new", lease=10) is None

@@ -26,9 +26,9 @@ from mic.datastorage import SqlDataStorage
 from mic.eventbus import EventSpec, NATSEventBus, ReceivedEvent, SubscriptionOptions
 from mic.inbox import SqlInbox
 from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
-from tests.eventbus.conftest import eventually_async
 from tests.outbox.models import Order
 from tests.private_servers import PrivateNats, running
+from tests.support import eventually
 
 from .models import Applied
 
@@ -123,7 +123,7 @@ async def test_every_effect_is_applied_exactly_once(
     )
     killed_at = time.monotonic()
     assert EVENTS == await store.pending_count()  # nothing was marked: all published again
-    await eventually_async(lambda: _applied(effects, KILLED_AFTER), within=20)
+    await eventually(lambda: _applied(effects, KILLED_AFTER), within=20)
     # The server drops a re-publish inside its duplicate window; wait it out so the
     # killed batch really reaches the consumer a second time.
     await asyncio.sleep(max(0.0, killed_at + DUPLICATE_WINDOW + 0.2 - time.monotonic()))
@@ -138,11 +138,11 @@ async def test_every_effect_is_applied_exactly_once(
     )
     task = asyncio.create_task(dispatcher.run())
     try:
-        await eventually_async(lambda: _applied(effects, EVENTS // 2), within=30)
+        await eventually(lambda: _applied(effects, EVENTS // 2), within=30)
         await asyncio.to_thread(private_nats.stop)
         await asyncio.to_thread(private_nats.start)
-        await eventually_async(lambda: _applied(effects, EVENTS), within=60)
-        await eventually_async(_drained(store), within=30)
+        await eventually(lambda: _applied(effects, EVENTS), within=60)
+        await eventually(_drained(store), within=30)
     finally:
         await dispatcher.stop()
         await task

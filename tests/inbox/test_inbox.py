@@ -12,7 +12,8 @@ import mic.inbox
 from mic.eventbus import Event, EventSpec, InMemoryEventBus, ReceivedEvent
 from mic.inbox import InMemoryInbox, SqlInbox
 from mic.model import ConflictError
-from tests.eventbus.conftest import FAST, eventually
+from tests.eventbus.conftest import FAST
+from tests.support import eventually
 
 from .conftest import Backend
 from .models import Applied

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
 
 from mic.locking import DistributedLock, InMemoryDistributedLock, RedisDistributedLock
+from tests.support import FakeClock, redis_outlived
 
 
 async def delete_prefix(client: Redis, prefix: str) -> None:
@@ -31,10 +32,10 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[tuple[Redis, str]]:
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def locks(request: pytest.FixtureRequest) -> AsyncIterator[DistributedLock]:
-    """Each lock backend."""
+async def locks(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[DistributedLock]:
+    """Each lock backend (the in-memory one reads `clock`)."""
     if request.param == "memory":
-        yield InMemoryDistributedLock()
+        yield InMemoryDistributedLock(clock=clock)
         return
     client = Redis.from_url(request.getfixturevalue("redis_url"))
     prefix = f"mic:test:{uuid.uuid4().hex}:"
@@ -43,3 +44,25 @@ async def locks(request: pytest.FixtureRequest) -> AsyncIterator[DistributedLock
     finally:
         await delete_prefix(client, prefix)
         await client.aclose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The in-memory lock's clock, moved by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def outlive(locks: DistributedLock, clock: FakeClock) -> Callable[[float], Awaitable[None]]:
+    """Let every lease of at most `seconds` run out, without sleeping.
+
+    The in-memory lock sees `clock` move; Redis expires keys on its own clock (``PX``): for
+    it this polls until no key of the test has that little time left.
+    """
+
+    async def outlive(seconds: float) -> None:
+        clock.advance(seconds)
+        if isinstance(locks, RedisDistributedLock):
+            await redis_outlived(locks.client, locks.prefix, seconds)
+
+    return outlive

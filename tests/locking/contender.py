@@ -22,6 +22,8 @@ async def compete(url: str, prefix: str, worker: str, rounds: int) -> None:
         for _ in range(rounds):
             async with locks.hold("shared", ttl=5, wait=30) as lease:
                 await client.rpush(f"{prefix}log", f"enter:{worker}:{lease.fencing_token}")
+                # The critical section's work: a window in which a broken lock would let
+                # another process in (nothing waits on it; the log shows any overlap).
                 await asyncio.sleep(0.002)
                 await client.rpush(f"{prefix}log", f"exit:{worker}:{lease.fencing_token}")
     finally:

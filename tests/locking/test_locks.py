@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from mic.locking import (
     LockNotAcquiredError,
     RedisDistributedLock,
 )
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,9 +52,11 @@ async def test_only_the_owner_can_release_or_extend(locks: DistributedLock) -> N
     assert await locks.try_acquire("a", ttl=5) is None
 
 
-async def test_expired_lease_is_taken_over_and_cannot_be_extended(locks: DistributedLock) -> None:
+async def test_expired_lease_is_taken_over_and_cannot_be_extended(
+    locks: DistributedLock, outlive: Callable[[float], Awaitable[None]]
+) -> None:
     stale = await locks.acquire("a", ttl=0.05)
-    await asyncio.sleep(0.1)
+    await outlive(0.05)
 
     fresh = await locks.acquire("a", ttl=5, wait=0)
 
@@ -62,27 +66,45 @@ async def test_expired_lease_is_taken_over_and_cannot_be_extended(locks: Distrib
         await locks.extend(stale)
 
 
-async def test_extend_keeps_the_lock_past_its_first_ttl(locks: DistributedLock) -> None:
+async def test_extend_keeps_the_lock_past_its_first_ttl(
+    locks: DistributedLock, outlive: Callable[[float], Awaitable[None]]
+) -> None:
     lease = await locks.acquire("a", ttl=0.15)
 
     extended = await locks.extend(lease, ttl=5)
-    await asyncio.sleep(0.2)
+    await outlive(0.15)  # a lease still on its first TTL would now be gone
 
     assert (5, lease.fencing_token) == (extended.ttl, extended.fencing_token)
     assert await locks.try_acquire("a", ttl=5) is None
     assert await locks.release(extended) is True
 
 
+class CountedLock(DistributedLock):
+    """A real backend behind the base class's `acquire`, counting the attempts it makes."""
+
+    def __init__(self, backend: DistributedLock) -> None:
+        self.backend = backend
+        self.attempts = 0
+
+    async def try_acquire(self, name: str, *, ttl: float) -> Lease | None:
+        self.attempts += 1
+        return await self.backend.try_acquire(name, ttl=ttl)
+
+    async def release(self, lease: Lease) -> bool:
+        return await self.backend.release(lease)
+
+    async def extend(self, lease: Lease, *, ttl: float | None = None) -> Lease:
+        return await self.backend.extend(lease, ttl=ttl)
+
+
 async def test_acquire_waits_for_release(locks: DistributedLock) -> None:
     lease = await locks.acquire("a", ttl=5)
+    counted = CountedLock(locks)
 
-    async def release_soon() -> None:
-        await asyncio.sleep(0.05)
-        await locks.release(lease)
-
-    releaser = asyncio.create_task(release_soon())
-    second = await locks.acquire("a", ttl=5, wait=2)
-    await releaser
+    waiting = asyncio.create_task(counted.acquire("a", ttl=5, wait=10))
+    await eventually(lambda: counted.attempts >= 2)  # found it held, waited, tried again
+    await locks.release(lease)
+    second = await waiting
 
     assert second.fencing_token == lease.fencing_token + 1
 
@@ -198,15 +220,26 @@ async def test_processes_contending_on_redis_never_hold_the_lock_together(
 
 
 class ReplyLostRedis(Redis):
-    """A real Redis client whose next script reply arrives late once `slow` is set."""
+    """A real Redis client whose next script reply arrives late once `slow` is set.
+
+    EVAL too: a server without the script cached (restarted, or flushed by another test)
+    answers EVALSHA with NOSCRIPT, and the script then runs through EVAL.
+    """
 
     slow = False
 
     async def evalsha(self, *args: Any) -> Any:  # type: ignore[override]
-        result = await super().evalsha(*args)
+        return await self._late(await super().evalsha(*args))
+
+    async def eval(self, *args: Any) -> Any:  # type: ignore[override]
+        return await self._late(await super().eval(*args))
+
+    async def _late(self, result: Any) -> Any:
         if self.slow:
             self.slow = False
-            await asyncio.sleep(30)  # the script ran on the server; the reply is "in transit"
+            # The script ran on the server; the reply stays "in transit" until the caller
+            # gives up (the test cancels it).
+            await asyncio.Event().wait()
         return result
 
 
@@ -221,10 +254,7 @@ async def test_cancelled_acquire_on_redis_does_not_leave_the_lock_taken(
     try:
         slow_client.slow = True
         task = asyncio.create_task(locks.try_acquire("job", ttl=60))
-        for _ in range(500):  # wait (bounded) until the server has granted the lock
-            if await client.exists(f"{prefix}held:job"):
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: client.exists(f"{prefix}held:job"), what="the lock granted")
         task.cancel()
         with pytest.raises(asyncio.CancelledError, match=r"^$"):
             await task

@@ -22,7 +22,8 @@ from mic.eventbus import Event
 from mic.http import HttpRouterConfig, HttpRouteSpec
 from mic.observability import CorrelationIdInterceptor, TracingInterceptor
 from mic.outbox import InMemoryOutboxStore, OutboxDispatcher
-from tests.eventbus.conftest import eventually, nats_bus
+from tests.eventbus.conftest import nats_bus
+from tests.support import eventually
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER = f"00-{TRACE_ID}-00f067aa0ba902b7-01"

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from mic.datastorage import create_sql_engine
 from mic.eventbus import Event
 from mic.outbox import DispatcherOptions, OutboxDispatcher, SqlOutboxStore
+from tests.support import FakeClock, eventually
 
 from .conftest import Backend, RecordingBus, postgres_backend, sql_backend
 from .test_outbox import place
@@ -22,7 +23,7 @@ class SlowBus(RecordingBus):
     """Yields to other tasks on every publish, so dispatchers really interleave."""
 
     async def publish(self, event: Event) -> None:
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)
         await super().publish(event)
 
 
@@ -36,11 +37,11 @@ async def test_two_dispatchers_publish_each_row_once_in_order(postgres: Backend)
     options = DispatcherOptions(batch_size=7, poll_interval=0.01)
     dispatchers = [OutboxDispatcher(postgres.store, bus, options=options) for bus in buses]
     tasks = [asyncio.create_task(d.run()) for d in dispatchers]
-    async with asyncio.timeout(20):
-        while True:
-            if not await postgres.store.pending_count():
-                break
-            await asyncio.sleep(0.01)
+
+    async def drained() -> bool:
+        return not await postgres.store.pending_count()
+
+    await eventually(drained, within=20)
     for dispatcher in dispatchers:
         await dispatcher.stop()
     await asyncio.gather(*tasks)
@@ -74,11 +75,16 @@ async def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
     engine = create_sql_engine(f"sqlite:///{tmp_path / 'lease.db'}")
     try:
         backend = await sql_backend("sqlite", engine)
-        store = SqlOutboxStore(engine, table_name=backend.store.table.name, lease_ttl=0.5)
+        clock = FakeClock()
+        store = SqlOutboxStore(
+            engine, table_name=backend.store.table.name, lease_ttl=0.5, clock=clock
+        )
         await place(backend, 1, Event("t", {"n": 1}), Event("t", {"n": 2}))
         options = DispatcherOptions(batch_size=1)
         assert 1 == await OutboxDispatcher(store, RecordingBus(), options=options).run_once()
-        await asyncio.sleep(0.6)  # let the 0.5 s lease expire (no polling target exists)
+        clock.advance(0.5)  # the last instant of the lease
+        assert 0 == await OutboxDispatcher(store, RecordingBus(), options=options).run_once()
+        clock.advance(0.01)  # past it
         assert 1 == await OutboxDispatcher(store, RecordingBus(), options=options).run_once()
     finally:
         await engine.dispose()
@@ -97,10 +103,20 @@ async def test_bad_store_settings_are_refused(kwargs: dict[str, object], message
 
 
 class SlowerBus(RecordingBus):
-    """Each publish takes 0.25 s."""
+    """Each publish takes 0.25 s on `clock`; one that would end past `deadline` never ends.
+
+    That one stands for a publish still in flight when the claim runs out: only the
+    dispatcher's own timeout (what is left of the claim, in real seconds) ends it.
+    """
+
+    def __init__(self, clock: FakeClock, deadline: float) -> None:
+        super().__init__()
+        self.clock, self.deadline = clock, deadline
 
     async def publish(self, event: Event) -> None:
-        await asyncio.sleep(0.25)
+        if self.clock() + 0.25 > self.deadline:
+            await asyncio.Event().wait()  # cancelled by the dispatcher's timeout
+        self.clock.advance(0.25)
         await super().publish(event)
 
 
@@ -109,17 +125,24 @@ async def test_on_sqlite_publishing_stops_before_the_lease_lapses(tmp_path: Path
     engine = create_sql_engine(f"sqlite:///{tmp_path / 'lease.db'}")
     try:
         backend = await sql_backend("sqlite", engine)
-        store = SqlOutboxStore(engine, table_name=backend.store.table.name, lease_ttl=1.0)
+        clock = FakeClock()
+        store = SqlOutboxStore(
+            engine, table_name=backend.store.table.name, lease_ttl=1.0, clock=clock
+        )
         await place(backend, 1, *[Event("t", {"n": n}) for n in range(10)])
-        first_bus = SlowerBus()
+        # The claim ends at 0.8 of the lease, leaving the rest to record the marks.
+        first_bus = SlowerBus(clock, deadline=clock() + 0.8)
         first = OutboxDispatcher(store, first_bus, options=DispatcherOptions(batch_size=10))
         published = await first.run_once()  # no OutboxPublishError: nothing failed
-        assert published < 10  # all 10 would take 2.5 s, past the 1 s lease
-        assert 10 - published == await store.pending_count()
-        await asyncio.sleep(1.0)  # the lease lapses
+        # Three publishes end by 0.75 s; the fourth would end at 1.0 s, past the claim:
+        # what is left of it (0.05 s) cuts that publish, which is no failure.
+        assert 3 == published
+        assert 7 == await store.pending_count()
         second_bus = RecordingBus()
         second = OutboxDispatcher(store, second_bus, options=DispatcherOptions(batch_size=10))
-        assert 10 - published == await second.run_once()
+        assert 0 == await second.run_once()  # the lease still holds
+        clock.advance(0.5)  # the lease lapses
+        assert 7 == await second.run_once()
         numbers = [e.payload["n"] for e in first_bus.published + second_bus.published]
         assert list(range(10)) == numbers  # each once, in order
         async with engine.connect() as connection:

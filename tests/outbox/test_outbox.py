@@ -22,7 +22,7 @@ from mic.outbox import (
     TopicRedactionPolicy,
     redact_hash,
 )
-from tests.eventbus.conftest import eventually, eventually_async
+from tests.support import eventually
 
 from .conftest import Backend, RecordingBus
 from .models import Order
@@ -217,12 +217,23 @@ async def test_stop_before_the_task_started_still_ends_run(backend: Backend) -> 
     await asyncio.wait_for(again, 5)
 
 
+class CountingDispatcher(OutboxDispatcher):
+    """A dispatcher that counts the rounds its `run` loop made."""
+
+    rounds = 0
+
+    async def run_once(self) -> int:
+        published = await super().run_once()
+        self.rounds += 1
+        return published
+
+
 async def test_a_dispatcher_started_inside_a_unit_of_work_marks_its_rows(
     backend: Backend,
 ) -> None:
     """Its task inherits the request's context; its marks must still be committed."""
     bus = RecordingBus()
-    dispatcher = OutboxDispatcher(backend.store, bus, options=FAST)
+    dispatcher = CountingDispatcher(backend.store, bus, options=FAST)
     async with backend.orders.unit_of_work():
         await backend.orders.add(Order(id=1, total=10.0))
         await backend.store.add(Event("orders.placed", {"order": 1}))
@@ -232,8 +243,9 @@ async def test_a_dispatcher_started_inside_a_unit_of_work_marks_its_rows(
     async def drained() -> bool:
         return not await backend.store.pending_count()
 
-    await eventually_async(drained)
-    await asyncio.sleep(0.05)  # several more rounds: none may publish it again
+    await eventually(drained)
+    rounds = dispatcher.rounds
+    await eventually(lambda: dispatcher.rounds >= rounds + 3)  # none may publish it again
     await dispatcher.stop()
     await asyncio.wait_for(task, 5)
     assert 1 == len(bus.published)

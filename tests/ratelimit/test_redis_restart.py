@@ -6,7 +6,6 @@ and a restart touch nobody else's data; they skip when the binary is not install
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,9 @@ from typing import Any
 import pytest
 
 from mic.model import TransientError
-from mic.ratelimit import RateLimitPolicy, RedisRateLimiter, Strategy
+from mic.ratelimit import RateLimitDecision, RateLimitPolicy, RedisRateLimiter, Strategy
 from tests.private_servers import PrivateRedis, running
+from tests.support import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -93,12 +93,14 @@ async def test_a_restart_fails_as_configured_then_recovers(
     # Back without its data or scripts: the next decision reconnects, answers NOSCRIPT,
     # sends the script with EVAL and counts from zero (the server kept no state).
     private_redis.start()
-    decision = None
-    for _ in range(100):  # the client may need a moment to notice the new server
+    decisions: list[RateLimitDecision] = []
+
+    async def answered() -> bool:  # the client may need a moment to notice the new server
         try:
-            decision = await closed.consume("k")
-            break
+            decisions.append(await closed.consume("k"))
         except TransientError:
-            await asyncio.sleep(0.1)
-    assert decision is not None
-    assert (decision.allowed, decision.remaining) == (True, 1)
+            return False
+        return True
+
+    await eventually(answered, within=10, what="a decision from the restarted Redis")
+    assert (decisions[0].allowed, decisions[0].remaining) == (True, 1)

@@ -12,7 +12,8 @@ from mic.eventbus import Event, EventSpec, InMemoryEventBus, ReceivedEvent
 from mic.inbox import InMemoryInbox
 from mic.model import TransientError
 from mic.read_models import Projection, ProjectionRunner, RebuildReport
-from tests.eventbus.conftest import FAST, eventually_async
+from tests.eventbus.conftest import FAST
+from tests.support import eventually
 
 from .conftest import Models
 
@@ -86,7 +87,7 @@ async def test_live_events_are_applied_once_each(models: Models) -> None:
         history = _history()
         for event in [*history, history[1]]:  # the second like arrives twice
             await bus.publish(event)
-        await eventually_async(lambda: _equals(inbox, 1))
+        await eventually(lambda: _equals(inbox, 1))
         await runner.stop()
         await runner.stop()
     assert 2 == await feed.likes.get("p1")

@@ -25,6 +25,7 @@ from mic.realtime import (
     WebSocketRouteSpec,
 )
 from tests.auth.keys import key
+from tests.support import eventually
 
 
 class Ping(BaseModel):
@@ -195,20 +196,13 @@ async def serve(app: Any, hub: RealtimeHub) -> AsyncIterator[tuple[str, Realtime
     )
     server = RealtimeServer(config, hubs=[hub])
     task = asyncio.create_task(server.serve())
-    await wait_for(lambda: server.started)
+    await eventually(lambda: server.started)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"ws://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         await task
-
-
-async def wait_for(condition: Any, within: float = 10.0) -> None:
-    """Wait until `condition()` holds (polling the event loop, never a fixed sleep)."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - the condition lives in another task or process
-            await asyncio.sleep(0.005)
 
 
 def worker_app() -> Any:

@@ -17,7 +17,7 @@ from mic.realtime import (
     RoomMessage,
     message_id_key,
 )
-from tests.realtime.support import wait_for
+from tests.support import eventually
 
 
 class Clock:
@@ -80,7 +80,7 @@ async def test_subscribers_get_later_messages_in_order_once(make_backend: Any) -
     await first.subscribe("r", one)
     await second.subscribe("r", two)
     ids = [await second.publish("r", f'"m{n}"') for n in range(3)]
-    await wait_for(lambda: len(one.messages) == 3 and len(two.messages) == 3)
+    await eventually(lambda: len(one.messages) == 3 and len(two.messages) == 3)
     assert ['"m0"', '"m1"', '"m2"'] == one.texts() == two.texts()
     assert ids == [m.id for m in one.messages]
     assert sorted(ids, key=message_id_key) == ids
@@ -94,7 +94,7 @@ async def test_a_second_room_is_read_while_the_first_waits(make_backend: Any) ->
     await backend.subscribe("b", b)
     await backend.publish("b", '"to b"')
     await backend.publish("a", '"to a"')
-    await wait_for(lambda: a.messages and b.messages)
+    await eventually(lambda: a.messages and b.messages)
     assert (['"to a"'], ['"to b"']) == (a.texts(), b.texts())
 
 
@@ -106,7 +106,7 @@ async def test_unsubscribe_stops_delivery(make_backend: Any) -> None:
     await backend.unsubscribe("r", gone)
     await backend.unsubscribe("r", Inbox())
     await backend.publish("r", '"x"')
-    await wait_for(lambda: kept.messages)
+    await eventually(lambda: kept.messages)
     await backend.unsubscribe("r", kept)
     await backend.unsubscribe("never", kept)
     assert ([], ['"x"']) == (gone.texts(), kept.texts())
@@ -194,11 +194,11 @@ async def test_redis_reader_survives_a_dropped_connection(redis_url: str) -> Non
     inbox = Inbox()
     await reader.subscribe("r", inbox)
     await writer.publish("r", '"one"')
-    await wait_for(lambda: len(inbox.messages) == 1)
+    await eventually(lambda: len(inbox.messages) == 1)
     # Drop every connection of the reader's pool, the blocked XREAD's included.
     await reader.client.connection_pool.disconnect(inuse_connections=True)
     await writer.publish("r", '"two"')
-    await wait_for(lambda: len(inbox.messages) == 2)
+    await eventually(lambda: len(inbox.messages) == 2)
     assert ['"one"', '"two"'] == inbox.texts()
     await writer.client.delete(f"{prefix}room:r")
     await reader.close()

@@ -21,8 +21,8 @@ from tests.realtime.support import (
     Said,
     build_app,
     serve,
-    wait_for,
 )
+from tests.support import eventually
 
 HOOKS = ROUTES[5]
 
@@ -47,7 +47,7 @@ async def test_hooks_rooms_and_replies(served: tuple[RealtimeClient, RealtimeHub
         reply = await session.receive()
         assert isinstance(reply, ReceivedMessage)
         assert reply.data.text.startswith("WebSocketConnection('hooks', id=")
-    await wait_for(lambda: DISCONNECTED == ["hooks"])
+    await eventually(lambda: DISCONNECTED == ["hooks"])
 
 
 async def test_handler_closing_sends_what_is_queued_first(

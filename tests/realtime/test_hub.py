@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,8 @@ from mic.realtime import (
     WebSocketConnection,
     WebSocketRouteSpec,
 )
-from tests.realtime.support import Ping, Pong, build_app, serve, wait_for
+from tests.realtime.support import Ping, Pong, build_app, serve
+from tests.support import eventually
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,16 @@ async def test_presence_is_refreshed_while_members_stay(redis_url: str) -> None:
     alice = Member("alice#1")
     await hub.attach(alice, "lobby")  # type: ignore[arg-type]
     clock[0] += 10  # long past the first expiry: only a refresh keeps alice present
-    await wait_for(lambda: hub._presence is not None)
-    assert ["alice"] == await _eventually_present(hub)
+    await eventually(lambda: hub._presence is not None)
+    # The hub's refresh task (every 0.1 s here) writes the presence.
+    await eventually(lambda: hub.members("lobby"), what="alice present")
+    assert ["alice"] == await hub.members("lobby")
     await hub.detach(alice, "lobby")  # type: ignore[arg-type]
     await hub.detach(alice, "lobby")  # type: ignore[arg-type]
     assert [] == await hub.members("lobby")
     await hub.close()
     await backend.client.delete(backend._presence_key("lobby"))
     await backend.close()
-
-
-async def _eventually_present(hub: RealtimeHub) -> list[str]:
-    """Poll until the hub's refresh task has run (every 0.1 s here)."""
-    for _ in range(200):
-        if present := await hub.members("lobby"):
-            return present
-        await asyncio.sleep(0.01)
-    return []
 
 
 class Exploding(RouteInterceptor):

@@ -37,8 +37,8 @@ from tests.realtime.support import (
     Say,
     build_app,
     serve,
-    wait_for,
 )
+from tests.support import eventually
 
 ECHO, CHAT_ROUTE, FEED_ROUTE, SECURE, KEYED, HOOKS, LIMITED = ROUTES
 SIGNER = ServiceAuthSigner(issuer="orders", keys=SIGNER_KEY)
@@ -75,7 +75,7 @@ async def test_echo_replies_to_the_sender(served: Served) -> None:
     async with await served.client.connect(ECHO) as session:
         await session.send(Ping(text="hello", n=1))
         assert ReceivedMessage(Pong(text="hello", n=2)) == await session.receive()
-    await wait_for(lambda: not served.hub.connections)
+    await eventually(lambda: not served.hub.connections)
     metrics = served.metrics
     assert 1.0 == metrics.value("realtime_frames_received_total", {"route": "echo"})
     assert 1.0 == metrics.value("realtime_frames_sent_total", {"route": "echo"})
@@ -144,7 +144,7 @@ async def test_rooms_reach_their_members_only(served: Served) -> None:
     alice = await served.client.connect(CHAT_ROUTE, room_id=1)
     bob = await served.client.connect(CHAT_ROUTE, room_id=1)
     carol = await served.client.connect(CHAT_ROUTE, room_id=2)
-    await wait_for(lambda: len(served.hub.local_members("chat:1")) == 2)
+    await eventually(lambda: len(served.hub.local_members("chat:1")) == 2)
     await alice.send(Say(text="hi room 1"))
     heard = [await alice.receive(), await bob.receive()]
     assert [("chat:1", "hi room 1")] * 2 == [
@@ -157,7 +157,7 @@ async def test_rooms_reach_their_members_only(served: Served) -> None:
     assert ["anonymous"] == await served.hub.members("chat:1")
     for session in (alice, bob, carol):
         await session.close()
-    await wait_for(lambda: not served.hub.connections)
+    await eventually(lambda: not served.hub.connections)
     assert [] == await served.hub.members("chat:1")
 
 
@@ -275,7 +275,7 @@ async def test_a_slow_consumer_is_disconnected_and_others_get_everything(served:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     sock.connect(served.address)
     slow = await connect(served.url + "/ws/feed/slow", max_queue=1, sock=sock)
-    await wait_for(lambda: len(served.hub.local_members("feed:slow")) == 2)
+    await eventually(lambda: len(served.hub.local_members("feed:slow")) == 2)
     dropped = {"route": "feed", "reason": "slow_consumer"}
     sent = 0
     while not served.metrics.value("realtime_frames_dropped_total", dropped):
@@ -300,7 +300,7 @@ async def test_a_slow_consumer_is_disconnected_and_others_get_everything(served:
 
 async def test_server_shutdown_closes_with_going_away(served: Served) -> None:
     session = await served.client.connect(ECHO)
-    await wait_for(lambda: len(served.hub.connections) == 1)
+    await eventually(lambda: len(served.hub.connections) == 1)
     served.server.should_exit = True
     closed = await closed_with(session)
     assert (1001, "server shutting down", True) == (closed.code, closed.reason, closed.going_away)

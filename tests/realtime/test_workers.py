@@ -15,8 +15,8 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from mic.realtime import RealtimeClient, ReceivedBroadcast
-from tests.realtime.support import ROUTES, Say, wait_for
-from tests.support import free_port
+from tests.realtime.support import ROUTES, Say
+from tests.support import eventually, free_port
 
 CHAT_ROUTE = ROUTES[1]
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ async def test_broadcasts_cross_workers_none_lost_none_doubled(
     workers: tuple[list[int], str], redis_url: str
 ) -> None:
     ports, prefix = workers
-    await wait_for(lambda: all(_listening(port) for port in ports), within=30)
+    await eventually(lambda: all(_listening(port) for port in ports), within=30)
     clients = [RealtimeClient(f"ws://127.0.0.1:{port}") for port in ports]
     sessions = [await client.connect(CHAT_ROUTE, room_id=5) for client in clients for _ in range(3)]
     # A connection is in its room once the handshake completes: every client hears this.

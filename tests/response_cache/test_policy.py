@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,7 +27,7 @@ from mic.http import (
     build_openapi,
 )
 from mic.response_cache import ResponseCache, ResponseCacheStore, strong_etag
-from tests.support import build_app, client_for, wire
+from tests.support import build_app, client_for, eventually, wire
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -43,13 +43,6 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CacheBackend]
     finally:
         await cache.clear()
         await client.aclose()
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Yield to the event loop until `predicate` holds (fails after 5 s)."""
-    async with asyncio.timeout(5):
-        while not predicate():  # noqa: ASYNC110 - polls state, no event exists for it
-            await asyncio.sleep(0)
 
 
 class Service:
@@ -446,8 +439,8 @@ async def test_a_waiter_that_leaves_does_not_disturb_the_leader(framework: str) 
         await eventually(lambda: service.calls >= 1)
         follower = asyncio.ensure_future(client.get("/items/1"))
         await eventually(lambda: policy.stats.coalesced >= 1)
-        follower.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        follower.cancel("the waiter leaves")
+        with pytest.raises(asyncio.CancelledError, match=r"^the waiter leaves$"):
             await follower
         service.gate.set()
         assert 200 == (await leader).status_code

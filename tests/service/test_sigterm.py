@@ -60,7 +60,7 @@ class Server:
             except httpx.TransportError:
                 assert self.process.poll() is None, "\n".join(self.lines)
                 assert time.monotonic() < deadline, "the server did not start within 30 s"
-                time.sleep(0.05)
+                time.sleep(0.05)  # polling a server another process starts: it cannot signal us
 
     def close(self) -> None:
         if self.process.poll() is None:

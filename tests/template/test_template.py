@@ -217,7 +217,7 @@ def _wait_for_health(server: subprocess.Popen[str], base: str) -> httpx.Response
         except httpx.TransportError:
             assert server.poll() is None, server.stdout.read() if server.stdout else ""
             assert time.monotonic() < deadline, "the service did not start within 30 s"
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling a server another process starts: it cannot signal us
 
 
 def test_make_run_serves_health_ready_metrics(generated: Generate, framework: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -123,7 +122,7 @@ class OutboxDispatcher:
         """Seconds the next publish may take: `publish_timeout`, less if the claim ends sooner."""
         if batch.deadline is None:
             return self.options.publish_timeout
-        return min(self.options.publish_timeout, batch.deadline - time.time())
+        return min(self.options.publish_timeout, batch.deadline - self.store.clock())
 
     def notify(self) -> None:
         """Start the next round now (for example from ``uow.on_commit``)."""

@@ -11,7 +11,7 @@ Requires the ``sql`` extra (``postgres`` for PostgreSQL).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ class SqlOutboxStore(OutboxStore):
         redaction: See `OutboxStore`.
         lease_ttl: SQLite: seconds a dispatcher's lease lasts without renewal (each claim
             renews it); another dispatcher takes over after that.
+        clock: See `OutboxStore` (the lease's expiry is read on it too).
 
     Raises:
         MissingDependencyError: The ``sql`` extra is not installed.
@@ -55,9 +56,10 @@ class SqlOutboxStore(OutboxStore):
         schema: str | None = None,
         redaction: TopicRedactionPolicy | RedactionPolicy | None = None,
         lease_ttl: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         sa = require("sqlalchemy", "sql")
-        super().__init__(redaction=redaction)
+        super().__init__(redaction=redaction, clock=clock)
         if not table_name:
             raise ValueError("table_name must not be empty")
         check_duration("lease_ttl", lease_ttl)
@@ -126,7 +128,7 @@ class SqlOutboxStore(OutboxStore):
             "event_id": event.id,
             "topic": event.topic,
             "event": event.encode(),
-            "created_at": time.time(),
+            "created_at": self.clock(),
         }
         async with uow.lock:
             await uow.connection.execute(self._sa.insert(self.table), values)
@@ -150,7 +152,7 @@ class SqlOutboxStore(OutboxStore):
                 yield batch
                 await self._finish(connection, batch)
             return
-        taken_at = time.time()
+        taken_at = self.clock()
         async with self.engine.begin() as connection:
             held = await self._take_lease(connection, owner, taken_at)
             rows = (await connection.execute(self._select_pending(limit))).all() if held else []
@@ -201,7 +203,7 @@ class SqlOutboxStore(OutboxStore):
             await connection.execute(
                 sa.update(table)
                 .where(table.c.sequence.in_(batch.dispatched))
-                .values(dispatched_at=time.time())
+                .values(dispatched_at=self.clock())
             )
         for sequence, error in batch.failed.items():
             await connection.execute(
@@ -222,7 +224,7 @@ class SqlOutboxStore(OutboxStore):
     async def purge_dispatched(self, *, older_than: float) -> int:
         """Delete events dispatched more than `older_than` seconds ago."""
         table = self.table
-        cutoff = time.time() - older_than
+        cutoff = self.clock() - older_than
         async with self.engine.begin() as connection:
             result = await connection.execute(
                 self._sa.delete(table).where(table.c.dispatched_at < cutoff)

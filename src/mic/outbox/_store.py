@@ -13,7 +13,7 @@ import dataclasses
 import itertools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -58,7 +58,7 @@ class OutboxBatch:
         records: The claimed records, in sequence order.
         dispatched: Sequences published successfully.
         failed: Sequence to a short error description (the exception type).
-        deadline: Wall-clock time (`time.time()`) after which another dispatcher may claim
+        deadline: Time on the store's `clock` after which another dispatcher may claim
             these records (a SQLite lease running out); the dispatcher publishes none of
             them after it. ``None``: the claim holds until the context ends.
     """
@@ -83,13 +83,21 @@ class OutboxStore(ABC):
     Args:
         redaction: Policy applied to every payload and header before storing; the default
             drops the usual secret names and token-looking values. ``None`` stores as is.
+        clock: Wall clock in seconds (``time.time``) for the stored times and claim
+            deadlines; injectable for tests.
 
     Errors: `add` raises `NoUnitOfWorkError` outside a unit of work of the store's backend,
     since an event written on its own could survive a rolled-back business write.
     """
 
-    def __init__(self, *, redaction: TopicRedactionPolicy | RedactionPolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        redaction: TopicRedactionPolicy | RedactionPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.redaction = TopicRedactionPolicy() if redaction is None else redaction
+        self.clock = clock
 
     def redact(self, event: Event) -> Event:
         """`event` with its payload and headers redacted by the store's policy."""
@@ -167,10 +175,16 @@ class InMemoryOutboxStore(OutboxStore):
 
     Args:
         redaction: See `OutboxStore`.
+        clock: See `OutboxStore`.
     """
 
-    def __init__(self, *, redaction: TopicRedactionPolicy | RedactionPolicy | None = None) -> None:
-        super().__init__(redaction=redaction)
+    def __init__(
+        self,
+        *,
+        redaction: TopicRedactionPolicy | RedactionPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(redaction=redaction, clock=clock)
         self.rows: InMemoryDataStorage[_OutboxRow] = InMemoryDataStorage(_OutboxRow)
         self._sequence = itertools.count(1)
         self._claim_lock = asyncio.Lock()
@@ -202,7 +216,7 @@ class InMemoryOutboxStore(OutboxStore):
             await asyncio.create_task(self._mark(rows, batch), context=contextvars.Context())
 
     async def _mark(self, rows: list[_OutboxRow], batch: OutboxBatch) -> None:
-        now = time.time()
+        now = self.clock()
         for row in rows:
             if row.id in batch.dispatched:
                 await self.rows.update(row.model_copy(update={"dispatched_at": now}))
@@ -216,7 +230,7 @@ class InMemoryOutboxStore(OutboxStore):
 
     async def purge_dispatched(self, *, older_than: float) -> int:
         """Delete events dispatched more than `older_than` seconds ago."""
-        cutoff = time.time() - older_than
+        cutoff = self.clock() - older_than
         old = [
             row_id
             for row_id, row in list(self.rows.committed.items())
