@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
@@ -83,13 +83,15 @@ class _Planner:
     def __init__(self, is_mounted: Callable[[Any], bool]) -> None:
         self.is_mounted = is_mounted
         self.steps: list[MicStep] = []
+        # Included routers whose routes come before some mic inclusion: a route added to
+        # one later can take a mic path. (The app's own router only ever appends, after
+        # every inclusion; the last mic router is followed by no other mic inclusion.)
         self.watched: list[APIRouter] = []
         self.blocked = ""  # why FastAPI's matching cannot be reproduced from here on
         self._static: set[str] = set()
         self._patterns: list[re.Pattern[str]] = []
 
-    def add_routes(self, router: APIRouter, routes: Iterable[Any]) -> None:
-        self.watched.append(router)
+    def add_routes(self, routes: Iterable[Any]) -> None:
         for route in routes:
             self.add(route)
 
@@ -108,7 +110,7 @@ class _Planner:
             self._add_route(route)
 
     def _add_route(self, route: Any) -> None:
-        matches = type(route).matches
+        matches = getattr(type(route), "matches", None)
         if matches in (WebSocketRoute.matches, APIWebSocketRoute.matches):
             return  # never matches an HTTP request
         if matches in (Route.matches, APIRoute.matches):
@@ -138,6 +140,7 @@ class _Planner:
             prefix, refused = original.inclusion(included)
             shadows = frozenset(self._static), tuple(self._patterns)
             self.steps.append((*shadows, original.mic_router, prefix, refused))
+            self.watched.append(original)
             # FastAPI tries the mic router's own routes before later routes when the
             # compiled router does not answer: a templated mic path needs nothing more (the
             # trie answers whatever its expression matches); anything else is a shadow.
@@ -147,7 +150,8 @@ class _Planner:
                 if not (templated and original.mic_router.match(path) is not None):
                     self.add(candidate)
         elif type(original).matches is APIRouter.matches:
-            self.add_routes(original, included.effective_candidates())
+            self.watched.append(original)
+            self.add_routes(included.effective_candidates())
         else:
             self._block(f"router {original!r}")
 
@@ -172,13 +176,17 @@ def plan_routes(app: FastAPI, is_mounted: Callable[[Any], bool]) -> Plan | None:
         return None  # pragma: no cover - FastAPI versions that copy included routes
     planner = _Planner(is_mounted)
     try:
-        planner.add_routes(app.router, app.router.routes)
+        planner.add_routes(app.router.routes)
     except _UnsupportedRoutingError as reason:
         logger.debug("mic fast lane off: %s", reason)
         return None
     if not planner.steps:
         return None
-    versions = tuple((router, router._routes_version) for router in planner.watched)
+    last = planner.steps[-1][2]
+    watched = [
+        router for router in planner.watched if getattr(router, "mic_router", None) is not last
+    ]
+    versions = tuple((router, router._routes_version) for router in watched)
     return Plan(planner.steps, versions)
 
 
@@ -202,15 +210,20 @@ class Lane:
         self._plan = None if fastapi_app is None else plan_routes(fastapi_app, self._is_mounted)
         return self._plan
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0912
-        """Serve a mic path through its method table; pass anything else on."""
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:  # noqa: PLR0912
+        """Serve a mic path through its method table; pass anything else on.
+
+        A plain function returning the awaitable of the app it picks: every caller awaits
+        an ASGI app's result, and one coroutine less runs per request.
+        """
         plan = self._plan
         if plan is not None and scope["type"] == "http":
             # Written out rather than split into helpers: this runs on every request.
-            for router, version in plan.versions:
-                if router._routes_version != version:
-                    plan = self._replan()
-                    break
+            if plan.versions:
+                for router, version in plan.versions:
+                    if router._routes_version != version:
+                        plan = self._replan()
+                        break
             path = scope["path"]
             root_path = scope.get("root_path")
             if root_path and path.startswith(root_path):  # Starlette's get_route_path
@@ -224,7 +237,7 @@ class Lane:
                         break
                     if patterns and any(pattern.match(path) for pattern in patterns):
                         break
-                    if not prefix:
+                    if not prefix:  # `match_under`, written out
                         found = compiled.match(path)
                     elif path.startswith(prefix):
                         found = compiled.match(path[len(prefix) :] or "/")
@@ -234,14 +247,13 @@ class Lane:
                         if refused:
                             break
                         target, params = found
-                        if scope.get("fastapi.telemetry") is not None:
+                        if "fastapi.telemetry" in scope:
                             record_route(scope, prefix + target.path)
                         scope["path_params"] = params
-                        await target.methods.get(scope["method"], target.not_allowed)(
+                        return target.methods.get(scope["method"], target.not_allowed)(
                             scope, receive, send
                         )
-                        return
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
 
 _decided: weakref.WeakKeyDictionary[FastAPI, Any] = weakref.WeakKeyDictionary()
