@@ -33,6 +33,7 @@ from mic.fastapi import (
     build_fastapi_realtime_router,
     build_fastapi_router,
     install_problem_handlers,
+    problem_exception_handlers,
 )
 from mic.fastapi._lane import Lane, lane_of
 from mic.http import HttpRouterConfig, HttpRouteSpec, RouteSpecError
@@ -149,10 +150,16 @@ def _plain() -> FastAPI:
     return app
 
 
+def _with_handlers_at_construction() -> FastAPI:
+    app = FastAPI(exception_handlers=problem_exception_handlers())
+    app.include_router(build_fastapi_router(routes=ROUTES))
+    return app
+
+
 @pytest.mark.parametrize(
     "build",
-    [_plain, lambda: build_fastapi_app(routes=ROUTES)],
-    ids=["FastAPI()+include_router", "build_fastapi_app"],
+    [_plain, _with_handlers_at_construction, lambda: build_fastapi_app(routes=ROUTES)],
+    ids=["FastAPI()+include_router", "problem_exception_handlers", "build_fastapi_app"],
 )
 async def test_the_lane_replaces_the_stack_and_answers_the_same(
     build: Callable[[], FastAPI],
@@ -163,7 +170,10 @@ async def test_the_lane_replaces_the_stack_and_answers_the_same(
     assert (200, b'{"id":5}') == answers[("GET", "/items/5")]
     assert (200, b"") == answers[("HEAD", "/items/5")]
     assert 405 == answers[("PROPFIND", "/items/5")][0]
-    assert 404 == answers[("GET", "/nowhere")][0]
+    assert (404, True) == (
+        answers[("GET", "/nowhere")][0],
+        b'"code":"not_found"' in answers[("GET", "/nowhere")][1],
+    )
 
 
 async def test_the_lifespan_puts_the_lane_in_before_any_request() -> None:

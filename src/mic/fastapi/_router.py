@@ -253,9 +253,7 @@ class _MountedRouter(APIRouter):
         self._matched: tuple[Scope, Any] | None = None
 
     def inclusion(self, included: Any) -> tuple[str, bool]:
-        """The include prefix of `included` (FastAPI's included-router object), and
-        whether that inclusion carries foreign dependencies.
-        """
+        """The prefix of `included` (an inclusion) and whether it has foreign dependencies."""
         known: tuple[Any, str, bool] | None = self._inclusions.get(id(included))
         if known is None:
             context = getattr(included, "include_context", None)
