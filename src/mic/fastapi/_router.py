@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from mic.fastapi._lane import ensure_lane, match_under, record_route
 from mic.http import (
     PROBLEM_JSON,
     PROBLEM_SCHEMA,
@@ -239,7 +240,8 @@ class _MountedRouter(APIRouter):
     it: both consult the compiled router, so FastAPI's per-route matching never runs for a
     mic path. A path mic does not know is left to FastAPI. The synthesized `APIRoute`s stay
     registered for FastAPI's own document and for FastAPI versions that copy routes on
-    inclusion (there they serve, through `_MicRoute.handle`).
+    inclusion (there they serve, through `_MicRoute.handle`). Once the app's middleware
+    stack exists, the fast lane answers mic paths before FastAPI's router (ADR 0071).
     """
 
     def __init__(self, compiled: CompiledRouter) -> None:
@@ -250,11 +252,9 @@ class _MountedRouter(APIRouter):
         self._inclusions: dict[int, tuple[Any, str, bool]] = {}
         self._matched: tuple[Scope, Any] | None = None
 
-    def _inclusion(self, scope: Scope) -> tuple[str, bool]:
-        included = (scope.get("fastapi") or {}).get("included_router")
-        if included is None or getattr(included, "original_router", None) is not self:
-            return "", False
-        known = self._inclusions.get(id(included))
+    def inclusion(self, included: Any) -> tuple[str, bool]:
+        """The prefix of `included` (an inclusion) and whether it has foreign dependencies."""
+        known: tuple[Any, str, bool] | None = self._inclusions.get(id(included))
         if known is None:
             context = getattr(included, "include_context", None)
             prefix = str(getattr(context, "prefix", "") or "")
@@ -262,16 +262,18 @@ class _MountedRouter(APIRouter):
             known = self._inclusions[id(included)] = (included, prefix, refused)
         return known[1], known[2]
 
+    def _inclusion(self, scope: Scope) -> tuple[str, bool]:
+        included = (scope.get("fastapi") or {}).get("included_router")
+        if included is None or getattr(included, "original_router", None) is not self:
+            return "", False
+        prefix, refused = self.inclusion(included)
+        return prefix, refused
+
     def _find(self, scope: Scope) -> Any:
         if scope["type"] != "http":
             return None
         prefix, _ = self._inclusion(scope)
-        path = get_route_path(scope)
-        if prefix:
-            if not path.startswith(prefix):
-                return None
-            path = path[len(prefix) :] or "/"
-        return self.mic_router.match(path)
+        return match_under(self.mic_router, prefix, get_route_path(scope))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """A full match for every mic path (any method: mic answers the 405 itself)."""
@@ -291,14 +293,22 @@ class _MountedRouter(APIRouter):
             await super().handle(scope, receive, send)
             return
         target, params = found
-        if self._inclusion(scope)[1]:
+        prefix, refused = self._inclusion(scope)
+        if refused:
             # `check_fastapi_app` refuses this at startup; a server that skips the
             # lifespan still never serves the route unguarded.
             logger.error("%s", _dependency_message(target.path))
             await _starlette_response(render_internal_error())(scope, receive, send)
             return
+        # An app served without lifespan gets its lane from its first mic request.
+        ensure_lane(scope.get("app"), _is_mounted)
+        record_route(scope, prefix + target.path)
         scope["path_params"] = params
         await target.app_for(scope["method"])(scope, receive, send)
+
+
+def _is_mounted(router: Any) -> bool:
+    return isinstance(router, _MountedRouter)
 
 
 def build_fastapi_router(
@@ -334,6 +344,7 @@ async def _checked_lifespan(app: Any) -> AsyncIterator[None]:
     """Startup check of the app that includes a mic router: see `check_fastapi_app`."""
     if isinstance(app, FastAPI):
         check_fastapi_app(app)
+        ensure_lane(app, _is_mounted)
     yield
 
 
