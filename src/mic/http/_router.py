@@ -176,7 +176,10 @@ class CompiledRouter:
                 return None
             node, target = found, found.target
             values.reverse()
-        return target, dict(zip(node.names, values, strict=True))
+        names = node.names
+        if len(names) == 1:  # the common template: one placeholder, no zip to build
+            return target, {names[0]: values[0]}
+        return target, dict(zip(names, values, strict=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (ASGI); an unknown path is a 404 problem."""
