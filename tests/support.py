@@ -135,3 +135,18 @@ async def redis_outlived(client: Any, prefix: str, seconds: float) -> None:
         return all(ms < 0 or ms > seconds * 1000 for ms in left)  # -1: no TTL, -2: gone
 
     await eventually(outlived, what=f"Redis expired the keys of {prefix} living <= {seconds} s")
+
+
+class StampMiddleware:
+    """A plain ASGI middleware: every answer gets `x-stamp: yes` (it must wrap mic routes)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def stamped(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-stamp", b"yes")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)

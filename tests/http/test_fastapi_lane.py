@@ -39,7 +39,7 @@ from mic.fastapi._lane import Lane, lane_of
 from mic.http import HttpRouterConfig, HttpRouteSpec, RouteSpecError
 from mic.realtime import RealtimeClient, RealtimeHub, WebSocketRouteSpec
 from tests.realtime.support import Ping, Pong, echo, serve
-from tests.support import client_for, wire
+from tests.support import StampMiddleware, client_for, wire
 
 
 async def _item(*, item_id: int) -> dict[str, Any]:
@@ -375,22 +375,7 @@ async def test_a_root_path_on_the_app_itself() -> None:
     assert (200, b'{"id":5}') == _answers(transcript)[("GET", "/svc/items/5")]
 
 
-class _StampMiddleware:
-    """A plain ASGI middleware: every answer gets `x-stamp`."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def stamped(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message["headers"], (b"x-stamp", b"yes")]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
-
-
-class _OpaqueMiddleware(_StampMiddleware):
+class _OpaqueMiddleware(StampMiddleware):
     """A middleware keeping the next app under another name: the lane cannot find it."""
 
     def __init__(self, app: Any) -> None:
@@ -404,7 +389,7 @@ def _with_middleware(kind: str) -> Callable[[], FastAPI]:
     def build() -> FastAPI:
         app = _plain()
         if kind == "stamp":
-            app.add_middleware(_StampMiddleware)
+            app.add_middleware(StampMiddleware)
         elif kind == "cors":
             app.add_middleware(CORSMiddleware, allow_origins=["https://a.example"])
         elif kind == "base http":
@@ -417,7 +402,7 @@ def _with_middleware(kind: str) -> Callable[[], FastAPI]:
             app.add_middleware(BaseHTTPMiddleware, dispatch=header)
         elif kind == "opaque":
             app.add_middleware(_OpaqueMiddleware)
-            app.add_middleware(_StampMiddleware)
+            app.add_middleware(StampMiddleware)
         return app
 
     return build

@@ -17,7 +17,7 @@ from mic.http import CompiledRouter, HttpRouterConfig, HttpRouteSpec, RouteSpecE
 from mic.litestar import build_litestar_router, problem_exception_handlers
 from mic.litestar import install_problem_handlers as install_litestar_problem_handlers
 from mic.observability import CorrelationIdInterceptor
-from tests.support import client_for, wire
+from tests.support import StampMiddleware, client_for, wire
 
 
 async def _item(*, item_id: int) -> dict[str, Any]:
@@ -161,26 +161,11 @@ async def test_the_compiled_router_is_an_asgi_app() -> None:
     assert (404, b"") == (missing_head.status_code, missing_head.content)
 
 
-class _StampMiddleware:
-    """A plain ASGI middleware: every answer gets `x-stamp`."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def stamped(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message["headers"], (b"x-stamp", b"yes")]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
-
-
 def _app_beside_native_routes(framework: str) -> Any:
     """A plain app: mic's router under /api, the framework's own routes beside it."""
     if framework == "fastapi":
         app: Any = FastAPI()
-        app.add_middleware(_StampMiddleware)
+        app.add_middleware(StampMiddleware)
 
         @app.get("/native")
         async def native() -> dict[str, str]:
@@ -213,7 +198,7 @@ def _app_beside_native_routes(framework: str) -> Any:
             Router("/api", route_handlers=[build_litestar_router(routes=ROUTES)]),
             Router("/outer", route_handlers=[inner]),
         ],
-        middleware=[_StampMiddleware],
+        middleware=[StampMiddleware],
         exception_handlers=problem_exception_handlers(),
     )
 
