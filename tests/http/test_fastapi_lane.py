@@ -517,6 +517,35 @@ async def test_a_route_added_before_the_mic_router_later_is_seen() -> None:
         assert {"created": "yes"} == (await client.post("/items")).json()
 
 
+async def test_a_route_added_to_a_mic_router_included_twice_is_seen() -> None:
+    # The same mic router at "" and at "/v2": a route added to it later comes, under the
+    # first inclusion, before the second inclusion's mic paths.
+    async def served(app: FastAPI, mic: APIRouter) -> list[Any]:
+        async with client_for(app) as client:
+            before = (await client.get("/v2/items/5")).json()
+
+            @mic.get("/v2/items/{anything}")
+            async def native_item(anything: str) -> dict[str, str]:
+                return {"native": anything}
+
+            after = (await client.get("/v2/items/5")).json()
+            return [before, after, (await client.get("/items/5")).json(), lane_of(app)]
+
+    def build() -> tuple[FastAPI, APIRouter]:
+        app = FastAPI()
+        mic = build_fastapi_router(routes=ROUTES)
+        app.include_router(mic)
+        app.include_router(mic, prefix="/v2")
+        return app, mic
+
+    with lane_kept_out():
+        expected = await served(*build())
+    actual = await served(*build())
+    assert [{"id": 5}, {"native": "5"}, {"id": 5}, None] == expected
+    assert expected[:3] == actual[:3]
+    assert actual[3] is not None
+
+
 async def test_websocket_and_lifespan_scopes_pass_through_the_lane() -> None:
     route = WebSocketRouteSpec(
         path="/ws/echo", name="echo", receives=Ping, sends=Pong, on_message=echo

@@ -182,9 +182,14 @@ def plan_routes(app: FastAPI, is_mounted: Callable[[Any], bool]) -> Plan | None:
         return None
     if not planner.steps:
         return None
+    # The last mic router needs no watching: no mic inclusion follows it. Unless it is
+    # included more than once: a route added to it later comes before its last inclusion.
     last = planner.steps[-1][2]
+    once = sum(step[2] is last for step in planner.steps) == 1
     watched = [
-        router for router in planner.watched if getattr(router, "mic_router", None) is not last
+        router
+        for router in planner.watched
+        if not once or getattr(router, "mic_router", None) is not last
     ]
     versions = tuple((router, router._routes_version) for router in watched)
     return Plan(planner.steps, versions)
