@@ -347,6 +347,43 @@ async def test_an_earlier_mic_router_with_an_irregular_path_shadows_later_ones()
     assert lane_of(app) is not None
 
 
+async def _pair(*, a: str, b: str) -> dict[str, str]:
+    return {"a": a, "b": b}
+
+
+async def test_an_earlier_mic_template_taking_a_trailing_newline_shadows_later_ones() -> None:
+    # Starlette's expression for `/items/{item_id}/` (and `/items/{item_id}/detail`) also
+    # takes the path plus a newline; the compiled router does not, a later one might.
+    first = (
+        ROUTES[0],
+        HttpRouteSpec(
+            method="GET", path="/items/{item_id}/detail", name="d", category="t", handler=_item
+        ),
+    )
+    second = (
+        HttpRouteSpec(method="GET", path="/items/{a}/{b}", name="p", category="t", handler=_pair),
+    )
+
+    def build() -> FastAPI:
+        app = FastAPI()
+        app.include_router(build_fastapi_router(routes=first))
+        app.include_router(build_fastapi_router(routes=second))
+        return app
+
+    requests = (
+        ("GET", "/items/5/%0A"),
+        ("GET", "/items/5/detail%0A"),
+        ("GET", "/items/5/x"),
+        ("GET", "/items/5/x%0A"),
+    )
+    app, transcript = await _same_with_and_without_lane(build, requests)
+    answers = _answers(transcript)
+    assert (200, b'{"id":5}') == answers[("GET", "/items/5/%0A")]
+    assert (200, b'{"id":5}') == answers[("GET", "/items/5/detail%0A")]
+    assert (200, b'{"a":"5","b":"x"}') == answers[("GET", "/items/5/x")]
+    assert lane_of(app) is not None
+
+
 @pytest.mark.parametrize("root_path", ["/svc", ""])
 async def test_root_path_and_a_mounted_sub_app(root_path: str) -> None:
     def build() -> FastAPI:

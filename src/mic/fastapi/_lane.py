@@ -47,6 +47,9 @@ except ImportError:  # pragma: no cover - FastAPI without native telemetry
 _MAX_LAYERS = 64
 # A segment Starlette and the compiled router read alike: a literal or a whole placeholder.
 _REGULAR_SEGMENT = re.compile(r"[^{}]*|\{[A-Za-z_][A-Za-z0-9_]*\}")
+# A path ending in a newline: Starlette's expressions (ending in ``$``) accept one after any
+# path they match, the compiled router only inside a placeholder's segment.
+_NEWLINE_ENDED = re.compile(r".*\n\Z", re.DOTALL)
 
 Found = tuple[PathTarget, dict[str, str]]
 
@@ -143,12 +146,16 @@ class _Planner:
             self.watched.append(original)
             # FastAPI tries the mic router's own routes before later routes when the
             # compiled router does not answer: a templated mic path needs nothing more (the
-            # trie answers whatever its expression matches); anything else is a shadow.
+            # trie answers whatever its expression matches, but for a path plus a newline
+            # where the template ends in a literal or a slash: those take the slow path);
+            # anything else is a shadow.
             for candidate in included.effective_candidates():
                 path = getattr(getattr(candidate, "original_route", None), "path", None)
                 templated = isinstance(path, str) and "{" in path and _regular(path)
                 if not (templated and original.mic_router.match(path) is not None):
                     self.add(candidate)
+                elif _NEWLINE_ENDED not in self._patterns:
+                    self._patterns.append(_NEWLINE_ENDED)
         elif type(original).matches is APIRouter.matches:
             self.watched.append(original)
             self.add_routes(included.effective_candidates())
