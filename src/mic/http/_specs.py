@@ -148,11 +148,13 @@ class HttpResponseSpec:
         headers: Extra response headers.
     """
 
-    status_code: int
-    body: Any
-    media_type: str | None
-    cookies: tuple[HttpCookieSpec, ...]
-    headers: Mapping[str, str]
+    # The defaults are `__init__`'s, declared here too for a dataclass subclass's generated
+    # constructor (which then runs `__post_init__`) and for `dataclasses.fields`.
+    status_code: int = 200
+    body: Any = None
+    media_type: str | None = None
+    cookies: tuple[HttpCookieSpec, ...] = ()
+    headers: Mapping[str, str] = NO_HEADERS
 
     def __init__(
         self,
@@ -185,6 +187,16 @@ class HttpResponseSpec:
         # `is` first: truth-testing the default would call its Python-level `__len__`.
         if headers is not NO_HEADERS and headers:
             self._check_headers()
+
+    def __post_init__(self) -> None:
+        """Check what a dataclass subclass's generated constructor set, as `__init__` does.
+
+        Raises:
+            ValueError: As `__init__`.
+        """
+        HttpResponseSpec.__init__(
+            self, self.status_code, self.body, self.media_type, self.cookies, self.headers
+        )
 
     def _check_headers(self) -> None:
         content_type_name: str | None = None
