@@ -417,6 +417,21 @@ async def test_exception_handlers_added_after_serving_apply() -> None:
     )
 
 
+@pytest.mark.parametrize("lane", [True, False])
+async def test_exception_handlers_replaced_after_serving_apply(lane: bool) -> None:
+    """A layer given a new handler mapping after a request: Litestar reads it, so does the lane."""
+    app = raising() if lane else without_lane(raising())
+    before = await call(app, "GET", "/r/boom")
+    handler = app.asgi_router.route_handler_index["boom"]
+    (router,) = (layer for layer in handler.ownership_layers if getattr(layer, "path", "") == "/r")
+    router.exception_handlers = {BoomError: _late_teapot}
+    after = await call(app, "GET", "/r/boom")
+    assert ({"handled": "router"}, {"handled": "late"}) == (
+        json.loads(before[2]),
+        json.loads(after[2]),
+    )
+
+
 class Stamp:
     """ASGI middleware recording the handler and template it sees, and stamping the answer."""
 
