@@ -611,3 +611,16 @@ def test_each_app_has_its_own_routing_cache() -> None:
     first_target = targets(first)("/items/1", "", "GET")
     assert first_target[1] is not targets(second)("/items/1", "", "GET")[1]
     assert 1 == targets(first).cache_info().currsize
+
+
+async def test_more_distinct_paths_than_the_cache_holds_are_all_answered_right() -> None:
+    """Attacker-chosen paths evict each other; none is answered with another's parameters."""
+    app = beside_native()
+    count = _lane.ROUTINGS_LIMIT + 100
+    answers = [await call(app, "GET", f"/items/{n}") for n in range(count)]
+    again = await call(app, "GET", "/items/0")
+    assert [{"id": n} for n in range(count)] == [json.loads(body) for *_, body in answers]
+    assert ({"id": 0}, _lane.ROUTINGS_LIMIT) == (
+        json.loads(again[2]),
+        targets(app).cache_info().currsize,
+    )

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from mic.http import HttpCookieSpec, HttpResponseSpec
+from mic.http._render import render_response
 
 
 def test_cookies_are_secure_by_default() -> None:
@@ -140,3 +141,11 @@ def test_a_dataclass_subclass_keeps_the_defaults_and_the_checks() -> None:
         Tagged(status_code=101)
     with pytest.raises(ValueError, match="header 'X-Bad' contains a line break"):
         dataclasses.replace(created, headers={"X-Bad": "a\r\nb"})
+
+
+def test_a_content_type_header_in_any_spelling_is_sent_once() -> None:
+    headers = {"content-type": "text/csv", "X-A": "1", "Content-Type": "text/csv"}
+    spec = HttpResponseSpec(body="x", headers=headers)
+    rendered = render_response(spec)
+    assert ("text/csv", {"X-A": "1"}) == (spec.media_type, spec.headers)
+    assert [b"text/csv"] == [v for k, v in rendered.headers if k == b"content-type"]

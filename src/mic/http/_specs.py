@@ -199,7 +199,7 @@ class HttpResponseSpec:
         )
 
     def _check_headers(self) -> None:
-        content_type_name: str | None = None
+        has_content_type = False
         for name, value in self.headers.items():
             if not _TOKEN.match(name):
                 raise ValueError(f"header name {name!r} is not a valid token")
@@ -215,9 +215,11 @@ class HttpResponseSpec:
                 if self.media_type is not None and self.media_type != value:
                     raise ValueError("Content-Type header and media_type disagree; use media_type")
                 _set_media_type(self, value)
-                content_type_name = name
-        if content_type_name is not None:
-            _set_headers(self, {k: v for k, v in self.headers.items() if k != content_type_name})
+                has_content_type = True
+        if has_content_type:
+            # Every spelling: `Content-Type` and `content-type` may both be keys.
+            headers = self.headers.items()
+            _set_headers(self, {k: v for k, v in headers if k.lower() != "content-type"})
 
 
 # The slots' own setters: the frozen class refuses assignment, its constructor does not.
