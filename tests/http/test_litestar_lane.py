@@ -241,6 +241,14 @@ CASES = [
     ("GET", "/items/4", "", [(b"host", b"bad host")]),
     ("GET", "/nowhere", "", [(b"host", b"bad host")]),
     ("GET", "/items/5", "", []),
+    ("GET", "/items/%31", "", HOST),
+    ("GET", "/items/\u00e9", "", HOST),
+    ("GET", "/application/items/1", "/app", HOST),
+    ("GET", "/items/1", "/items", HOST),
+    ("get", "/items/1", "", HOST),
+    ("CONNECT", "/items/1", "", HOST),
+    ("GET", "/items/1", "", [(b"host", "\u00e9.test".encode())]),
+    ("GET", "/items/1", "", [(b"host", b"")]),
     ("GET", "/items/6", "", [(b"user-agent", b"t"), (b"host", b"a.test:80"), (b"host", b"x y")]),
 ]
 
