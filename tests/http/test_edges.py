@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pytest
@@ -16,6 +17,7 @@ from mic.fastapi import build_fastapi_router, install_problem_handlers
 from mic.http import (
     Header,
     HttpRequestContext,
+    HttpResponseSpec,
     HttpRouteSpec,
     Path,
     ProblemDetails,
@@ -25,7 +27,7 @@ from mic.http import (
 )
 from mic.litestar import build_litestar_router, problem_exception_handlers
 from mic.model import DomainError, NotFoundError
-from tests.support import client_for, make_client
+from tests.support import client_for, make_client, wire
 
 
 class Created(BaseModel):
@@ -187,3 +189,53 @@ def test_problem_schema_accepts_extension_members() -> None:
     )  # type: ignore[call-arg]
     assert problem.model_dump()["instance"] == "/a"
     assert NotFoundError().http_status_code == 404
+
+
+async def _tamper(*, item_id: str, context: HttpRequestContext) -> dict[str, Any]:
+    seen = {"item_id": item_id, "params": dict(context.path_params)}
+    context.path_params["item_id"] = "tampered"
+    context.path_params["extra"] = "added"
+    return seen
+
+
+async def _plain(*, context: HttpRequestContext) -> dict[str, Any]:
+    seen = dict(context.path_params)
+    context.path_params["extra"] = "added"
+    return seen
+
+
+TAMPERING = (
+    HttpRouteSpec(
+        method="GET", path="/items/{item_id}", name="tamper", category="t", handler=_tamper
+    ),
+    HttpRouteSpec(method="GET", path="/plain", name="plain", category="t", handler=_plain),
+)
+
+
+async def test_a_context_s_path_params_belong_to_its_request_alone(framework: str) -> None:
+    """Changing them in a handler leaves the next request to the same path as it came.
+
+    Litestar's routing (and the lane's cache, ADR 0072) hand every request to one path the
+    same parameter dict.
+    """
+    async with make_client(framework, TAMPERING) as client:
+        items = [(await client.get("/items/1")).json() for _ in "ab"]
+        plains = [(await client.get("/plain")).json() for _ in "ab"]
+    assert [{"item_id": "1", "params": {"item_id": "1"}}] * 2 == items
+    assert [{}, {}] == plains
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted(HttpResponseSpec):
+    status_code: int = 202
+
+
+async def _accepted() -> HttpResponseSpec:
+    return _Accepted(body="queued", headers={"Content-Type": "text/csv"})
+
+
+async def test_a_response_spec_subclass_is_rendered_like_the_spec(framework: str) -> None:
+    route = HttpRouteSpec(method="GET", path="/a", name="a", category="t", handler=_accepted)
+    async with make_client(framework, [route]) as client:
+        answer = wire(await client.get("/a"))
+    assert (202, [("content-length", "6"), ("content-type", "text/csv")], b"queued") == answer

@@ -241,6 +241,14 @@ CASES = [
     ("GET", "/items/4", "", [(b"host", b"bad host")]),
     ("GET", "/nowhere", "", [(b"host", b"bad host")]),
     ("GET", "/items/5", "", []),
+    ("GET", "/items/%31", "", HOST),
+    ("GET", "/items/\u00e9", "", HOST),
+    ("GET", "/application/items/1", "/app", HOST),
+    ("GET", "/items/1", "/items", HOST),
+    ("get", "/items/1", "", HOST),
+    ("CONNECT", "/items/1", "", HOST),
+    ("GET", "/items/1", "", [(b"host", "\u00e9.test".encode())]),
+    ("GET", "/items/1", "", [(b"host", b"")]),
     ("GET", "/items/6", "", [(b"user-agent", b"t"), (b"host", b"a.test:80"), (b"host", b"x y")]),
 ]
 
@@ -414,6 +422,21 @@ async def test_exception_handlers_added_after_serving_apply() -> None:
     assert (b"application/json", b"application/problem+json") == (
         dict(missing[1])[b"content-type"],
         dict(problem[1])[b"content-type"],
+    )
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_exception_handlers_replaced_after_serving_apply(lane: bool) -> None:
+    """A layer given a new handler mapping after a request: Litestar reads it, so does the lane."""
+    app = raising() if lane else without_lane(raising())
+    before = await call(app, "GET", "/r/boom")
+    handler = app.asgi_router.route_handler_index["boom"]
+    (router,) = (layer for layer in handler.ownership_layers if getattr(layer, "path", "") == "/r")
+    router.exception_handlers = {BoomError: _late_teapot}
+    after = await call(app, "GET", "/r/boom")
+    assert ({"handled": "router"}, {"handled": "late"}) == (
+        json.loads(before[2]),
+        json.loads(after[2]),
     )
 
 
@@ -596,3 +619,16 @@ def test_each_app_has_its_own_routing_cache() -> None:
     first_target = targets(first)("/items/1", "", "GET")
     assert first_target[1] is not targets(second)("/items/1", "", "GET")[1]
     assert 1 == targets(first).cache_info().currsize
+
+
+async def test_more_distinct_paths_than_the_cache_holds_are_all_answered_right() -> None:
+    """Attacker-chosen paths evict each other; none is answered with another's parameters."""
+    app = beside_native()
+    count = _lane.ROUTINGS_LIMIT + 100
+    answers = [await call(app, "GET", f"/items/{n}") for n in range(count)]
+    again = await call(app, "GET", "/items/0")
+    assert [{"id": n} for n in range(count)] == [json.loads(body) for *_, body in answers]
+    assert ({"id": 0}, _lane.ROUTINGS_LIMIT) == (
+        json.loads(again[2]),
+        targets(app).cache_info().currsize,
+    )

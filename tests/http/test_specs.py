@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from mic.http import HttpCookieSpec, HttpResponseSpec
+from mic.http._render import render_response
 
 
 def test_cookies_are_secure_by_default() -> None:
@@ -103,3 +104,48 @@ def test_a_response_spec_is_a_frozen_dataclass() -> None:
 def test_a_content_type_header_becomes_the_media_type() -> None:
     spec = HttpResponseSpec(body="x", headers={"Content-Type": "text/csv", "X-A": "1"})
     assert ("text/csv", {"X-A": "1"}) == (spec.media_type, spec.headers)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Created(HttpResponseSpec):
+    """A dataclass subclass with its own default status, as a service might write one."""
+
+    status_code: int = 201
+
+
+@dataclasses.dataclass(frozen=True)
+class Tagged(HttpResponseSpec):
+    """A dataclass subclass adding a field."""
+
+    tag: str = ""
+
+
+def test_a_dataclass_subclass_keeps_the_defaults_and_the_checks() -> None:
+    created = Created(body={"a": 1}, headers={"Content-Type": "text/csv", "X-A": "1"})
+    assert (201, {"a": 1}, "text/csv", {"X-A": "1"}) == (
+        created.status_code,
+        created.body,
+        created.media_type,
+        created.headers,
+    )
+    cookie = HttpCookieSpec(key="a", value="b")
+    tagged = Tagged(tag="t", cookies=[cookie])
+    assert (200, None, (cookie,), "t") == (
+        tagged.status_code,
+        tagged.body,
+        tagged.cookies,
+        tagged.tag,
+    )
+    assert 202 == dataclasses.replace(created, status_code=202).status_code
+    with pytest.raises(ValueError, match="status_code 101 is not a final HTTP status"):
+        Tagged(status_code=101)
+    with pytest.raises(ValueError, match="header 'X-Bad' contains a line break"):
+        dataclasses.replace(created, headers={"X-Bad": "a\r\nb"})
+
+
+def test_a_content_type_header_in_any_spelling_is_sent_once() -> None:
+    headers = {"content-type": "text/csv", "X-A": "1", "Content-Type": "text/csv"}
+    spec = HttpResponseSpec(body="x", headers=headers)
+    rendered = render_response(spec)
+    assert ("text/csv", {"X-A": "1"}) == (spec.media_type, spec.headers)
+    assert [b"text/csv"] == [v for k, v in rendered.headers if k == b"content-type"]

@@ -300,7 +300,10 @@ def _from_asgi(
     self = _new_context(cls)
     self.method = scope["method"]
     self.path = scope["path"]
-    self.path_params = scope.get("path_params") or {}
+    # A copy: a router may hand every request to a path the same dict (Litestar's routing
+    # cache does), and a handler or interceptor changing its context must not change it.
+    params = scope.get("path_params")
+    self.path_params = params.copy() if params else {}
     self._scope = scope
     self._route = route
     self._headers = None

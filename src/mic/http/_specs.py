@@ -148,11 +148,13 @@ class HttpResponseSpec:
         headers: Extra response headers.
     """
 
-    status_code: int
-    body: Any
-    media_type: str | None
-    cookies: tuple[HttpCookieSpec, ...]
-    headers: Mapping[str, str]
+    # The defaults are `__init__`'s, declared here too for a dataclass subclass's generated
+    # constructor (which then runs `__post_init__`) and for `dataclasses.fields`.
+    status_code: int = 200
+    body: Any = None
+    media_type: str | None = None
+    cookies: tuple[HttpCookieSpec, ...] = ()
+    headers: Mapping[str, str] = NO_HEADERS
 
     def __init__(
         self,
@@ -186,8 +188,18 @@ class HttpResponseSpec:
         if headers is not NO_HEADERS and headers:
             self._check_headers()
 
+    def __post_init__(self) -> None:
+        """Check what a dataclass subclass's generated constructor set, as `__init__` does.
+
+        Raises:
+            ValueError: As `__init__`.
+        """
+        HttpResponseSpec.__init__(
+            self, self.status_code, self.body, self.media_type, self.cookies, self.headers
+        )
+
     def _check_headers(self) -> None:
-        content_type_name: str | None = None
+        has_content_type = False
         for name, value in self.headers.items():
             if not _TOKEN.match(name):
                 raise ValueError(f"header name {name!r} is not a valid token")
@@ -203,9 +215,11 @@ class HttpResponseSpec:
                 if self.media_type is not None and self.media_type != value:
                     raise ValueError("Content-Type header and media_type disagree; use media_type")
                 _set_media_type(self, value)
-                content_type_name = name
-        if content_type_name is not None:
-            _set_headers(self, {k: v for k, v in self.headers.items() if k != content_type_name})
+                has_content_type = True
+        if has_content_type:
+            # Every spelling: `Content-Type` and `content-type` may both be keys.
+            headers = self.headers.items()
+            _set_headers(self, {k: v for k, v in headers if k.lower() != "content-type"})
 
 
 # The slots' own setters: the frozen class refuses assignment, its constructor does not.

@@ -9,6 +9,7 @@ kept. Everything else takes Litestar's own path.
 from __future__ import annotations
 
 from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -146,12 +147,36 @@ def _valid_host(scope: Any) -> bool:
 def _exception_handlers(handler: RouteHandlerType) -> ExceptionHandlersMap:
     """The handler's exception handlers, the closest layer first, as Litestar resolves them.
 
-    A view, not a copy: a layer's handlers added later (`install_problem_handlers`) apply.
+    A view, not a copy: what a layer holds when an exception is handled applies, as
+    Litestar resolves them on each request (handlers added or replaced later included).
     """
-    layers = reversed(handler.ownership_layers)
-    # Empty dicts too: handlers added to them later must be seen.
-    owned = [layer.exception_handlers for layer in layers]
-    return ChainMap(*(handlers for handlers in owned if handlers is not None))
+    return _LayeredHandlers(tuple(reversed(handler.ownership_layers)))  # type: ignore[return-value]
+
+
+class _LayeredHandlers(Mapping[Any, Any]):
+    """The exception handlers of layers (the closest first), read when they are looked up.
+
+    Litestar reads them only when an exception is handled: nothing here runs per request.
+    """
+
+    __slots__ = ("_layers",)
+
+    def __init__(self, layers: tuple[Any, ...]) -> None:
+        self._layers = layers
+
+    def _current(self) -> ChainMap[Any, Any]:
+        # Each layer's attribute read now: a layer may have been given a new mapping.
+        owned = (layer.exception_handlers for layer in self._layers)
+        return ChainMap(*(handlers for handlers in owned if handlers is not None))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._current()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
 
 
 def install(app: Litestar) -> None:
