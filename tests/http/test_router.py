@@ -99,7 +99,10 @@ def test_static_paths_params_and_trailing_slashes() -> None:
     assert ("/items/{item_id}/notes/{note_id}", {"item_id": "search", "note_id": "n"}) == (
         _found(router, "/items/search/notes/n")
     )
-    for unknown in ("/items//", "/items//notes/b", "/elsewhere", "/items/1/notes", "items"):
+    # Runs of slashes count as one, as on Litestar.
+    assert ("/items", {}) == _found(router, "/items//")
+    assert ("/items/{item_id}", {"item_id": "42"}) == _found(router, "//items///42//")
+    for unknown in ("/items//notes/b", "/elsewhere", "/items/1/notes", "items"):
         assert _found(router, unknown) is None, unknown
 
 

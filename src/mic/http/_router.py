@@ -8,6 +8,7 @@ mount a `CompiledRouter` into their framework, so no framework route layer runs 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from mic.http._answers import (
@@ -24,6 +25,7 @@ from mic.http._route import CompiledRoute, Receive, Scope, Send, compile_routes
 from mic.http._specs import HttpRouteSpec, RouteSpecError, path_placeholders
 
 _NOT_FOUND = render_status_problem(404, "No route matches this path")
+_SLASHES = re.compile("//+")
 
 
 class PathTarget:
@@ -145,8 +147,12 @@ class CompiledRouter:
         """The target serving `path` (a request path, prefix included) and its path params.
 
         A literal segment beats a placeholder; a placeholder takes one non-empty segment,
-        as text (the pipeline validates its type). ``None`` when no route has this path.
+        as text (the pipeline validates its type). Runs of slashes count as one, as on
+        Litestar (`/items//7` is `/items/7`), so both frameworks route a path alike.
+        ``None`` when no route has this path.
         """
+        if "//" in path:
+            path = _SLASHES.sub("/", path)
         key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
         target = self._static.get(key)
         if target is not None:
