@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mic._errors import MicError
-from mic.http._headers import Headers, QueryParams, parse_cookie_header
+from mic.http._headers import Headers, QueryParams, first_raw_header, parse_cookie_header
 from mic.model import DomainError, PayloadTooLargeError
 
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -225,13 +225,7 @@ class HttpRequestContext:
         """
         if self._headers is not None:
             return self._headers.get(name.decode("latin-1"))
-        size = len(name)
-        raw: list[tuple[bytes, bytes]] = self._scope["headers"]
-        for raw_name, value in raw:
-            # ASGI servers send lower-case names; `lower()` only where the length fits.
-            if len(raw_name) == size and (raw_name == name or raw_name.lower() == name):
-                return value.decode("latin-1")
-        return None
+        return first_raw_header(self._scope["headers"], name)
 
     def cookie(self, name: str, default: str | None = None) -> str | None:
         """The value of cookie `name`, or `default`."""

@@ -52,13 +52,8 @@ class Headers(Mapping[str, str]):
         if self._index is not None:
             found = self._index.get(name.lower())
             return found[0] if found else default
-        key = name.lower().encode("latin-1")
-        size = len(key)
-        for raw_name, value in self._raw:
-            # ASGI servers send lower-case names; `lower()` only where the length fits.
-            if len(raw_name) == size and (raw_name == key or raw_name.lower() == key):
-                return value.decode("latin-1")
-        return default
+        value = first_raw_header(self._raw, name.lower().encode("latin-1"))
+        return default if value is None else value
 
     def __contains__(self, name: object) -> bool:
         index = self._index if self._index is not None else self._build()
@@ -84,6 +79,16 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({dict(self.items())!r})"
+
+
+def first_raw_header(raw: Iterable[tuple[bytes, bytes]], key: bytes) -> str | None:
+    """The first value of header `key` (lower-case bytes) in raw ASGI pairs, or ``None``."""
+    size = len(key)
+    for raw_name, value in raw:
+        # ASGI servers send lower-case names; `lower()` only where the length fits.
+        if len(raw_name) == size and (raw_name == key or raw_name.lower() == key):
+            return value.decode("latin-1")
+    return None
 
 
 class QueryParams(Mapping[str, str]):

@@ -17,13 +17,13 @@ logger = logging.getLogger("mic.http")
 
 JSON = b"application/json"
 PROBLEM_JSON = "application/problem+json"
-NO_BODY_STATUSES = frozenset({204, 304})
+_NO_BODY_STATUSES = frozenset({204, 304})
 # The renderer owns the message framing: these never come from handler or error headers.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _OWN_HEADERS = FRAMING_HEADERS | {"content-type"}
 # Tuples, not `bytes | bytearray`: a union is built anew at every evaluation.
 _BINARY = (bytes, bytearray, memoryview)
-TEXT_OR_BINARY = (*_BINARY, str)
+_TEXT_OR_BINARY = (*_BINARY, str)
 
 
 def encode_json(value: Any) -> bytes:
@@ -72,7 +72,7 @@ class HttpResponse:
 def _finish(
     status: int, media_type: str | None, body: bytes, extra: list[tuple[bytes, bytes]]
 ) -> HttpResponse:
-    if status in NO_BODY_STATUSES or status < 200:
+    if status in _NO_BODY_STATUSES or status < 200:
         return HttpResponse(status, extra, b"")
     headers = []
     if media_type is not None:
@@ -103,9 +103,9 @@ def render_response(spec: HttpResponseSpec) -> HttpResponse:
         body = spec.body
         if (
             spec.media_type is None
-            and status not in NO_BODY_STATUSES
+            and status not in _NO_BODY_STATUSES
             and body is not None
-            and not issubclass(type(body), TEXT_OR_BINARY)
+            and not issubclass(type(body), _TEXT_OR_BINARY)
         ):
             # The common answer: a JSON body and nothing else to say.
             return render_json(status, encode_json(body))

@@ -24,8 +24,6 @@ from mic.http._context import (
 from mic.http._interceptors import Endpoint, HttpRouterConfig, RequestCheck, checked, guarded
 from mic.http._params import HandlerParameter, HandlerSignature, resolve_handler
 from mic.http._render import (
-    NO_BODY_STATUSES,
-    TEXT_OR_BINARY,
     HttpResponse,
     encode_json,
     render_internal_error,
@@ -33,7 +31,7 @@ from mic.http._render import (
     render_problem,
     render_response,
 )
-from mic.http._specs import NO_HEADERS, HttpResponseSpec, HttpRouteSpec, RouteSpecError
+from mic.http._specs import HttpResponseSpec, HttpRouteSpec, RouteSpecError
 from mic.model import DomainError, UnsupportedMediaTypeError, ValidationFailedError
 
 logger = logging.getLogger("mic.http")
@@ -190,19 +188,11 @@ class CompiledRoute:
                 result = await self._handler(**kwargs)
             else:
                 result = await asyncio.to_thread(functools.partial(self._handler, **kwargs))
-            if (
-                type(result) is HttpResponseSpec
-                and result.headers is NO_HEADERS
-                and not result.cookies
-                and result.media_type is None
-                and result.body is not None
-                # On the type: `isinstance` would also ask a model for `__class__`.
-                and not issubclass(type(result.body), TEXT_OR_BINARY)
-                and result.status_code not in NO_BODY_STATUSES
-            ):
-                # The quick-start answer: a JSON body and nothing else to say.
-                return render_json(result.status_code, encode_json(result.body))
-            return self._render(result)
+            if isinstance(result, HttpResponseSpec):
+                return render_response(result)
+            if result is None:
+                return render_response(HttpResponseSpec(status_code=self.spec.status_code))
+            return render_json(self.spec.status_code, encode_json(result))
         except DomainError as error:
             return render_problem(error)
         except ClientDisconnectedError:
@@ -210,14 +200,6 @@ class CompiledRoute:
         except Exception:
             logger.exception("unhandled error in route %s", self.spec.name)
             return render_internal_error()
-
-    def _render(self, result: Any) -> HttpResponse:
-        """Any other handler result: a response spec, ``None`` or a plain JSON value."""
-        if isinstance(result, HttpResponseSpec):
-            return render_response(result)
-        if result is None:
-            return render_response(HttpResponseSpec(status_code=self.spec.status_code))
-        return render_json(self.spec.status_code, encode_json(result))
 
     def _bind(self, context: HttpRequestContext, errors: list[dict[str, Any]]) -> dict[str, Any]:
         """The path, query, header and cookie arguments; failures go to `errors`."""
